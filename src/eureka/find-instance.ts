@@ -1,0 +1,41 @@
+import type { Config, EurekaServerConfig } from '../config';
+import { describeError } from '../errors';
+import type { Logger } from '../logger';
+import type { EurekaClient } from './client';
+import type { EurekaInstance } from './codec';
+import { locateInstance } from './locate';
+
+/**
+ * Asks every server for the app's instances and picks ours. The app list is
+ * served from the response cache, so a freshly registered app may show up
+ * late; the caller polls. Returns undefined when no server knows it (yet).
+ */
+export async function findOwnInstance(
+  config: Config,
+  eureka: EurekaClient,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  if (config.instanceId) return config.instanceId;
+  const lists = await Promise.all(
+    config.servers.map(async (server: EurekaServerConfig) => {
+      try {
+        return await eureka.getApplication(server, config.appName, signal);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        logger.warn({ server: server.label, err: describeError(error) }, 'cannot list the app on this eureka server');
+        return [] as EurekaInstance[];
+      }
+    }),
+  );
+  const found = locateInstance(lists.flat(), { podIp: config.podIp, port: config.appPort });
+  if (!found) return undefined;
+  const others = [...new Set(found.alsoMatched.map((i) => i.instanceId).filter((id) => id !== found.instance.instanceId))];
+  if (others.length > 0) {
+    logger.warn(
+      { instanceId: found.instance.instanceId, alsoMatched: others.slice(0, 10), podIp: config.podIp, port: config.appPort },
+      'several instances match POD_IP and the app port; using the newest registration',
+    );
+  }
+  return found.instance.instanceId;
+}

@@ -1,0 +1,129 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import type { Config } from './config';
+import type { DrainController } from './drain/controller';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { describeFit, type Plan } from './plan';
+
+export interface HttpDeps {
+  readonly config: Config;
+  readonly plan: Plan;
+  readonly controller: DrainController;
+  readonly registry: Registry;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** False once the process is shutting down for good. */
+  readonly isReady?: () => boolean;
+}
+
+/** Bodies are never needed; anything larger than this is refused. */
+const MAX_BODY_BYTES = 1024;
+
+/** Routes only; main.ts listens. */
+export function createApp(deps: HttpDeps): express.Express {
+  const { config, plan, controller, registry, logger, metrics } = deps;
+  const log = logger.child({ component: 'http' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', false);
+
+  app.use((req, res, next) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > MAX_BODY_BYTES) {
+      res.status(413).json({ error: 'payload_too_large', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` });
+      return;
+    }
+    next();
+  });
+
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    const source = normalizeAddress(req.socket.remoteAddress ?? '');
+    if (config.allowedSources.length > 0 && !config.allowedSources.includes(source)) {
+      metrics.prestopRequest('forbidden');
+      log.warn({ source: source.slice(0, 64), path: req.path }, 'refused a call from a source outside DRAINER_ALLOWED_SOURCES');
+      res.status(403).json({ error: 'forbidden', message: 'source address not allowed (see DRAINER_ALLOWED_SOURCES / NODE_IP)' });
+      return;
+    }
+    if (config.token !== undefined && !tokenMatches(req, config.token)) {
+      metrics.prestopRequest('unauthorized');
+      log.warn({ source: source.slice(0, 64), path: req.path }, 'refused a call without a valid token');
+      res.status(401).json({ error: 'unauthorized', message: 'send the token as "Authorization: Bearer <token>" or "X-Drainer-Token: <token>"' });
+      return;
+    }
+    next();
+  };
+
+  const prestop = async (_req: Request, res: Response): Promise<void> => {
+    const report = await controller.prestop();
+    res.status(200).json(report);
+  };
+  app.get('/prestop', guard, prestop);
+  app.post('/prestop', guard, prestop);
+
+  app.get('/drain', (_req, res) => {
+    res.json({ ...controller.snapshot(), plan: planJson(plan) });
+  });
+  app.post('/drain/abort', guard, async (_req, res) => {
+    const result = await controller.abort();
+    res.status(result.aborted ? 200 : 409).json(result);
+  });
+  app.get('/plan', (_req, res) => {
+    res.json(planJson(plan));
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.isReady?.() ?? true;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'shutting_down', phase: controller.currentPhase });
+  });
+  app.get('/metrics', async (_req, res) => {
+    controller.snapshot(); // refreshes the remaining-seconds gauge
+    res.setHeader('Content-Type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+
+  const known = new Set(['/prestop', '/drain', '/drain/abort', '/plan', '/healthz', '/readyz', '/metrics']);
+  app.use((req, res) => {
+    if (known.has(req.path)) {
+      res.status(405).json({ error: 'method_not_allowed', message: `${req.method.slice(0, 16)} is not allowed on ${req.path}` });
+      return;
+    }
+    res.status(404).json({ error: 'not_found', message: 'unknown path', paths: [...known] });
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    log.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'the drainer failed to answer; see its log' });
+  });
+  return app;
+}
+
+export function planJson(plan: Plan): Record<string, unknown> {
+  return {
+    terms: plan.terms.map((t) => ({ name: t.name, seconds: t.ms / 1000, source: t.source })),
+    selectSeconds: plan.selectMs / 1000,
+    drainSeconds: plan.drainMs / 1000,
+    requiredGraceSeconds: plan.requiredGraceMs / 1000,
+    gracePeriodSeconds: plan.gracePeriodMs / 1000,
+    drainBudgetSeconds: plan.drainBudgetMs / 1000,
+    fits: plan.fits,
+    summary: describeFit(plan),
+  };
+}
+
+function tokenMatches(req: Request, token: string): boolean {
+  const header = req.headers.authorization;
+  const presented = header?.startsWith('Bearer ') ? header.slice(7) : req.headers['x-drainer-token'];
+  if (typeof presented !== 'string') return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1", so IPv4 allow-lists match dual-stack sockets. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createAppExit } from './app-exit';
+import { probePort } from './app-probe';
+import { systemClock } from './clock';
+import { parseConfig, redactConfig, type Config } from './config';
+import { DrainController } from './drain/controller';
+import { ConfigError, describeError } from './errors';
+import { EurekaClient } from './eureka/client';
+import { createApp, planJson } from './http';
+import { runTermination } from './lifecycle';
+import { createLogger } from './logger';
+import { createMetrics } from './metrics';
+import { computePlan, describeFit, formatPlanTable } from './plan';
+import { parseSelector, readInFlight } from './tail';
+
+/** Exit codes: 0 all went well; 1 the drain or clean-up could not finish; 2 bad configuration or usage. */
+const EXIT_OK = 0;
+const EXIT_INCOMPLETE = 1;
+const EXIT_USAGE = 2;
+
+const USAGE = `eureka-drainer — drains a Spring Cloud service out of Eureka before its pod stops
+
+Usage:
+  eureka-drainer              serve /prestop, /drain, /plan, /healthz, /readyz, /metrics
+  eureka-drainer plan [--json]
+                              print the drain plan from the environment; exits 1 if it
+                              does not fit DRAINER_GRACE_PERIOD_SECONDS
+  eureka-drainer --help       this text
+  eureka-drainer --version    the version
+
+Configuration is read from the environment; see the README.
+Exit codes: 0 ok, 1 drain or clean-up incomplete (or plan does not fit), 2 bad configuration.`;
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function loadConfig(requireTarget: boolean): Config {
+  try {
+    return parseConfig(process.env, { requireTarget });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`eureka-drainer: ${error.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    throw error;
+  }
+}
+
+function planCommand(args: string[]): never {
+  const config = loadConfig(false);
+  const plan = computePlan(config.timings);
+  if (args.includes('--json')) process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
+  else process.stdout.write(`${formatPlanTable(plan)}\n`);
+  process.exit(plan.fits ? EXIT_OK : EXIT_INCOMPLETE);
+}
+
+function serve(): void {
+  const config = loadConfig(true);
+  const logger = createLogger(config.logLevel);
+  const plan = computePlan(config.timings);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createMetrics(registry);
+  metrics.setPlan(plan);
+  const clock = systemClock;
+  const eureka = new EurekaClient({
+    timeoutMs: config.eurekaTimeoutMs,
+    retries: config.eurekaRetries,
+    clock,
+    onRequest: (operation, _server, result, seconds) => metrics.eurekaRequest(operation, result, seconds),
+  });
+  const selector = parseSelector(config.tailMetric);
+  const controller = new DrainController({
+    config,
+    plan,
+    clock,
+    eureka,
+    logger,
+    metrics,
+    appExit: createAppExit(config),
+    probeApp: () => probePort(config.appHost, config.appPort),
+    ...(config.tailMetricsUrl
+      ? { readInFlight: (signal: AbortSignal) => readInFlight(config.tailMetricsUrl!, selector, 2_000, signal) }
+      : {}),
+  });
+  let terminating = false;
+  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !terminating });
+
+  logger.info({ version: version(), config: redactConfig(config) }, 'effective configuration');
+  if (plan.fits) logger.info({ plan: planJson(plan) }, 'drain plan');
+  else logger.warn({ plan: planJson(plan) }, `drain plan ${describeFit(plan)}`);
+  if (config.allowedSources.length === 0 && config.token === undefined) {
+    logger.warn('no DRAINER_TOKEN and no source allow-list (NODE_IP / DRAINER_ALLOWED_SOURCES): anyone who reaches the pod can start a drain');
+  }
+
+  const server: Server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    logger.info({ port: typeof address === 'object' && address ? address.port : config.port, host: config.host }, 'listening');
+  });
+  server.on('error', (error) => {
+    logger.fatal({ err: describeError(error), port: config.port }, 'cannot listen');
+    process.exit(EXIT_INCOMPLETE);
+  });
+  // Keep-alive from probes must not hold the process open at exit.
+  server.keepAliveTimeout = 5_000;
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (terminating) {
+      logger.warn({ signal, deadlineAt: new Date(controller.exitDeadline()).toISOString() }, 'signal received again; still finishing the drain');
+      return;
+    }
+    terminating = true;
+    logger.info({ signal, phase: controller.currentPhase }, 'termination signal received');
+    void runTermination({ controller, config, clock, logger }).then(
+      (code) => exit(code),
+      (error: unknown) => {
+        logger.error({ err: describeError(error) }, 'termination failed');
+        exit(EXIT_INCOMPLETE);
+      },
+    );
+    // Last resort: never outlive the grace period, whatever hangs.
+    setTimeout(() => exit(EXIT_INCOMPLETE), Math.max(0, controller.exitDeadline() - clock.now()) + 500).unref();
+  };
+  const exit = (code: number): void => {
+    logger.info({ code }, 'exiting');
+    server.closeAllConnections();
+    server.close();
+    logger.flush();
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 100).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('unhandledRejection', (error) => {
+    logger.error({ err: describeError(error) }, 'unhandled rejection');
+  });
+}
+
+function main(argv: string[]): void {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  if (command === 'plan') planCommand(rest);
+  if (command !== undefined && command !== 'serve') {
+    process.stderr.write(`eureka-drainer: unknown command ${JSON.stringify(command.slice(0, 40))}\n\n${USAGE}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  serve();
+}
+
+main(process.argv.slice(2));
