@@ -3,7 +3,7 @@ import type { PortState } from '../app-probe';
 import { sleepUntil, type Clock } from '../clock';
 import type { Config, EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
-import type { EurekaClient } from '../eureka/client';
+import type { EurekaApi } from '../eureka/client';
 import { findOwnInstance } from '../eureka/find-instance';
 import type { Logger } from '../logger';
 import type { DrainOutcome, Metrics } from '../metrics';
@@ -61,7 +61,7 @@ export interface DrainControllerDeps {
   readonly config: Config;
   readonly plan: Plan;
   readonly clock: Clock;
-  readonly eureka: EurekaClient;
+  readonly eureka: EurekaApi;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly appExit: AppExit;

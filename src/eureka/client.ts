@@ -38,6 +38,9 @@ export interface EurekaClientOptions {
   readonly random?: () => number;
 }
 
+/** What the drain needs of a Eureka client; tests substitute an in-memory registry. */
+export type EurekaApi = Pick<EurekaClient, 'getApplication' | 'getDelta' | 'getInstance' | 'setStatusOverride' | 'removeStatusOverride' | 'cancel'>;
+
 /** Found, or the server said 404. */
 export type Outcome = 'ok' | 'not_found';
 

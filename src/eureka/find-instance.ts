@@ -1,7 +1,7 @@
 import type { Config, EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { Logger } from '../logger';
-import type { EurekaClient } from './client';
+import type { EurekaApi } from './client';
 import type { EurekaInstance } from './codec';
 import { locateInstance } from './locate';
 
@@ -12,7 +12,7 @@ import { locateInstance } from './locate';
  */
 export async function findOwnInstance(
   config: Config,
-  eureka: EurekaClient,
+  eureka: EurekaApi,
   logger: Logger,
   signal?: AbortSignal,
 ): Promise<string | undefined> {

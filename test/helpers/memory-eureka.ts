@@ -1,0 +1,126 @@
+import type { Clock } from '../../src/clock';
+import type { EurekaServerConfig } from '../../src/config';
+import { EurekaRequestError } from '../../src/errors';
+import type { EurekaApi, Outcome } from '../../src/eureka/client';
+import type { EurekaApplications, EurekaInstance } from '../../src/eureka/codec';
+
+interface ServerModel {
+  instances: Map<string, EurekaInstance>;
+  /** Delay until the callers' (cached) view shows a change; Infinity = never. */
+  cacheDelayMs: number;
+  /** Cached view as of `changedAt + cacheDelayMs`. */
+  cachedStatus: Map<string, { status: string; visibleAt: number; previous: string }>;
+  down: boolean;
+}
+
+/**
+ * An in-memory stand-in for several Eureka servers, for unit tests of the
+ * drain logic only (the real-server suites prove the behaviour). It models
+ * the override and a cached view that lags by a set delay.
+ */
+export class MemoryEureka implements EurekaApi {
+  readonly calls: { op: string; server: string; id?: string }[] = [];
+  private readonly servers = new Map<string, ServerModel>();
+
+  constructor(private readonly clock: Clock, labels: string[]) {
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false });
+  }
+
+  static serverConfigs(count: number): EurekaServerConfig[] {
+    return Array.from({ length: count }, (_, i) => ({ url: `http://eureka-${i}.test/eureka/`, label: `http://eureka-${i}.test/eureka/` }));
+  }
+
+  model(label: string): ServerModel {
+    const model = this.servers.get(label);
+    if (!model) throw new Error(`no server ${label}`);
+    return model;
+  }
+
+  register(instance: Partial<EurekaInstance> & { instanceId: string }): void {
+    for (const model of this.servers.values()) {
+      model.instances.set(instance.instanceId, {
+        app: 'DEMO',
+        hostName: '10.0.0.1',
+        ipAddr: '10.0.0.1',
+        status: 'UP',
+        overriddenStatus: 'UNKNOWN',
+        port: 8080,
+        registrationTimestamp: this.clock.now(),
+        lastRenewalTimestamp: this.clock.now(),
+        lastDirtyTimestamp: this.clock.now(),
+        renewalIntervalInSecs: 30,
+        actionType: 'ADDED',
+        ...instance,
+      });
+    }
+  }
+
+  /** The app heartbeats: its lease mark advances on every server. */
+  heartbeat(id: string): void {
+    for (const model of this.servers.values()) {
+      const current = model.instances.get(id);
+      if (current) model.instances.set(id, { ...current, lastRenewalTimestamp: this.clock.now() + 90_000 });
+    }
+  }
+
+  /** The app cancels its own lease, as a Spring app does at the end of its shutdown. */
+  appCancelled(id: string): void {
+    for (const model of this.servers.values()) model.instances.delete(id);
+  }
+
+  count(op: string): number {
+    return this.calls.filter((c) => c.op === op).length;
+  }
+
+  private enter(op: string, server: EurekaServerConfig, id?: string): ServerModel {
+    this.calls.push({ op, server: server.label, ...(id !== undefined ? { id } : {}) });
+    const model = this.model(server.label);
+    if (model.down) throw new EurekaRequestError(op, server.label, undefined, 'connect ECONNREFUSED');
+    return model;
+  }
+
+  async getApplication(server: EurekaServerConfig, app: string): Promise<EurekaInstance[]> {
+    const model = this.enter('get_application', server);
+    return [...model.instances.values()].filter((i) => i.app === app);
+  }
+
+  async getDelta(server: EurekaServerConfig): Promise<EurekaApplications> {
+    const model = this.enter('get_delta', server);
+    const instances = [...model.instances.values()].map((i) => {
+      const cached = model.cachedStatus.get(i.instanceId);
+      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt ? cached.status : cached.previous;
+      return { ...i, status, actionType: 'MODIFIED' };
+    });
+    return { appsHashcode: undefined, instances };
+  }
+
+  async getInstance(server: EurekaServerConfig, _app: string, id: string): Promise<EurekaInstance | null> {
+    const model = this.enter('get_instance', server, id);
+    return model.instances.get(id) ?? null;
+  }
+
+  async setStatusOverride(server: EurekaServerConfig, _app: string, id: string, status: 'OUT_OF_SERVICE'): Promise<Outcome> {
+    const model = this.enter('put_status', server, id);
+    const current = model.instances.get(id);
+    if (!current) return 'not_found';
+    if (current.status !== status) {
+      model.cachedStatus.set(id, { status, previous: current.status, visibleAt: this.clock.now() + model.cacheDelayMs });
+    }
+    model.instances.set(id, { ...current, status, overriddenStatus: status });
+    return 'ok';
+  }
+
+  async removeStatusOverride(server: EurekaServerConfig, _app: string, id: string): Promise<Outcome> {
+    const model = this.enter('remove_status', server, id);
+    const current = model.instances.get(id);
+    if (!current) return 'not_found';
+    model.instances.set(id, { ...current, status: 'UP', overriddenStatus: 'UNKNOWN' });
+    model.cachedStatus.set(id, { status: 'UP', previous: current.status, visibleAt: this.clock.now() + model.cacheDelayMs });
+    return 'ok';
+  }
+
+  async cancel(server: EurekaServerConfig, _app: string, id: string): Promise<Outcome> {
+    const model = this.enter('cancel', server, id);
+    return model.instances.delete(id) ? 'ok' : 'not_found';
+  }
+}

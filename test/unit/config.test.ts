@@ -1,0 +1,146 @@
+import { parseConfig, redactConfig } from '../../src/config';
+import { ConfigError } from '../../src/errors';
+import { testConfig } from '../helpers/config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('parseConfig', () => {
+  test('defaults follow Eureka and Spring defaults', () => {
+    const config = testConfig();
+    expect(config.port).toBe(8787);
+    expect(config.appName).toBe('DEMO');
+    expect(config.appPort).toBe(8080);
+    expect(config.timings).toMatchObject({
+      serverCacheMs: 30_000,
+      registryFetchMs: 30_000,
+      loadBalancerTtlMs: 35_000,
+      ribbonRefreshMs: 30_000,
+      loadBalancer: 'loadbalancer',
+      gracePeriodMs: 30_000,
+      appShutdownMs: 30_000,
+    });
+    expect(config.appExit).toBe('kubelet');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.timings)).toBe(true);
+  });
+
+  test("Spring's env names are read as fallbacks, DRAINER_* wins", () => {
+    const config = parseConfig({
+      SPRING_APPLICATION_NAME: 'orders',
+      SERVER_PORT: '9090',
+      EUREKA_CLIENT_SERVICEURL_DEFAULTZONE: 'http://a:8761/eureka/,http://b:8761/eureka',
+      DRAINER_INSTANCE_ID: 'pod-1:orders:9090',
+    });
+    expect(config.appName).toBe('ORDERS');
+    expect(config.appPort).toBe(9090);
+    expect(config.servers.map((s) => s.url)).toEqual(['http://a:8761/eureka/', 'http://b:8761/eureka/']);
+    expect(parseConfig({ DRAINER_APP_NAME: 'x', SPRING_APPLICATION_NAME: 'y', DRAINER_INSTANCE_ID: 'i', DRAINER_EUREKA_URLS: 'http://e/eureka/' }).appName).toBe('X');
+  });
+
+  test('fleet timings accept Spring duration forms in their own units', () => {
+    const config = testConfig({
+      EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000',
+      EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '5',
+      SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s',
+      RIBBON_SERVERLISTREFRESHINTERVAL: 'PT3S',
+    });
+    expect(config.timings).toMatchObject({ serverCacheMs: 1_000, registryFetchMs: 5_000, loadBalancerTtlMs: 2_000, ribbonRefreshMs: 3_000 });
+  });
+
+  test('a disabled read-only cache or load-balancer cache is a zero term', () => {
+    const config = testConfig({ EUREKA_SERVER_USEREADONLYRESPONSECACHE: 'false', SPRING_CLOUD_LOADBALANCER_CACHE_ENABLED: 'false' });
+    expect(config.timings.serverCacheMs).toBe(0);
+    expect(config.timings.loadBalancerTtlMs).toBe(0);
+  });
+
+  test('every problem is reported at once, with name, rule and bad value', () => {
+    const found = problems({ DRAINER_PORT: 'abc', DRAINER_TAIL_SECONDS: 'soon', DRAINER_APP_EXIT: 'explode' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('DRAINER_PORT must be an integer from 0 to 65535, got "abc"'),
+        expect.stringContaining('DRAINER_TAIL_SECONDS must be a duration'),
+        expect.stringContaining('DRAINER_APP_EXIT must be one of kubelet, http, signal, file, got "explode"'),
+        expect.stringContaining('DRAINER_APP_NAME (or SPRING_APPLICATION_NAME) is required'),
+        expect.stringContaining('DRAINER_EUREKA_URLS (or EUREKA_CLIENT_SERVICEURL_DEFAULTZONE) is required'),
+        expect.stringContaining('set DRAINER_INSTANCE_ID, or POD_IP'),
+      ]),
+    );
+    expect(found).toHaveLength(6);
+  });
+
+  test('strategies that need a target say which variable is missing', () => {
+    expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_APP_EXIT: 'http' })).toEqual([
+      expect.stringContaining('DRAINER_APP_EXIT=http needs DRAINER_APP_EXIT_URL'),
+    ]);
+    expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_TAIL_MODE: 'adaptive' })).toEqual([
+      expect.stringContaining('DRAINER_TAIL_MODE=adaptive needs DRAINER_TAIL_METRICS_URL'),
+    ]);
+  });
+
+  test('basic credentials are taken out of server URLs and never shown', () => {
+    const config = testConfig({ DRAINER_EUREKA_URLS: 'http://user:s3cr%40t@eureka:8761/eureka' });
+    expect(config.servers[0]).toEqual({ url: 'http://eureka:8761/eureka/', label: 'http://eureka:8761/eureka/', username: 'user', password: 's3cr@t' });
+    expect(JSON.stringify(redactConfig(config))).not.toContain('s3cr');
+  });
+
+  test('a bad server URL is reported without its credentials', () => {
+    const found = problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'ftp://user:hunter2@x/eureka/' });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('not http(s)');
+    expect(found[0]).not.toContain('hunter2');
+  });
+
+  test('credentials and the token can come from files', () => {
+    const files: Record<string, string> = { '/creds': 'admin:pw\n', '/token': 'abcdefghijklmnopqrstuvwxyz\n' };
+    const config = parseConfig(
+      {
+        DRAINER_APP_NAME: 'a',
+        POD_IP: '10.0.0.1',
+        DRAINER_EUREKA_URLS: 'http://e/eureka/',
+        DRAINER_EUREKA_CREDENTIALS_FILE: '/creds',
+        DRAINER_TOKEN_FILE: '/token',
+      },
+      { readFile: (p) => files[p]! },
+    );
+    expect(config.servers[0]).toMatchObject({ username: 'admin', password: 'pw' });
+    expect(config.token).toBe('abcdefghijklmnopqrstuvwxyz');
+    expect(redactConfig(config).token).toBe('[redacted]');
+  });
+
+  test('an unreadable token file is a problem, not a silent fallback', () => {
+    const error = (() => {
+      try {
+        parseConfig({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_TOKEN_FILE: '/nope' }, {
+          readFile: () => {
+            throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+          },
+        });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return undefined;
+    })();
+    expect(error?.code).toBe('DRAINER_CONFIG_INVALID');
+    expect(error?.problems[0]).toContain('DRAINER_TOKEN_FILE names a file that cannot be read: "/nope" (ENOENT)');
+  });
+
+  test('the source allow-list defaults to loopback and NODE_IP when NODE_IP is set', () => {
+    expect(testConfig({ NODE_IP: '192.0.2.7' }).allowedSources).toEqual(['127.0.0.1', '::1', '192.0.2.7']);
+    expect(testConfig().allowedSources).toEqual([]);
+    expect(testConfig({ DRAINER_ALLOWED_SOURCES: '10.1.1.1, 10.1.1.2' }).allowedSources).toEqual(['10.1.1.1', '10.1.1.2']);
+  });
+
+  test('owner mode is refused with a reason', () => {
+    expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_MODE: 'owner' })).toEqual([
+      expect.stringContaining('DRAINER_MODE=owner is not available in this version'),
+    ]);
+  });
+});
