@@ -1,0 +1,184 @@
+import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
+
+const SECOND = 1000;
+
+describe('DrainController', () => {
+  test('the default 95 s + tail drain runs in milliseconds and waits from the verified time', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 30 * SECOND; // the read-only cache refreshes at its worst
+    const started = Date.now();
+    const report = await f.clock.run(f.controller.prestop());
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(report.outcome).toBe('verified');
+    expect(report.instanceId).toBe(INSTANCE_ID);
+    // 30 s cache (observed at the first poll past it) + 30 s fetch + 35 s LB + 10 s tail.
+    expect(report.durationMs).toBeGreaterThanOrEqual(105 * SECOND);
+    expect(report.durationMs).toBeLessThanOrEqual(105 * SECOND + 500);
+    expect(report.servers.every((s) => s.verified)).toBe(true);
+    expect(f.eureka.count('put_status')).toBe(2);
+  });
+
+  test('evidence shortens the wait: a server cache seen flipping at 3 s gives 3 + 65 + tail', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 3 * SECOND;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('verified');
+    expect(report.durationMs).toBeGreaterThanOrEqual(78 * SECOND);
+    expect(report.durationMs).toBeLessThanOrEqual(78 * SECOND + 500);
+    expect(report.actual.tailEndedBy).toBe('fixed');
+  });
+
+  test('the callers view is primed before the override, and the override goes to every server', async () => {
+    const f = controllerFixture({}, { servers: 3 });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    await f.clock.run(f.controller.prestop());
+    const firstPut = f.eureka.calls.findIndex((c) => c.op === 'put_status');
+    const primes = f.eureka.calls.slice(0, firstPut).filter((c) => c.op === 'get_delta');
+    expect(new Set(primes.map((c) => c.server)).size).toBe(3);
+    expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
+  });
+
+  test('a server that is down counts at its worst case: the wait is never shorter than the plan for it', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[0]!.label).cacheDelayMs = 1 * SECOND;
+    f.eureka.model(f.servers[1]!.label).down = true;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('partly_verified');
+    expect(report.durationMs).toBeGreaterThanOrEqual(105 * SECOND);
+    expect(report.servers[1]).toMatchObject({ verified: false, put: 'failed' });
+    expect(report.problems.join('\n')).toContain('counted at its worst case');
+  });
+
+  test('every server down: the full plan, and /prestop still answers', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    for (const s of f.servers) f.eureka.model(s.label).down = true;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('unverified');
+    expect(report.durationMs).toBeGreaterThanOrEqual(f.plan.drainMs);
+  });
+
+  test('instance not found: waits the full plan and says so', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.instanceId).toBeNull();
+    expect(report.outcome).toBe('unverified');
+    expect(report.durationMs).toBeGreaterThanOrEqual(f.plan.drainMs);
+    expect(f.lines.some((l) => l.msg === 'own instance not found in eureka; waiting the full plan')).toBe(true);
+  });
+
+  test('a plan that does not fit is cut at the deadline so the app keeps its shutdown time', async () => {
+    const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '60', DRAINER_APP_SHUTDOWN_SECONDS: '20', DRAINER_MARGIN_SECONDS: '2' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 30 * SECOND;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('cut_short');
+    expect(report.durationMs).toBeLessThanOrEqual(38 * SECOND);
+    expect(report.problems[0]).toContain('does not fit');
+  });
+
+  test('50 concurrent /prestop calls join one drain and get the same report', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const calls = Array.from({ length: 50 }, () => f.controller.prestop());
+    const reports = await f.clock.run(Promise.all(calls));
+    expect(new Set(reports).size).toBe(1);
+    expect(f.eureka.count('put_status')).toBe(2);
+    const later = await f.controller.prestop();
+    expect(later).toBe(reports[0]);
+  });
+
+  test('the app heartbeating UP during the drain does not undo the override', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const drain = f.controller.prestop();
+    await f.clock.advance(2 * SECOND);
+    f.eureka.heartbeat(INSTANCE_ID);
+    const report = await f.clock.run(drain);
+    expect(report.outcome).toBe('verified');
+    expect((await f.eureka.getInstance(f.servers[0]!, 'DEMO', INSTANCE_ID))?.status).toBe('OUT_OF_SERVICE');
+  });
+
+  test('adaptive tail ends as soon as the app reports no request in flight', async () => {
+    let inFlight = 3;
+    const f = controllerFixture(
+      { DRAINER_TAIL_MODE: 'adaptive', DRAINER_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus', DRAINER_TAIL_SECONDS: '30' },
+      { inFlight: () => ({ ok: true, value: inFlight }) },
+    );
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const drain = f.controller.prestop();
+    await f.clock.advance(70 * SECOND); // the client window (65 s) is over, the tail runs
+    inFlight = 0;
+    const report = await f.clock.run(drain);
+    expect(report.actual.tailEndedBy).toBe('idle');
+    expect(report.actual.tailMs!).toBeLessThan(30 * SECOND);
+  });
+
+  test('adaptive tail falls back to the fixed tail when the metric cannot be read', async () => {
+    const f = controllerFixture(
+      { DRAINER_TAIL_MODE: 'adaptive', DRAINER_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus', DRAINER_TAIL_SECONDS: '30' },
+      { inFlight: () => ({ ok: false, reason: 'HTTP 404 from the metrics URL' }) },
+    );
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.actual.tailEndedBy).toBe('metric_unreadable');
+    expect(report.actual.tailMs!).toBeGreaterThanOrEqual(30 * SECOND);
+  });
+
+  test('abort before the app was told to exit puts the instance back in service', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const drain = f.controller.prestop();
+    await f.clock.advance(5 * SECOND);
+    const result = await f.controller.abort();
+    const report = await drain;
+    expect(result.aborted).toBe(true);
+    expect(report.outcome).toBe('aborted');
+    expect(f.eureka.count('remove_status')).toBe(2);
+    expect(f.app.exits).toBe(0);
+    expect(f.controller.currentPhase).toBe('aborted');
+  });
+
+  test('after the app is gone, a leftover registration is deleted on every server', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    await f.clock.run(f.controller.prestop());
+    f.app.port = 'closed'; // killed without cancelling: no heartbeats, registration left behind
+    const ok = await f.clock.run(f.controller.settled());
+    expect(ok).toBe(true);
+    expect(f.eureka.count('cancel')).toBe(2);
+    expect(await f.eureka.getInstance(f.servers[0]!, 'DEMO', INSTANCE_ID)).toBeNull();
+    expect(f.controller.currentPhase).toBe('done');
+  });
+
+  test('never deletes while the app still heartbeats', async () => {
+    const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '200' });
+    f.eureka.register({ instanceId: INSTANCE_ID, renewalIntervalInSecs: 1 });
+    await f.clock.run(f.controller.prestop());
+    // The port is closed but the lease keeps renewing (the app is still shutting down).
+    f.app.port = 'closed';
+    const settled = f.controller.settled();
+    for (let i = 0; i < 20; i++) {
+      f.eureka.heartbeat(INSTANCE_ID);
+      await f.clock.advance(500);
+    }
+    expect(f.eureka.count('cancel')).toBe(0);
+    f.eureka.appCancelled(INSTANCE_ID); // the app's own DELETE at the end of its shutdown
+    await f.clock.run(settled);
+    expect(f.eureka.count('cancel')).toBe(2); // answered 404: nothing left
+    expect(f.controller.snapshot().servers).toEqual(expect.arrayContaining([expect.objectContaining({ cleanup: 'absent' })]));
+  });
+
+  test('one log line per phase change and one summary line', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    await f.clock.run(f.controller.prestop());
+    const phases = f.lines.filter((l) => l.msg === 'drain phase changed').map((l) => l.to);
+    expect(phases).toEqual(['locating', 'taking_out', 'verifying', 'waiting_clients', 'waiting_tail', 'exiting_app', 'drained', 'cleaning_up']);
+    const summary = f.lines.filter((l) => l.msg === 'drain finished');
+    expect(summary).toHaveLength(1);
+    expect(summary[0]!.report).toMatchObject({ outcome: 'verified', plan: { drainMs: f.plan.drainMs } });
+  });
+});
