@@ -1,0 +1,95 @@
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { createApp } from '../../src/http';
+import { createMetrics } from '../../src/metrics';
+import { INSTANCE_ID, controllerFixture } from '../helpers/controller';
+
+const TOKEN = 'a-token-of-sufficient-length';
+
+function appFixture(env: Record<string, string> = {}) {
+  const f = controllerFixture({ DRAINER_TOKEN: TOKEN, ...env });
+  f.eureka.register({ instanceId: INSTANCE_ID });
+  const app = createApp({ config: f.config, plan: f.plan, controller: f.controller, registry: f.registry, metrics: createMetrics(new Registry()), logger: f.logger });
+  return { ...f, app };
+}
+
+describe('HTTP surface', () => {
+  test('/prestop without the token is refused and changes nothing', async () => {
+    const f = appFixture();
+    const res = await request(f.app).get('/prestop');
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe('unauthorized');
+    expect(f.eureka.calls).toHaveLength(0);
+    expect(f.controller.currentPhase).toBe('idle');
+  });
+
+  test('/prestop from a source outside the allow-list is refused', async () => {
+    const f = appFixture({ DRAINER_ALLOWED_SOURCES: '10.9.9.9' });
+    const res = await request(f.app).get('/prestop').set('Authorization', `Bearer ${TOKEN}`);
+    expect(res.status).toBe(403);
+    expect(f.eureka.calls).toHaveLength(0);
+  });
+
+  test('50 concurrent /prestop calls (GET and POST) get one drain and one set of Eureka calls', async () => {
+    const f = appFixture();
+    const calls = Array.from({ length: 50 }, (_, i) => {
+      const req = i % 2 === 0 ? request(f.app).get('/prestop') : request(f.app).post('/prestop');
+      return req.set('X-Drainer-Token', TOKEN).then((r) => r);
+    });
+    // Let all 50 requests reach the controller, then run the drain's clock.
+    const all = Promise.all(calls);
+    const responses = await f.clock.run(all);
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(responses.map((r) => r.body.startedAt)).size).toBe(1);
+    expect(responses[0]!.body.outcome).toBe('verified');
+    expect(f.eureka.count('put_status')).toBe(2);
+  });
+
+  test('/drain shows the phase and per-server state while a drain runs', async () => {
+    const f = appFixture();
+    const drain = f.controller.prestop();
+    await f.clock.advance(2_000);
+    const res = await request(f.app).get('/drain');
+    expect(res.status).toBe(200);
+    expect(res.body.phase).toBe('waiting_clients');
+    expect(res.body.servers).toHaveLength(2);
+    expect(res.body.remainingMs).toBeGreaterThan(0);
+    expect(res.body.plan.drainSeconds).toBe(f.plan.drainMs / 1000);
+    await f.clock.run(drain);
+  });
+
+  test('/plan, /healthz, /readyz and /metrics answer', async () => {
+    const f = appFixture();
+    expect((await request(f.app).get('/plan')).body).toMatchObject({ selectSeconds: 95, fits: expect.any(Boolean) });
+    expect((await request(f.app).get('/healthz')).status).toBe(200);
+    expect((await request(f.app).get('/readyz')).status).toBe(200);
+    const metrics = await request(f.app).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.text).toContain('eureka_drainer_drain_phase{phase="idle"} 1');
+  });
+
+  test('/drain/abort with nothing running is a 409 with the reason', async () => {
+    const f = appFixture();
+    const res = await request(f.app).post('/drain/abort').set('X-Drainer-Token', TOKEN);
+    expect(res.status).toBe(409);
+    expect(res.body.reason).toBe('no drain is running');
+  });
+
+  test('unknown paths and wrong methods get JSON errors', async () => {
+    const f = appFixture();
+    const missing = await request(f.app).get('/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toBe('not_found');
+    const wrong = await request(f.app).delete('/prestop');
+    expect(wrong.status).toBe(405);
+    expect(wrong.body.error).toBe('method_not_allowed');
+  });
+
+  test('request bodies are capped', async () => {
+    const f = appFixture();
+    const res = await request(f.app).post('/prestop').set('X-Drainer-Token', TOKEN).send('x'.repeat(5_000));
+    expect(res.status).toBe(413);
+    expect(f.eureka.calls).toHaveLength(0);
+  });
+});
