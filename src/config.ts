@@ -239,9 +239,10 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   if (tailMode === 'adaptive' && !tailMetricsUrl && !get('DRAINER_TAIL_METRICS_URL')) {
     problems.push('DRAINER_TAIL_MODE=adaptive needs DRAINER_TAIL_METRICS_URL (e.g. http://127.0.0.1:8080/actuator/prometheus)');
   }
-  const tailMetric = get('DRAINER_TAIL_METRIC')?.raw ?? 'http_server_requests_active_seconds_active_count';
+  const tailMetric = get('DRAINER_TAIL_METRIC')?.raw ?? 'http_server_requests_active_seconds_count';
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$/.test(tailMetric)) problems.push(`DRAINER_TAIL_METRIC must be a Prometheus metric name with optional {label="value"} matchers, got ${shown(tailMetric)}`);
-  const tailIdleThreshold = number(['DRAINER_TAIL_IDLE_THRESHOLD'], 0, 0);
+  // Spring's in-flight gauge counts the scrape that reads it, so idle reads 1.
+  const tailIdleThreshold = number(['DRAINER_TAIL_IDLE_THRESHOLD'], 1, 0);
 
   // --- telling the app to exit ----------------------------------------------------------
   const appExit = oneOf(['DRAINER_APP_EXIT'], ['kubelet', 'http', 'signal', 'file'] as const, 'kubelet');

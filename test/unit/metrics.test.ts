@@ -11,8 +11,10 @@ describe('metrics follow the Prometheus naming rules', () => {
   metrics.eurekaRequest('put_status', 'success', 0.01);
   metrics.drainFinished('verified', 95);
 
-  test.each(registry.getMetricsAsArray().map((m) => [m.name, m] as const))('%s', async (name, metric) => {
-    const { type, help } = await metric.get();
+  const names = registry.getMetricsAsArray().map((m) => m.name);
+
+  test.each(names)('%s', async (name) => {
+    const { type, help } = (await registry.getMetricsAsJSON()).find((m) => m.name === name)!;
     expect(name.startsWith(METRIC_PREFIX)).toBe(true);
     expect(name).toMatch(/^[a-z_][a-z0-9_]*$/);
     expect(help.length).toBeGreaterThan(10);

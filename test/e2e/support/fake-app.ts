@@ -1,0 +1,102 @@
+import { createServer, type Server } from 'node:net';
+import { systemClock } from '../../../src/clock';
+import type { EurekaServerConfig } from '../../../src/config';
+import { EurekaClient } from '../../../src/eureka/client';
+
+/**
+ * A stand-in for a non-Spring app process: a listening port plus a Eureka
+ * registration heartbeated exactly as the Java DiscoveryClient does (PUT with
+ * status=UP, re-register on 404) against the REAL Eureka server. Used where
+ * a test needs to control the app's port and heartbeats precisely.
+ */
+export class HeartbeatingApp {
+  readonly eureka = new EurekaClient({ timeoutMs: 2_000, retries: 0, clock: systemClock });
+  readonly instanceId: string;
+  private server: Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = Date.now();
+  reRegistrations = 0;
+
+  constructor(
+    readonly servers: readonly EurekaServerConfig[],
+    readonly ip: string,
+    readonly port: number,
+    readonly app = 'DEMO',
+  ) {
+    this.instanceId = `${ip}:${app.toLowerCase()}:${port}`;
+  }
+
+  async listen(): Promise<void> {
+    this.server = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => this.server!.listen(this.port, this.ip, resolve));
+  }
+
+  async register(): Promise<void> {
+    await Promise.all(this.servers.map((s) => this.eureka.register(s, this.registration())));
+  }
+
+  registration() {
+    return {
+      instanceId: this.instanceId,
+      app: this.app,
+      hostName: this.ip,
+      ipAddr: this.ip,
+      port: this.port,
+      status: 'UP' as const,
+      vipAddress: this.app.toLowerCase(),
+      leaseRenewalIntervalSecs: 1,
+      leaseDurationSecs: 5,
+      lastDirtyTimestamp: this.dirty,
+    };
+  }
+
+  /** One heartbeat to every server, re-registering on 404 like DiscoveryClient.renew(). */
+  async beat(): Promise<void> {
+    await Promise.all(
+      this.servers.map(async (s) => {
+        const outcome = await this.eureka.heartbeat(s, this.app, this.instanceId, 'UP', this.dirty).catch(() => 'error');
+        if (outcome === 'not_found') {
+          this.reRegistrations++;
+          this.dirty = Date.now();
+          await this.eureka.register(s, this.registration()).catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  startHeartbeats(intervalMs = 1_000): void {
+    this.timer = setInterval(() => void this.beat(), intervalMs);
+  }
+
+  stopHeartbeats(): void {
+    clearInterval(this.timer);
+  }
+
+  async closePort(): Promise<void> {
+    if (!this.server) return;
+    const server = this.server;
+    this.server = undefined;
+    await new Promise((resolve) => server.close(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.stopHeartbeats();
+    await this.closePort();
+  }
+}
+
+/** Polls `check` every 100 ms until it returns a value other than undefined. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
