@@ -13,11 +13,15 @@ import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
-export type SpringJar = 'eureka-server' | 'demo-service' | 'gateway';
+/**
+ * The fixture apps. `zuul-gateway` is the optional legacy stack (Boot 2.3 / Hoxton, Zuul 1 + Ribbon); it is only
+ * built by `build.sh --with-zuul`.
+ */
+export type SpringJar = 'eureka-server' | 'demo-service' | 'gateway' | 'zuul-gateway';
 
 const SPRING_DIR = resolve(__dirname, '..', 'spring');
 const BUILD_SCRIPT = 'test/e2e/spring/build.sh';
-const ALL_JARS: readonly SpringJar[] = ['eureka-server', 'demo-service', 'gateway'];
+const MAIN_JARS: readonly SpringJar[] = ['eureka-server', 'demo-service', 'gateway'];
 
 /** JVM flags for a fast start on a small (2-core) machine. */
 const FAST_JVM_FLAGS: readonly string[] = [
@@ -56,8 +60,9 @@ function commandWorks(command: string, args: string[]): { ok: boolean; output: s
 /**
  * Throws an Error that says what to install or run when the fixtures cannot be started:
  * no `java` (JDK 17+), a too-old java, or missing jars (run build.sh; needs Maven).
+ * Checks the three main jars unless `jars` names others (e.g. `['zuul-gateway']`).
  */
-export function assertJavaToolchain(): void {
+export function assertJavaToolchain(jars: readonly SpringJar[] = MAIN_JARS): void {
   const java = javaCommand();
   const version = commandWorks(java, ['-version']);
   if (!version.ok) {
@@ -78,12 +83,13 @@ export function assertJavaToolchain(): void {
       );
     }
   }
-  const missing = ALL_JARS.filter((jar) => !existsSync(jarPath(jar)));
+  const missing = jars.filter((jar) => !existsSync(jarPath(jar)));
   if (missing.length > 0) {
     const mvn = commandWorks('mvn', ['-v']);
+    const build = missing.includes('zuul-gateway') ? `${BUILD_SCRIPT} --with-zuul` : BUILD_SCRIPT;
     const hint = mvn.ok
-      ? `Run ${BUILD_SCRIPT} to build them.`
-      : `Install Apache Maven (Debian/Ubuntu: apt-get install maven), then run ${BUILD_SCRIPT}.`;
+      ? `Run ${build} to build them.`
+      : `Install Apache Maven (Debian/Ubuntu: apt-get install maven), then run ${build}.`;
     throw new Error(`Spring fixture jar(s) missing: ${missing.map(jarPath).join(', ')}. ${hint}`);
   }
 }
@@ -359,7 +365,8 @@ export async function startSpringApp(options: SpringAppOptions): Promise<SpringA
   const name = options.name ?? `${options.jar}@${host}:${port}`;
   const jar = jarPath(options.jar);
   if (!existsSync(jar)) {
-    throw new Error(`${name}: ${jar} is missing; run ${BUILD_SCRIPT} (needs a JDK 17+ and Maven).`);
+    const build = options.jar === 'zuul-gateway' ? `${BUILD_SCRIPT} --with-zuul` : BUILD_SCRIPT;
+    throw new Error(`${name}: ${jar} is missing; run ${build} (needs a JDK 17+ and Maven).`);
   }
   const javaArgs = [
     ...FAST_JVM_FLAGS,

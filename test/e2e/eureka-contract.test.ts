@@ -1,0 +1,106 @@
+/**
+ * Contract tests: our Eureka client against a REAL Spring Cloud Netflix
+ * Eureka server (test/e2e/spring/eureka-server), started once for this file.
+ * These document the server behaviour the drainer is built on (eureka-facts §2–§4).
+ */
+import { systemClock } from '../../src/clock';
+import { parseConfig, type EurekaServerConfig } from '../../src/config';
+import { EurekaClient } from '../../src/eureka/client';
+import { findOwnInstance } from '../../src/eureka/find-instance';
+import { captureLogs } from '../helpers/capture-logs';
+import { HeartbeatingApp, eventually } from './support/fake-app';
+import { assertJavaToolchain, freePort, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
+
+jest.setTimeout(120_000);
+
+let eurekaServer: SpringApp;
+let server: EurekaServerConfig;
+const client = new EurekaClient({ timeoutMs: 3_000, retries: 1, clock: systemClock });
+let nextPort = 20_000;
+async function newApp(ip = '127.0.0.1'): Promise<HeartbeatingApp> {
+  const app = new HeartbeatingApp([server], ip, await freePort(ip).catch(() => nextPort++));
+  await app.register();
+  return app;
+}
+
+beforeAll(async () => {
+  assertJavaToolchain();
+  // A 2 s cache makes the cached-vs-live gap easy to observe.
+  eurekaServer = await startSpringApp({ jar: 'eureka-server', args: ['--eureka.server.response-cache-update-interval-ms=2000'] });
+  server = { url: `${eurekaServer.url}/eureka/`, label: `${eurekaServer.url}/eureka/` };
+});
+afterAll(() => stopAll());
+
+test('register, then heartbeat the way the Java client does (PUT with status=UP)', async () => {
+  const app = await newApp();
+  expect(await client.heartbeat(server, 'DEMO', app.instanceId, 'UP', Date.now() - 10_000)).toBe('ok');
+  const live = await client.getInstance(server, 'demo', app.instanceId);
+  expect(live).toMatchObject({ instanceId: app.instanceId, app: 'DEMO', status: 'UP', ipAddr: '127.0.0.1', port: app.port });
+  expect(live!.lastRenewalTimestamp).toBeGreaterThan(Date.now()); // the server's "now + duration" quirk
+});
+
+test('a DELETE alone is undone: the next heartbeat gets 404 and the re-registered instance is UP again', async () => {
+  const app = await newApp();
+  expect(await client.cancel(server, 'DEMO', app.instanceId)).toBe('ok');
+  expect(await client.getInstance(server, 'DEMO', app.instanceId)).toBeNull();
+  await app.beat(); // 404 → re-register, as DiscoveryClient.renew() does
+  expect(app.reRegistrations).toBe(1);
+  expect((await client.getInstance(server, 'DEMO', app.instanceId))?.status).toBe('UP');
+});
+
+test('the OUT_OF_SERVICE override survives UP heartbeats and an UP re-registration', async () => {
+  const app = await newApp();
+  expect(await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', Date.now())).toBe('ok');
+  for (let i = 0; i < 3; i++) {
+    expect(await client.heartbeat(server, 'DEMO', app.instanceId, 'UP', Date.now() - 60_000)).toBe('ok');
+  }
+  expect(await client.getInstance(server, 'DEMO', app.instanceId)).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
+  await client.register(server, { ...app.registration(), lastDirtyTimestamp: Date.now() + 1_000 });
+  expect(await client.getInstance(server, 'DEMO', app.instanceId)).toMatchObject({ status: 'OUT_OF_SERVICE' });
+});
+
+test('removing the override (no value) lets the app come back with its real status', async () => {
+  const app = await newApp();
+  await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', Date.now());
+  expect(await client.removeStatusOverride(server, 'DEMO', app.instanceId, Date.now())).toBe('ok');
+  await app.beat(); // UNKNOWN → 404 → re-register UP
+  expect((await client.getInstance(server, 'DEMO', app.instanceId))?.status).toBe('UP');
+});
+
+test('the live view changes at once; the cached delta callers poll changes only later', async () => {
+  const app = await newApp();
+  // Wait until the callers' view offers the instance, then prime the delta key.
+  await eventually('delta shows the instance UP', async () =>
+    (await client.getDelta(server)).instances.find((i) => i.instanceId === app.instanceId && i.status === 'UP') ? true : undefined,
+  );
+  const putAt = Date.now();
+  await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', putAt);
+  const liveAt = await eventually('live view OUT_OF_SERVICE', async () =>
+    (await client.getInstance(server, 'DEMO', app.instanceId))?.status === 'OUT_OF_SERVICE' ? Date.now() : undefined,
+  );
+  let staleReads = 0;
+  const deltaAt = await eventually('delta shows OUT_OF_SERVICE', async () => {
+    const seen = (await client.getDelta(server)).instances.find((i) => i.instanceId === app.instanceId);
+    if (seen?.status === 'OUT_OF_SERVICE') return Date.now();
+    staleReads++;
+    return undefined;
+  });
+  // Order, not wall-clock numbers: live first, cached view after.
+  expect(liveAt).toBeLessThanOrEqual(deltaAt);
+  process.stdout.write(`live view changed after ${liveAt - putAt} ms, cached delta after ${deltaAt - putAt} ms (${staleReads} stale reads)\n`);
+});
+
+test('locate by pod IP and port finds the right instance among several', async () => {
+  const apps = [await newApp('127.0.0.1'), await newApp('127.0.0.1'), await newApp('127.0.0.4')];
+  const target = apps[1]!;
+  const config = parseConfig({
+    DRAINER_APP_NAME: 'demo',
+    POD_IP: target.ip,
+    SERVER_PORT: String(target.port),
+    DRAINER_EUREKA_URLS: server.url,
+  });
+  const { logger } = captureLogs();
+  // GET apps/DEMO is cached on the server: poll until the new registrations show.
+  const found = await eventually('instance located', () => findOwnInstance(config, client, logger));
+  expect(found).toBe(target.instanceId);
+});
