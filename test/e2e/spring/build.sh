@@ -3,6 +3,7 @@
 #   eureka-server/target/eureka-server.jar
 #   demo-service/target/demo-service.jar
 #   gateway/target/gateway.jar
+# and with --with-zuul also the optional legacy zuul-gateway/target/zuul-gateway.jar (Boot 2.3 / Hoxton).
 # Works from any directory. Idempotent: if every jar is newer than every pom.xml and source file,
 # Maven is not run at all (pass --force, or set FORCE=1, to rebuild anyway).
 set -euo pipefail
@@ -11,11 +12,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 jars=(eureka-server/target/eureka-server.jar demo-service/target/demo-service.jar gateway/target/gateway.jar)
 
 force="${FORCE:-0}"
+profiles=()
 for arg in "$@"; do
   case "$arg" in
     --force|-f) force=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "build.sh: unknown argument: $arg (use --force to rebuild)" >&2; exit 2 ;;
+    --with-zuul) profiles=(-Pzuul); jars+=(zuul-gateway/target/zuul-gateway.jar) ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "build.sh: unknown argument: $arg (known: --force, --with-zuul)" >&2; exit 2 ;;
   esac
 done
 
@@ -51,12 +54,14 @@ fi
 
 echo "build.sh: building Spring fixture jars with Maven (the first run downloads dependencies, a few minutes)..."
 # -q keeps Maven quiet; the sed drops the bare colour-reset codes Debian's Maven 3.8 prints even with -B -q.
-mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -DskipTests package 2>&1 | { sed -e 's/\x1b\[0m//g' -e '/^[[:space:]]*$/d' || true; }
+mvn -B -q -Dstyle.color=never -f "$here/pom.xml" ${profiles[@]+"${profiles[@]}"} -DskipTests package 2>&1 | { sed -e 's/\x1b\[0m//g' -e '/^[[:space:]]*$/d' || true; }
 
 for jar in "${jars[@]}"; do
   if [[ ! -f "$here/$jar" ]]; then
     echo "build.sh: Maven finished but $here/$jar is missing." >&2
     exit 1
   fi
+  # Maven leaves an unchanged jar's mtime alone; touch it so the up-to-date check above holds next time.
+  touch "$here/$jar"
 done
 echo "build.sh: built ${jars[*]} under $here"
