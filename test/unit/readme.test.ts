@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Registry } from 'prom-client';
+import { createMetrics } from '../../src/metrics';
+
+const root = resolve(__dirname, '..', '..');
+const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+
+describe('the README documents the whole surface', () => {
+  const config = readFileSync(resolve(root, 'src/config.ts'), 'utf8');
+  const variables = [...new Set([...config.matchAll(/'((?:DRAINER|EUREKA|SPRING|RIBBON|POD|NODE|SERVER)_[A-Z_]+)'/g)].map((m) => m[1]!))];
+
+  test.each(variables)('variable %s', (name) => {
+    expect(readme).toContain(`\`${name}\``);
+  });
+
+  const http = readFileSync(resolve(root, 'src/http.ts'), 'utf8');
+  const endpoints = [...new Set([...http.matchAll(/app\.(?:get|post)\('(\/[a-z/]+)'/g)].map((m) => m[1]!))];
+  test.each(endpoints)('endpoint %s', (path) => {
+    expect(readme).toContain(path);
+  });
+
+  const metrics = new Registry();
+  createMetrics(metrics);
+  test.each(metrics.getMetricsAsArray().map((m) => m.name))('metric %s', (name) => {
+    expect(readme).toContain(`\`${name}\``);
+  });
+
+  test('exit codes 0, 1 and 2', () => {
+    expect(readme).toMatch(/\*\*Exit codes:\*\* `0`.*`1`.*`2`/s);
+  });
+});
