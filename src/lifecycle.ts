@@ -18,7 +18,7 @@ export async function runTermination(deps: {
 }): Promise<number> {
   const { controller, config, clock } = deps;
   const log = deps.logger.child({ component: 'lifecycle' });
-  controller.terminationStarted();
+  controller.signalReceived();
   const deadline = controller.exitDeadline();
   if (controller.currentPhase === 'idle' || controller.currentPhase === 'aborted') {
     log.info({ waitMs: config.sigtermPrestopWaitMs }, 'SIGTERM while idle: waiting for the /prestop call');

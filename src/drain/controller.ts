@@ -91,6 +91,7 @@ export class DrainController {
   private deadlineAt: number | undefined;
   private expectedAnswerAt: number | undefined;
   private terminationStartedAt: number | undefined;
+  private signalled = false;
   private cleanupPromise: Promise<boolean> | undefined;
   private readonly drainStartWaiters = new Set<() => void>();
   private readonly log: Logger;
@@ -107,6 +108,12 @@ export class DrainController {
   /** The kubelet started terminating the pod (SIGTERM or /prestop, whichever came first). */
   terminationStarted(at = this.deps.clock.now()): void {
     if (this.terminationStartedAt === undefined || at < this.terminationStartedAt) this.terminationStartedAt = at;
+  }
+
+  /** The process got SIGTERM: the pod is terminating, the app will not come back. */
+  signalReceived(): void {
+    this.signalled = true;
+    this.terminationStarted();
   }
 
   /** When the process must be gone: the grace period from termination start, less a second. */
@@ -229,17 +236,30 @@ export class DrainController {
     let appExit: AppExitResult | null = null;
     let aborted = false;
     try {
-      const instanceId = await this.locate(startedAt, deadline, signal, problems);
-      if (instanceId === undefined) {
-        this.fire('not_located');
-      } else {
-        this.instanceId = instanceId;
-        this.fire('located', { instanceId });
-        await this.takeOut(instanceId, signal);
-        this.fire('taken_out', { servers: this.servers.map((s) => ({ server: s.server, put: s.put })) });
-        await this.verify(instanceId, startedAt, deadline, signal);
-        this.fire('verified', { verified: this.servers.filter((s) => s.cacheVerifiedAt !== undefined).length, of: this.servers.length });
+      // Locating, taking out and verifying end at the verification cutoff even
+      // if a server hangs: what is not verified by then counts at its worst case.
+      const stage = this.deadlineSignal(signal, Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline));
+      try {
+        const instanceId = await this.locate(startedAt, deadline, stage.signal, problems);
+        if (instanceId === undefined) {
+          this.fire('not_located');
+        } else {
+          this.instanceId = instanceId;
+          this.fire('located', { instanceId });
+          await this.takeOut(instanceId, stage.signal);
+          this.fire('taken_out', { servers: this.servers.map((s) => ({ server: s.server, put: s.put })) });
+          await this.verify(instanceId, startedAt, deadline, stage.signal);
+        }
+      } catch (error) {
+        if (!stage.expired()) throw error;
+        problems.push('eureka did not answer in time: verification stopped at its cutoff');
+        this.log.warn({ phase: this.phase }, 'verification cutoff reached while eureka calls were pending');
+      } finally {
+        stage.cancel();
       }
+      if (this.phase === 'locating') this.fire('not_located');
+      if (this.phase === 'taking_out') this.fire('taken_out');
+      this.fire('verified', { verified: this.servers.filter((s) => s.cacheVerifiedAt !== undefined).length, of: this.servers.length });
       for (const s of this.servers) {
         s.settledAt = serverSettledAt(s, startedAt, config.timings);
         if (s.cacheVerifiedAt === undefined) problems.push(`${s.server}: not verified (${s.error ?? 'still offered to callers'}); counted at its worst case`);
@@ -304,6 +324,21 @@ export class DrainController {
     this.log.info({ report }, 'drain finished');
     if (!aborted) this.cleanupPromise = this.cleanup();
     return report;
+  }
+
+  /** A signal that aborts with `parent`, or when the injected clock reaches `at`. */
+  private deadlineSignal(parent: AbortSignal, at: number): { signal: AbortSignal; expired: () => boolean; cancel: () => void } {
+    const expiry = new AbortController();
+    const cancelTimer = new AbortController();
+    let expired = false;
+    this.deps.clock.sleep(Math.max(0, at - this.deps.clock.now()), cancelTimer.signal).then(
+      () => {
+        expired = true;
+        expiry.abort(new Error('verification cutoff reached'));
+      },
+      () => undefined,
+    );
+    return { signal: AbortSignal.any([parent, expiry.signal]), expired: () => expired, cancel: () => cancelTimer.abort() };
   }
 
   private async locate(startedAt: number, deadline: number, signal: AbortSignal, problems: string[]): Promise<string | undefined> {
@@ -438,8 +473,12 @@ export class DrainController {
     const { config, clock, eureka } = this.deps;
     this.fire('cleanup_started');
     const deadline = this.exitDeadline();
-    const gone = await this.waitForAppGone(deadline);
-    if (!gone) {
+    const state = await this.waitForAppGone(deadline);
+    if (state === 'restarted') {
+      await this.returnToService();
+      return true;
+    }
+    if (state === 'running') {
       this.log.warn({ deadlineAt: iso(deadline) }, 'app still running at the clean-up deadline; leaving its registration alone');
       for (const s of this.servers) s.cleanup = 'skipped';
       this.fire('cleaned', { result: 'skipped' });
@@ -475,6 +514,7 @@ export class DrainController {
       }),
     );
     this.fire('cleaned', { instanceId, servers: this.servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) });
+    if (!this.signalled) void this.watchForRestart();
     return ok;
   }
 
@@ -484,28 +524,76 @@ export class DrainController {
    * stopped renewing for two renewal intervals. At the deadline a closed port
    * alone is enough: the kubelet is about to kill everything anyway.
    */
-  private async waitForAppGone(deadline: number): Promise<boolean> {
+  private async waitForAppGone(deadline: number): Promise<'gone' | 'running' | 'restarted'> {
     const { clock, config, eureka } = this.deps;
     let lastRenewal = 0;
     let lastRenewalChangedAt = clock.now();
+    let sawClosed = false;
     for (;;) {
       const port = await this.deps.probeApp();
-      if (port === 'closed') {
-        if (this.instanceId === undefined) return true;
+      if (port === 'closed') sawClosed = true;
+      // Closed, then open again with no SIGTERM to us: the kubelet restarted
+      // the app container (preStop also runs before liveness restarts).
+      if (port === 'open' && sawClosed && !this.signalled) return 'restarted';
+      if (port !== 'open') {
+        if (this.instanceId === undefined) return 'gone';
         const live = await Promise.all(
           config.servers.map((s) => eureka.getInstance(s, config.appName, this.instanceId!, AbortSignal.timeout(config.eurekaTimeoutMs)).catch(() => undefined)),
         );
-        if (live.every((x) => x === null)) return true;
+        if (live.every((x) => x === null)) return 'gone';
         const renewal = Math.max(0, ...live.map((x) => x?.lastRenewalTimestamp ?? 0));
         const interval = Math.max(1, ...live.map((x) => x?.renewalIntervalInSecs ?? 0)) * 1000;
         if (renewal !== lastRenewal) {
           lastRenewal = renewal;
           lastRenewalChangedAt = clock.now();
-        } else if (clock.now() - lastRenewalChangedAt > 2 * interval) return true;
-        if (clock.now() + config.verifyPollMs >= deadline) return true;
+        } else if (clock.now() - lastRenewalChangedAt > 2 * interval) return 'gone';
+        if (port === 'closed' && clock.now() + config.verifyPollMs >= deadline) return 'gone';
       }
-      if (clock.now() + config.verifyPollMs >= deadline) return false;
+      if (clock.now() + config.verifyPollMs >= deadline) return 'running';
       await clock.sleep(config.verifyPollMs);
+    }
+  }
+
+  /**
+   * The app came back after a drain without the pod terminating: take our
+   * override off (the new process inherited it) and return to idle, so the
+   * next preStop drains again instead of replaying the old report.
+   */
+  private async returnToService(): Promise<void> {
+    const { config, eureka, clock } = this.deps;
+    const instanceId = this.instanceId;
+    this.log.info({ instanceId }, 'app restarted after a drain: removing the override and returning to idle');
+    if (instanceId !== undefined) {
+      await Promise.all(
+        config.servers.map((server) =>
+          eureka.removeStatusOverride(server, config.appName, instanceId, clock.now(), AbortSignal.timeout(config.eurekaTimeoutMs)).catch((error: unknown) => {
+            this.log.warn({ server: server.label, err: describeError(error) }, 'could not remove the override after the app restarted');
+          }),
+        ),
+      );
+    }
+    this.reset();
+  }
+
+  private reset(): void {
+    this.fire('reset');
+    this.lastReport = undefined;
+    this.cleanupPromise = undefined;
+    this.terminationStartedAt = undefined;
+    this.instanceId = undefined;
+  }
+
+  /** After a clean-up with no SIGTERM (a container restart): back to idle when the app listens again. */
+  private async watchForRestart(): Promise<void> {
+    const { clock } = this.deps;
+    while (this.phase === 'done' && !this.signalled) {
+      await clock.sleep(this.deps.config.verifyPollMs * 4);
+      if (this.phase !== 'done' || this.signalled) return;
+      if ((await this.deps.probeApp()) === 'open') {
+        this.log.info('app is listening again after a drain: returning to idle');
+        this.reset();
+        return;
+      }
     }
   }
 

@@ -44,7 +44,7 @@ export const TRANSITIONS: Readonly<Record<DrainPhase, Partial<Record<DrainEvent,
   waiting_tail: { tail_elapsed: 'exiting_app', ...ABORTABLE },
   exiting_app: { app_told: 'drained' },
   drained: { cleanup_started: 'cleaning_up', reset: 'idle' },
-  cleaning_up: { cleaned: 'done' },
+  cleaning_up: { cleaned: 'done', reset: 'idle' },
   done: { reset: 'idle' },
   aborted: { start: 'locating', reset: 'idle', cleanup_started: 'cleaning_up' },
 };

@@ -11,6 +11,8 @@ interface ServerModel {
   /** Cached view as of `changedAt + cacheDelayMs`. */
   cachedStatus: Map<string, { status: string; visibleAt: number; previous: string }>;
   down: boolean;
+  /** Never answers; only the caller's signal ends the call. */
+  hang: boolean;
 }
 
 /**
@@ -23,7 +25,7 @@ export class MemoryEureka implements EurekaApi {
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -72,20 +74,26 @@ export class MemoryEureka implements EurekaApi {
     return this.calls.filter((c) => c.op === op).length;
   }
 
-  private enter(op: string, server: EurekaServerConfig, id?: string): ServerModel {
+  private async enter(op: string, server: EurekaServerConfig, id?: string, signal?: AbortSignal): Promise<ServerModel> {
     this.calls.push({ op, server: server.label, ...(id !== undefined ? { id } : {}) });
     const model = this.model(server.label);
     if (model.down) throw new EurekaRequestError(op, server.label, undefined, 'connect ECONNREFUSED');
+    if (model.hang) {
+      await new Promise((_resolve, reject) => {
+        if (signal?.aborted) reject(signal.reason);
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
     return model;
   }
 
-  async getApplication(server: EurekaServerConfig, app: string): Promise<EurekaInstance[]> {
-    const model = this.enter('get_application', server);
+  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal): Promise<EurekaInstance[]> {
+    const model = await this.enter('get_application', server, undefined, signal);
     return [...model.instances.values()].filter((i) => i.app === app);
   }
 
-  async getDelta(server: EurekaServerConfig): Promise<EurekaApplications> {
-    const model = this.enter('get_delta', server);
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
+    const model = await this.enter('get_delta', server, undefined, signal);
     const instances = [...model.instances.values()].map((i) => {
       const cached = model.cachedStatus.get(i.instanceId);
       const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt ? cached.status : cached.previous;
@@ -94,13 +102,13 @@ export class MemoryEureka implements EurekaApi {
     return { appsHashcode: undefined, instances };
   }
 
-  async getInstance(server: EurekaServerConfig, _app: string, id: string): Promise<EurekaInstance | null> {
-    const model = this.enter('get_instance', server, id);
+  async getInstance(server: EurekaServerConfig, _app: string, id: string, signal?: AbortSignal): Promise<EurekaInstance | null> {
+    const model = await this.enter('get_instance', server, id, signal);
     return model.instances.get(id) ?? null;
   }
 
-  async setStatusOverride(server: EurekaServerConfig, _app: string, id: string, status: 'OUT_OF_SERVICE'): Promise<Outcome> {
-    const model = this.enter('put_status', server, id);
+  async setStatusOverride(server: EurekaServerConfig, _app: string, id: string, status: 'OUT_OF_SERVICE', _dirty?: number, signal?: AbortSignal): Promise<Outcome> {
+    const model = await this.enter('put_status', server, id, signal);
     const current = model.instances.get(id);
     if (!current) return 'not_found';
     if (current.status !== status) {
@@ -110,8 +118,8 @@ export class MemoryEureka implements EurekaApi {
     return 'ok';
   }
 
-  async removeStatusOverride(server: EurekaServerConfig, _app: string, id: string): Promise<Outcome> {
-    const model = this.enter('remove_status', server, id);
+  async removeStatusOverride(server: EurekaServerConfig, _app: string, id: string, _dirty?: number, signal?: AbortSignal): Promise<Outcome> {
+    const model = await this.enter('remove_status', server, id, signal);
     const current = model.instances.get(id);
     if (!current) return 'not_found';
     model.instances.set(id, { ...current, status: 'UP', overriddenStatus: 'UNKNOWN' });
@@ -119,8 +127,8 @@ export class MemoryEureka implements EurekaApi {
     return 'ok';
   }
 
-  async cancel(server: EurekaServerConfig, _app: string, id: string): Promise<Outcome> {
-    const model = this.enter('cancel', server, id);
+  async cancel(server: EurekaServerConfig, _app: string, id: string, signal?: AbortSignal): Promise<Outcome> {
+    const model = await this.enter('cancel', server, id, signal);
     return model.instances.delete(id) ? 'ok' : 'not_found';
   }
 }

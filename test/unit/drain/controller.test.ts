@@ -60,6 +60,19 @@ describe('DrainController', () => {
     expect(report.durationMs).toBeGreaterThanOrEqual(f.plan.drainMs);
   });
 
+  test.each([
+    ['one server hangs', [false, true]],
+    ['every server hangs', [true, true]],
+  ])('%s: the drain still answers, never before the worst case, never after the deadline', async (_name, hangs) => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_GRACE_PERIOD_SECONDS: '150' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.servers.forEach((s, i) => (f.eureka.model(s.label).hang = hangs[i]!));
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.durationMs).toBeGreaterThanOrEqual(f.plan.drainMs);
+    expect(report.durationMs).toBeLessThanOrEqual(f.plan.drainBudgetMs);
+    expect(report.servers[1]!.verified).toBe(false);
+  });
+
   test('instance not found: waits the full plan and says so', async () => {
     const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
     const report = await f.clock.run(f.controller.prestop());
@@ -169,6 +182,48 @@ describe('DrainController', () => {
     await f.clock.run(settled);
     expect(f.eureka.count('cancel')).toBe(2); // answered 404: nothing left
     expect(f.controller.snapshot().servers).toEqual(expect.arrayContaining([expect.objectContaining({ cleanup: 'absent' })]));
+  });
+
+  test('a container restart after the drain (no SIGTERM): the override is removed and the next preStop drains again', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const first = await f.clock.run(f.controller.prestop());
+    const settled = f.controller.settled();
+    f.app.port = 'closed'; // the kubelet killed the app after the hook...
+    f.eureka.heartbeat(INSTANCE_ID);
+    await f.clock.advance(600);
+    f.app.port = 'open'; // ...and restarted it; the new process inherits the override
+    await f.clock.run(settled);
+    expect(f.eureka.count('remove_status')).toBe(2);
+    expect(f.eureka.count('cancel')).toBe(0);
+    expect(f.controller.currentPhase).toBe('idle');
+    const second = await f.clock.run(f.controller.prestop());
+    expect(second).not.toBe(first);
+    expect(second.outcome).toBe('verified');
+  });
+
+  test('after a clean-up with no SIGTERM, the app listening again returns the drainer to idle', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    await f.clock.run(f.controller.prestop());
+    f.app.port = 'closed';
+    await f.clock.run(f.controller.settled());
+    expect(f.controller.currentPhase).toBe('done');
+    f.app.port = 'open';
+    await f.clock.advance(5_000);
+    expect(f.controller.currentPhase).toBe('idle');
+  });
+
+  test('after SIGTERM the drainer never returns to idle', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.controller.signalReceived();
+    await f.clock.run(f.controller.prestop());
+    f.app.port = 'closed';
+    await f.clock.run(f.controller.settled());
+    f.app.port = 'open';
+    await f.clock.advance(5_000);
+    expect(f.controller.currentPhase).toBe('done');
   });
 
   test('one log line per phase change and one summary line', async () => {
