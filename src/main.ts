@@ -106,6 +106,7 @@ function serve(): void {
     const address = server.address();
     logger.info({ port: typeof address === 'object' && address ? address.port : config.port, host: config.host }, 'listening');
   });
+  void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'startup override check failed'));
   server.on('error', (error) => {
     logger.fatal({ err: describeError(error), port: config.port }, 'cannot listen');
     process.exit(EXIT_INCOMPLETE);

@@ -156,6 +156,42 @@ export class DrainController {
     });
   }
 
+  /**
+   * Startup hygiene for stable instance ids (StatefulSets, explicit ids): a
+   * pod killed before its clean-up leaves an OUT_OF_SERVICE override that the
+   * next process with the same id inherits, and it would never get traffic.
+   * Once the app listens and is registered, remove such an override. Gives up
+   * after `maxMs`, or as soon as a drain starts or the pod terminates.
+   */
+  async clearStaleOverride(maxMs = 300_000, everyMs = 5_000): Promise<'cleared' | 'none' | 'gave_up'> {
+    const { clock, config, eureka } = this.deps;
+    const giveUpAt = clock.now() + maxMs;
+    while (clock.now() < giveUpAt) {
+      if (this.phase !== 'idle' || this.signalled) return 'gave_up';
+      if ((await this.deps.probeApp()) === 'open') {
+        const signal = AbortSignal.timeout(config.eurekaTimeoutMs * 3);
+        const id = await findOwnInstance(config, eureka, this.log, signal).catch(() => undefined);
+        if (id !== undefined) {
+          let cleared = false;
+          for (const server of config.servers) {
+            const live = await eureka.getInstance(server, config.appName, id, signal).catch(() => undefined);
+            if (live?.overriddenStatus !== 'OUT_OF_SERVICE' || this.phase !== 'idle') continue;
+            await eureka.removeStatusOverride(server, config.appName, id, clock.now(), signal).then(
+              () => {
+                cleared = true;
+                this.log.warn({ server: server.label, instanceId: id }, 'cleared a stale OUT_OF_SERVICE override left by an earlier drain');
+              },
+              (error: unknown) => this.log.warn({ server: server.label, err: describeError(error) }, 'could not clear a stale override'),
+            );
+          }
+          return cleared ? 'cleared' : 'none';
+        }
+      }
+      await clock.sleep(everyMs);
+    }
+    return 'gave_up';
+  }
+
   /** POST /drain/abort: before the app was told to exit, put the instance back in service. */
   async abort(): Promise<{ readonly aborted: boolean; readonly phase: DrainPhase; readonly reason?: string }> {
     const before = this.phase;

@@ -226,6 +226,25 @@ describe('DrainController', () => {
     expect(f.controller.currentPhase).toBe('done');
   });
 
+  test('at startup, a stale OUT_OF_SERVICE override on our instance is removed once the app listens', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID, status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
+    f.app.port = 'closed';
+    const check = f.controller.clearStaleOverride(60_000, 5_000);
+    await f.clock.advance(12_000);
+    expect(f.eureka.count('remove_status')).toBe(0); // the app is not up yet
+    f.app.port = 'open';
+    expect(await f.clock.run(check)).toBe('cleared');
+    expect(f.eureka.count('remove_status')).toBe(2);
+  });
+
+  test('at startup, an instance without an override is left alone', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    expect(await f.clock.run(f.controller.clearStaleOverride(60_000, 5_000))).toBe('none');
+    expect(f.eureka.count('remove_status')).toBe(0);
+  });
+
   test('one log line per phase change and one summary line', async () => {
     const f = controllerFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
