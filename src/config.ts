@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDuration, type DurationUnit } from './duration';
 import { ConfigError } from './errors';
+import { parseSourceRule } from './source-filter';
 
 /** One Eureka server, addressed directly (per-pod URL, never a load-balanced Service). */
 export interface EurekaServerConfig {
@@ -268,13 +269,18 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   if (allowedFound) {
     allowedSources = allowedFound.raw.split(',').map((s) => s.trim()).filter(Boolean);
     for (const source of allowedSources) {
-      if (source !== '*' && isIP(source) === 0) problems.push(`DRAINER_ALLOWED_SOURCES must list IP addresses (or *), got ${shown(source)}`);
+      if (source !== '*' && parseSourceRule(source) === undefined) problems.push(`DRAINER_ALLOWED_SOURCES must list IP addresses or IPv4 CIDR blocks (or *), got ${shown(source)}`);
     }
     if (allowedSources.includes('*')) allowedSources = [];
+  } else if (token === undefined && nodeIp) {
+    // No token: only loopback and the node may start a drain. The kubelet's
+    // source can also be the node's bridge address (CNI-dependent); a refused
+    // call is logged with its source so the list can be widened.
+    allowedSources = ['127.0.0.1', '::1', nodeIp];
   } else {
-    // The kubelet calls preStop from the node's address; without NODE_IP we
-    // cannot tell it apart, so we allow any source and rely on the token.
-    allowedSources = nodeIp ? ['127.0.0.1', '::1', nodeIp] : [];
+    // With a token the token is the guard: a source filter that misses the
+    // kubelet's address would silently skip the drain.
+    allowedSources = [];
   }
 
   const config: Config = {

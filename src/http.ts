@@ -6,6 +6,7 @@ import type { DrainController } from './drain/controller';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { describeFit, type Plan } from './plan';
+import { parseSourceRule, sourceAllowed, type SourceRule } from './source-filter';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -25,6 +26,7 @@ const MAX_BODY_BYTES = 1024;
 export function createApp(deps: HttpDeps): express.Express {
   const { config, plan, controller, registry, logger, metrics } = deps;
   const log = logger.child({ component: 'http' });
+  const rules = config.allowedSources.map(parseSourceRule).filter((r): r is SourceRule => r !== undefined);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -41,7 +43,7 @@ export function createApp(deps: HttpDeps): express.Express {
 
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     const source = normalizeAddress(req.socket.remoteAddress ?? '');
-    if (config.allowedSources.length > 0 && !config.allowedSources.includes(source)) {
+    if (!sourceAllowed(rules, source)) {
       metrics.prestopRequest('forbidden');
       log.warn({ source: source.slice(0, 64), path: req.path }, 'refused a call from a source outside DRAINER_ALLOWED_SOURCES');
       res.status(403).json({ error: 'forbidden', message: 'source address not allowed (see DRAINER_ALLOWED_SOURCES / NODE_IP)' });

@@ -113,6 +113,10 @@ function serve(): void {
   });
   // Keep-alive from probes must not hold the process open at exit.
   server.keepAliveTimeout = 5_000;
+  // /prestop blocks for the whole drain, which can outlast Node's default
+  // 5-minute request timeout; the drain's own deadline bounds it instead.
+  server.requestTimeout = 0;
+  server.timeout = 0;
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (terminating) {

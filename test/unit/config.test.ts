@@ -132,10 +132,14 @@ describe('parseConfig', () => {
     expect(error?.problems[0]).toContain('DRAINER_TOKEN_FILE names a file that cannot be read: "/nope" (ENOENT)');
   });
 
-  test('the source allow-list defaults to loopback and NODE_IP when NODE_IP is set', () => {
+  test('the source allow-list: explicit, else loopback + NODE_IP without a token, else any (the token guards)', () => {
     expect(testConfig({ NODE_IP: '192.0.2.7' }).allowedSources).toEqual(['127.0.0.1', '::1', '192.0.2.7']);
+    expect(testConfig({ NODE_IP: '192.0.2.7', DRAINER_TOKEN: 'a-token-of-sufficient-length' }).allowedSources).toEqual([]);
     expect(testConfig().allowedSources).toEqual([]);
-    expect(testConfig({ DRAINER_ALLOWED_SOURCES: '10.1.1.1, 10.1.1.2' }).allowedSources).toEqual(['10.1.1.1', '10.1.1.2']);
+    expect(testConfig({ DRAINER_ALLOWED_SOURCES: '10.1.1.1, 10.244.0.0/16' }).allowedSources).toEqual(['10.1.1.1', '10.244.0.0/16']);
+    expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_ALLOWED_SOURCES: '10.0.0.0/33' })).toEqual([
+      expect.stringContaining('DRAINER_ALLOWED_SOURCES must list IP addresses or IPv4 CIDR blocks'),
+    ]);
   });
 
   test('owner mode is refused with a reason', () => {
