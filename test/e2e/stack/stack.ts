@@ -1,0 +1,316 @@
+/**
+ * Start/stop helpers for the real Spring Cloud stack the proof runs on:
+ *
+ *   Eureka server A (127.0.0.2) ⇄ Eureka server B (127.0.0.3)       a replicating pair (facts §16)
+ *   demo-service × N (127.0.0.1:<port>), each registered to both    the service being rolled
+ *   gateway (Spring Cloud Gateway, /demo/** → lb://demo)            the caller, with its Eureka + LB caches
+ *   eureka-drainer × N (built dist/main.js), one per demo instance  POD_IP 127.0.0.1 + SERVER_PORT = its port
+ *
+ * Every readiness wait polls (health, live registry, routing through the gateway); nothing sleeps a fixed time.
+ * Timings are the scaled-down ones (server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s) unless told otherwise;
+ * `SPRING_DEFAULTS` gives the production defaults (30 s / 30 s / 35 s) for the benchmark.
+ */
+import { startDrainer, type DrainerProcess } from '../support/drainer-process';
+import { freePort, startSpringApp, stopAll, type SpringApp } from '../support/spring-app';
+
+export interface StackTimings {
+  /** eureka.server.response-cache-update-interval-ms on both servers. */
+  readonly serverCacheMs: number;
+  /** eureka.client.registry-fetch-interval-seconds on the gateway. */
+  readonly fetchSeconds: number;
+  /** spring.cloud.loadbalancer.cache.ttl on the gateway, ms. */
+  readonly lbTtlMs: number;
+  /** DRAINER_TAIL_SECONDS (and the tail term of the fixed-sleep recipe). */
+  readonly tailSeconds: number;
+}
+
+export const SCALED: StackTimings = { serverCacheMs: 1_000, fetchSeconds: 1, lbTtlMs: 2_000, tailSeconds: 1 };
+export const SPRING_DEFAULTS: StackTimings = { serverCacheMs: 30_000, fetchSeconds: 30, lbTtlMs: 35_000, tailSeconds: 10 };
+
+/** The seed's fixed-sleep formula: server cache + fetch + LB + tail. */
+export function fixedSleepMs(t: StackTimings): number {
+  return t.serverCacheMs + t.fetchSeconds * 1000 + t.lbTtlMs + t.tailSeconds * 1000;
+}
+
+/** Token the kubelet sends as an httpHeader on the preStop call (≥ 16 chars, see DRAINER_TOKEN). */
+export const DRAINER_TOKEN = 'stack-test-token-0123456789';
+/** terminationGracePeriodSeconds for the scaled stack: the plan needs 5 s + app shutdown 10 s + margin 2 s. */
+export const SCALED_GRACE_SECONDS = 30;
+
+export interface DemoInstance {
+  readonly app: SpringApp;
+  readonly port: number;
+  /** `127.0.0.1:demo:<port>` */
+  readonly instanceId: string;
+  drainer?: DrainerProcess;
+}
+
+export interface StackOptions {
+  /** Demo instances to start before the gateway. */
+  readonly demos: number;
+  /** Start a drainer next to each demo instance. Default true. */
+  readonly drainers?: boolean;
+  readonly timings?: StackTimings;
+  /** Extra drainer environment (wins over the defaults). */
+  readonly drainerEnv?: Readonly<Record<string, string>>;
+  /** terminationGracePeriodSeconds the drainers are told (DRAINER_GRACE_PERIOD_SECONDS). */
+  readonly gracePeriodSeconds?: number;
+  /** Log progress lines to stderr (the benchmark does). */
+  readonly log?: (line: string) => void;
+}
+
+export interface EurekaInstanceView {
+  readonly status: string;
+  readonly overriddenStatus?: string;
+  readonly registrationTimestamp?: number;
+  readonly lastRenewalTimestamp?: number;
+}
+
+const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTimings): string[] => [
+  `--eureka.instance.hostname=${self}`,
+  `--eureka.client.service-url.defaultZone=http://${peer}:${peerPort}/eureka/`,
+  '--eureka.client.register-with-eureka=true',
+  '--eureka.client.fetch-registry=true',
+  `--eureka.server.response-cache-update-interval-ms=${t.serverCacheMs}`,
+];
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** Polls `check` every `everyMs` until it returns a value, bounded by `timeoutMs`. */
+export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export class Stack {
+  readonly instances: DemoInstance[] = [];
+  private readonly drainers = new Set<DrainerProcess>();
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly eurekaA: SpringApp,
+    readonly eurekaB: SpringApp,
+    readonly gateway: SpringApp,
+    readonly timings: StackTimings,
+    private readonly options: StackOptions,
+  ) {
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** `http://127.0.0.2:<p>/eureka/,http://127.0.0.3:<p>/eureka/` */
+  get serviceUrls(): string[] {
+    return [this.eurekaA, this.eurekaB].map((s) => `${s.url}/eureka/`);
+  }
+
+  /** The gateway route every test calls. */
+  get helloUrl(): string {
+    return `${this.gateway.url}/demo/hello`;
+  }
+
+  /**
+   * Starts the pair, `demos` instances (+ drainers), then the gateway, and waits until the gateway routes to
+   * every instance. On any failure everything started so far is stopped before the error is rethrown.
+   */
+  static async start(options: StackOptions): Promise<Stack> {
+    const timings = options.timings ?? SCALED;
+    const log = options.log ?? (() => undefined);
+    let stack: Stack | undefined;
+    try {
+      const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
+      log('starting the Eureka pair');
+      const [a, b] = await Promise.all([
+        startSpringApp({ jar: 'eureka-server', host: '127.0.0.2', port: portA, name: 'eureka-A', args: eurekaPairArgs('127.0.0.2', '127.0.0.3', portB, timings) }),
+        startSpringApp({ jar: 'eureka-server', host: '127.0.0.3', port: portB, name: 'eureka-B', args: eurekaPairArgs('127.0.0.3', '127.0.0.2', portA, timings) }),
+      ]);
+      const serviceUrls = [a, b].map((s) => `${s.url}/eureka/`).join(',');
+      log(`starting ${options.demos} demo instance(s)`);
+      const demos = await Promise.all(Array.from({ length: options.demos }, () => startDemo(serviceUrls)));
+      // The gateway starts once every instance is registered, so its first full fetch already has them all
+      // (with the Spring defaults a later registration would take up to 95 s to reach it).
+      for (const demo of demos) await waitRegisteredOn([a, b], instanceIdOf(demo));
+      log('starting the gateway');
+      const gateway = await startSpringApp({
+        jar: 'gateway',
+        name: 'gateway',
+        args: [
+          `--eureka.client.service-url.defaultZone=${serviceUrls}`,
+          `--eureka.client.registry-fetch-interval-seconds=${timings.fetchSeconds}`,
+          `--spring.cloud.loadbalancer.cache.ttl=${timings.lbTtlMs}ms`,
+        ],
+      });
+      stack = new Stack(a, b, gateway, timings, options);
+      for (const demo of demos) {
+        const instance: DemoInstance = { app: demo, port: demo.port, instanceId: instanceIdOf(demo) };
+        stack.instances.push(instance);
+      }
+      if (options.drainers ?? true) await Promise.all(stack.instances.map((i) => stack!.attachDrainer(i)));
+      log('waiting until the gateway routes to every instance');
+      await stack.waitRouted(stack.instances.map((i) => i.instanceId), routingTimeoutMs(timings));
+      log('stack ready');
+      return stack;
+    } catch (error) {
+      if (stack) await stack.stop();
+      else await stopAll();
+      throw error;
+    }
+  }
+
+  /** The environment a drainer next to `instance` gets. */
+  drainerEnv(instance: DemoInstance, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+    const t = this.timings;
+    return {
+      DRAINER_APP_NAME: 'demo',
+      POD_IP: '127.0.0.1',
+      SERVER_PORT: String(instance.port),
+      DRAINER_EUREKA_URLS: this.serviceUrls.join(','),
+      EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(t.serverCacheMs),
+      EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: String(t.fetchSeconds),
+      SPRING_CLOUD_LOADBALANCER_CACHE_TTL: `${t.lbTtlMs}ms`,
+      DRAINER_TAIL_SECONDS: String(t.tailSeconds),
+      DRAINER_APP_SHUTDOWN_SECONDS: '10',
+      DRAINER_GRACE_PERIOD_SECONDS: String(this.options.gracePeriodSeconds ?? defaultGraceSeconds(t)),
+      DRAINER_VERIFY_POLL_MS: '100',
+      DRAINER_TOKEN,
+      DRAINER_LOG_LEVEL: 'info',
+      ...(this.options.drainerEnv ?? {}),
+      ...extra,
+    };
+  }
+
+  /** Starts a drainer sidecar for `instance` (replacing none: call once per instance). */
+  async attachDrainer(instance: DemoInstance, extraEnv: Readonly<Record<string, string>> = {}): Promise<DrainerProcess> {
+    if (instance.drainer) throw new Error(`${instance.instanceId} already has a drainer`);
+    const drainer = await startDrainer(this.drainerEnv(instance, extraEnv));
+    this.drainers.add(drainer);
+    void drainer.exited.then(() => this.drainers.delete(drainer));
+    instance.drainer = drainer;
+    return drainer;
+  }
+
+  /**
+   * A new demo instance (the replacement pod of a rolling update), with a drainer unless told not to; resolves
+   * once it is registered on both servers and the gateway has routed at least one request to it.
+   */
+  async addInstance(options: { drainer?: boolean; drainerEnv?: Readonly<Record<string, string>> } = {}): Promise<DemoInstance> {
+    const app = await startDemo(this.serviceUrls.join(','));
+    const instance: DemoInstance = { app, port: app.port, instanceId: instanceIdOf(app) };
+    this.instances.push(instance);
+    await waitRegisteredOn([this.eurekaA, this.eurekaB], instance.instanceId);
+    if (options.drainer ?? true) await this.attachDrainer(instance, options.drainerEnv ?? {});
+    await this.waitRouted([instance.instanceId], routingTimeoutMs(this.timings));
+    this.log(`replacement ${instance.instanceId} routed`);
+    return instance;
+  }
+
+  /**
+   * Polls GET <gateway>/demo/hello until every id in `instanceIds` has answered at least once. The gateway
+   * round-robins, so a few calls per round suffice once its caches include the instance.
+   */
+  async waitRouted(instanceIds: readonly string[], timeoutMs: number): Promise<void> {
+    const missing = new Set(instanceIds);
+    await pollUntil(
+      `the gateway to route to ${[...missing].join(', ')}`,
+      async () => {
+        for (let i = 0; i < 4 && missing.size > 0; i++) {
+          const response = await fetch(this.helloUrl, { signal: AbortSignal.timeout(3_000) });
+          if (response.ok) {
+            const body = (await response.json()) as { instanceId?: string };
+            if (body.instanceId) missing.delete(body.instanceId);
+          } else {
+            await response.body?.cancel();
+          }
+        }
+        return missing.size === 0 ? true : undefined;
+      },
+      timeoutMs,
+      200,
+    );
+  }
+
+  /** Live view of an instance on one server (`GET /eureka/apps/DEMO/{id}`, not cached); null on 404. */
+  async liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstanceView | null> {
+    return liveInstance(server, instanceId);
+  }
+
+  /** The live view on both servers, [A, B]. */
+  async liveOnBoth(instanceId: string): Promise<[EurekaInstanceView | null, EurekaInstanceView | null]> {
+    const [a, b] = await Promise.all([liveInstance(this.eurekaA, instanceId), liveInstance(this.eurekaB, instanceId)]);
+    return [a, b];
+  }
+
+  /** Kills every drainer (SIGKILL: they are test sidecars) and stops every JVM. Safe to call twice. */
+  async stop(): Promise<void> {
+    for (const drainer of this.drainers) drainer.kill('SIGKILL');
+    await Promise.all([...this.drainers].map((d) => d.exited));
+    this.drainers.clear();
+    await stopAll();
+  }
+}
+
+function defaultGraceSeconds(t: StackTimings): number {
+  // drain (cache + fetch + LB + tail) + app shutdown (10 s) + margin (2 s), rounded up, at least the scaled 30 s.
+  return Math.max(SCALED_GRACE_SECONDS, Math.ceil((fixedSleepMs(t) + 12_000) / 1000) + 5);
+}
+
+/** Worst case for a new instance to reach the gateway: server cache + fetch + LB, plus generous slack. */
+export function routingTimeoutMs(t: StackTimings): number {
+  return t.serverCacheMs + t.fetchSeconds * 1000 + t.lbTtlMs + 30_000;
+}
+
+function startDemo(serviceUrls: string): Promise<SpringApp> {
+  return startSpringApp({ jar: 'demo-service', args: [`--eureka.client.service-url.defaultZone=${serviceUrls}`] });
+}
+
+/** The fixture's id: `${eureka.instance.ip-address}:demo:${server.port}` (test/e2e/spring/README.md). */
+function instanceIdOf(app: SpringApp): string {
+  return `127.0.0.1:demo:${app.port}`;
+}
+
+export async function liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstanceView | null> {
+  const response = await fetch(`${server.url}/eureka/apps/DEMO/${encodeURIComponent(instanceId)}`, {
+    headers: { Accept: 'application/json' },
+    signal: AbortSignal.timeout(3_000),
+  });
+  if (response.status === 404) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (!response.ok) throw new Error(`GET ${instanceId} on ${server.name}: HTTP ${response.status}`);
+  const body = (await response.json()) as {
+    instance?: { status?: string; overriddenStatus?: string; leaseInfo?: { registrationTimestamp?: number; lastRenewalTimestamp?: number } };
+  };
+  const i = body.instance ?? {};
+  return {
+    status: String(i.status),
+    ...(i.overriddenStatus !== undefined ? { overriddenStatus: i.overriddenStatus } : {}),
+    ...(i.leaseInfo?.registrationTimestamp !== undefined ? { registrationTimestamp: Number(i.leaseInfo.registrationTimestamp) } : {}),
+    ...(i.leaseInfo?.lastRenewalTimestamp !== undefined ? { lastRenewalTimestamp: Number(i.leaseInfo.lastRenewalTimestamp) } : {}),
+  };
+}
+
+/** Polls the live view on every server until the instance is there and UP. */
+export async function waitRegisteredOn(servers: readonly SpringApp[], instanceId: string, timeoutMs = 30_000): Promise<void> {
+  for (const server of servers) {
+    await pollUntil(`${instanceId} UP on ${server.name}`, async () => ((await liveInstance(server, instanceId))?.status === 'UP' ? true : undefined), timeoutMs);
+  }
+}
+
+/**
+ * The Eureka REST calls of the shell recipes (what `curl` in a preStop would send), deliberately not the
+ * drainer's own client. JSON, no replication header.
+ */
+export async function eurekaRest(server: SpringApp, method: 'PUT' | 'DELETE', path: string): Promise<number> {
+  const response = await fetch(`${server.url}/eureka/${path}`, { method, headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(3_000) });
+  await response.body?.cancel();
+  return response.status;
+}
