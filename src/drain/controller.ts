@@ -10,12 +10,14 @@ import type { DrainOutcome, Metrics } from '../metrics';
 import type { Plan } from '../plan';
 import type { InFlightReading } from '../tail';
 import { isDraining, transition, type DrainEvent, type DrainPhase } from './machine';
-import { clientWindowEnd, serverSettledAt, verificationCutoff } from './timing';
+import { clientWindowEnd, primedInTime, serverSettledAt, verificationCutoff } from './timing';
 
 export interface ServerState {
   readonly server: string;
   put: 'pending' | 'ok' | 'not_found' | 'failed';
+  primedAt?: number;
   putAt?: number;
+  trusted?: boolean;
   liveVerifiedAt?: number;
   cacheVerifiedAt?: number;
   lastStaleSeenAt?: number;
@@ -282,13 +284,11 @@ export class DrainController {
         } else {
           this.instanceId = instanceId;
           this.fire('located', { instanceId });
-          await this.takeOut(instanceId, stage.signal);
-          this.fire('taken_out', { servers: this.servers.map((s) => ({ server: s.server, put: s.put })) });
-          await this.verify(instanceId, startedAt, deadline, stage.signal);
+          await this.takeOutAndVerify(instanceId, startedAt, deadline, stage.signal);
         }
       } catch (error) {
         if (!stage.expired()) throw error;
-        problems.push('eureka did not answer in time: verification stopped at its cutoff');
+        problems.push('verification cutoff reached before every server was verified');
         this.log.warn({ phase: this.phase }, 'verification cutoff reached while eureka calls were pending');
       } finally {
         stage.cancel();
@@ -298,7 +298,7 @@ export class DrainController {
       this.fire('verified', { verified: this.servers.filter((s) => s.cacheVerifiedAt !== undefined).length, of: this.servers.length });
       for (const s of this.servers) {
         s.settledAt = serverSettledAt(s, startedAt, config.timings);
-        if (s.cacheVerifiedAt === undefined) problems.push(`${s.server}: not verified (${s.error ?? 'still offered to callers'}); counted at its worst case`);
+        if (s.cacheVerifiedAt === undefined || s.trusted === false) problems.push(`${s.server}: not verified (${s.error ?? 'still offered to callers'}); counted at its worst case`);
         else this.deps.metrics.serverVerified(s.server, (s.cacheVerifiedAt - (s.putAt ?? startedAt)) / 1000);
       }
       windowEnd = clientWindowEnd(this.servers, startedAt, config.timings);
@@ -325,7 +325,7 @@ export class DrainController {
     }
 
     const answeredAt = clock.now();
-    const verifiedCount = this.servers.filter((s) => s.cacheVerifiedAt !== undefined).length;
+    const verifiedCount = this.servers.filter((s) => s.cacheVerifiedAt !== undefined && s.trusted !== false).length;
     const outcome: DrainOutcome = aborted
       ? 'aborted'
       : tailEnd === 'deadline'
@@ -392,14 +392,32 @@ export class DrainController {
     return undefined;
   }
 
-  /** Prime each server's delta key, then PUT the override on every server at once. */
-  private async takeOut(instanceId: string, signal: AbortSignal): Promise<void> {
-    const { config, eureka } = this.deps;
-    // A cache key nobody asked for is computed fresh on first read, which would
-    // verify too early; reading it first puts it in the read-only cache.
-    await Promise.all(config.servers.map((server) => eureka.getDelta(server, signal).catch(() => undefined)));
-    signal.throwIfAborted();
-    await Promise.all(config.servers.map((server, i) => this.putOverride(server, this.servers[i]!, instanceId, signal)));
+  /**
+   * Per server, independently (a dead or hanging server must not hold up the
+   * others): prime the delta key callers poll, PUT the override, verify.
+   */
+  private async takeOutAndVerify(instanceId: string, startedAt: number, deadline: number, signal: AbortSignal): Promise<void> {
+    const { config, clock, eureka } = this.deps;
+    const cutoff = Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline);
+    let firstAttempts = 0;
+    await Promise.all(
+      config.servers.map(async (server, i) => {
+        const state = this.servers[i]!;
+        // A cache key nobody asked for is computed fresh on its first read and
+        // would look verified too early; reading it first puts it in the
+        // read-only cache, on the same refresh timer as the callers' copy.
+        try {
+          await eureka.getDelta(server, signal);
+          state.primedAt = clock.now();
+        } catch (error) {
+          if (signal.aborted) throw signal.reason;
+          state.error = `cannot read the callers' view: ${describeError(error)}`;
+        }
+        await this.putOverride(server, state, instanceId, signal);
+        if (++firstAttempts === config.servers.length) this.fire('taken_out', { servers: this.servers.map((s) => ({ server: s.server, put: s.put })) });
+        await this.verifyServer(server, state, instanceId, startedAt, cutoff, signal);
+      }),
+    );
   }
 
   private async putOverride(server: EurekaServerConfig, state: ServerState, instanceId: string, signal: AbortSignal): Promise<void> {
@@ -419,45 +437,53 @@ export class DrainController {
     }
   }
 
-  /** Per server: the live view first, then the cached delta view that callers poll. */
-  private async verify(instanceId: string, startedAt: number, deadline: number, signal: AbortSignal): Promise<void> {
+  /** One server: the live view first, then the cached delta view that callers poll. */
+  private async verifyServer(
+    server: EurekaServerConfig,
+    state: ServerState,
+    instanceId: string,
+    startedAt: number,
+    cutoff: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { config, clock, eureka } = this.deps;
-    const cutoff = Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline);
-    await Promise.all(
-      config.servers.map(async (server, i) => {
-        const state = this.servers[i]!;
-        for (;;) {
-          try {
-            if (state.put !== 'ok') await this.putOverride(server, state, instanceId, signal);
-            if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
-              const live = await eureka.getInstance(server, config.appName, instanceId, signal);
-              if (live?.status === 'OUT_OF_SERVICE') state.liveVerifiedAt = clock.now();
-              else if (live === null) state.put = 'not_found';
-            }
-            if (state.liveVerifiedAt !== undefined) {
-              const delta = await eureka.getDelta(server, signal);
-              const seen = delta.instances.find((x) => x.instanceId === instanceId);
-              const offered = seen === undefined || (seen.status === 'UP' && seen.actionType !== 'DELETED');
-              if (!offered) {
-                state.cacheVerifiedAt = clock.now();
-                delete state.error;
-                this.log.info(
-                  { server: server.label, liveMs: state.liveVerifiedAt - startedAt, cacheMs: state.cacheVerifiedAt - startedAt },
-                  'server verified: callers no longer get the instance as UP',
-                );
-                return;
-              }
-              state.lastStaleSeenAt = clock.now();
-            }
-          } catch (error) {
-            if (signal.aborted) throw signal.reason;
-            state.error = describeError(error);
-          }
-          if (clock.now() + config.verifyPollMs > cutoff) return;
-          await clock.sleep(config.verifyPollMs, signal);
+    for (;;) {
+      try {
+        if (state.put !== 'ok') await this.putOverride(server, state, instanceId, signal);
+        if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
+          const live = await eureka.getInstance(server, config.appName, instanceId, signal);
+          if (live?.status === 'OUT_OF_SERVICE') state.liveVerifiedAt = clock.now();
+          else if (live === null) state.put = 'not_found';
         }
-      }),
-    );
+        if (state.liveVerifiedAt !== undefined) {
+          const delta = await eureka.getDelta(server, signal);
+          const seen = delta.instances.find((x) => x.instanceId === instanceId);
+          const offered = seen === undefined || (seen.status === 'UP' && seen.actionType !== 'DELETED');
+          if (!offered) {
+            state.cacheVerifiedAt = clock.now();
+            state.trusted = primedInTime(state.primedAt, this.firstPutAt());
+            if (state.trusted) delete state.error;
+            else state.error = "the callers' view was primed too late to prove anything; counted at its worst case";
+            this.log.info(
+              { server: server.label, liveMs: state.liveVerifiedAt - startedAt, cacheMs: state.cacheVerifiedAt - startedAt, trusted: state.trusted },
+              'server verified: callers no longer get the instance as UP',
+            );
+            return;
+          }
+          state.lastStaleSeenAt = clock.now();
+        }
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        state.error = describeError(error);
+      }
+      if (clock.now() + config.verifyPollMs > cutoff) return;
+      await clock.sleep(config.verifyPollMs, signal);
+    }
+  }
+
+  private firstPutAt(): number | undefined {
+    const times = this.servers.map((s) => s.putAt).filter((t): t is number => t !== undefined);
+    return times.length === 0 ? undefined : Math.min(...times);
   }
 
   private async waitTail(windowEnd: number, fixedEnd: number, deadline: number, signal: AbortSignal, problems: string[]): Promise<TailEnd> {
@@ -576,7 +602,8 @@ export class DrainController {
         const live = await Promise.all(
           config.servers.map((s) => eureka.getInstance(s, config.appName, this.instanceId!, AbortSignal.timeout(config.eurekaTimeoutMs)).catch(() => undefined)),
         );
-        if (live.every((x) => x === null)) return 'gone';
+        const reachable = live.filter((x) => x !== undefined);
+        if (reachable.length > 0 && reachable.every((x) => x === null)) return 'gone';
         const renewal = Math.max(0, ...live.map((x) => x?.lastRenewalTimestamp ?? 0));
         const interval = Math.max(1, ...live.map((x) => x?.renewalIntervalInSecs ?? 0)) * 1000;
         if (renewal !== lastRenewal) {
@@ -641,7 +668,7 @@ export class DrainController {
       liveVerifiedMs: s.liveVerifiedAt === undefined ? null : s.liveVerifiedAt - start,
       cacheVerifiedMs: s.cacheVerifiedAt === undefined ? null : s.cacheVerifiedAt - start,
       settledMs: s.settledAt === undefined ? null : s.settledAt - start,
-      verified: s.cacheVerifiedAt !== undefined,
+      verified: s.cacheVerifiedAt !== undefined && s.trusted !== false,
       error: s.error ?? null,
       cleanup: s.cleanup ?? null,
     };

@@ -7,6 +7,22 @@ export interface ServerEvidence {
   readonly cacheVerifiedAt?: number | undefined;
   /** The last time the callers' view still offered the instance as UP. */
   readonly lastStaleSeenAt?: number | undefined;
+  /**
+   * False when the callers' view on this server was first read after the
+   * change may already have reached it (by replication from a peer): our read
+   * then computed a fresh payload while the callers' cached one could still be
+   * stale, so seeing the change proves nothing about them.
+   */
+  readonly trusted?: boolean | undefined;
+}
+
+/** Replication batches leave a peer after about 500 ms; a prime this close to the first override is in time. */
+export const PRIME_TOLERANCE_MS = 200;
+
+/** Pure: was this server's view primed before the change could reach it from any server? */
+export function primedInTime(primedAt: number | undefined, firstPutAt: number | undefined): boolean {
+  if (primedAt === undefined) return false;
+  return firstPutAt === undefined || primedAt <= firstPutAt + PRIME_TOLERANCE_MS;
 }
 
 /**
@@ -16,8 +32,8 @@ export interface ServerEvidence {
  * last time we saw it still offered. Evidence only shortens what it proves.
  */
 export function serverSettledAt(evidence: ServerEvidence, startedAt: number, timings: Timings): number {
-  if (evidence.cacheVerifiedAt !== undefined) return evidence.cacheVerifiedAt;
-  return Math.max(startedAt + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0);
+  if (evidence.cacheVerifiedAt !== undefined && evidence.trusted !== false) return evidence.cacheVerifiedAt;
+  return Math.max(startedAt + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0);
 }
 
 /** Pure: the end of the client window — every server settled, then registry fetch + load balancer. */

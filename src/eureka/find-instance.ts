@@ -1,4 +1,4 @@
-import type { Config, EurekaServerConfig } from '../config';
+import type { Config } from '../config';
 import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import type { EurekaApi } from './client';
@@ -17,18 +17,30 @@ export async function findOwnInstance(
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   if (config.instanceId) return config.instanceId;
-  const lists = await Promise.all(
-    config.servers.map(async (server: EurekaServerConfig) => {
-      try {
-        return await eureka.getApplication(server, config.appName, signal);
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        logger.warn({ server: server.label, err: describeError(error) }, 'cannot list the app on this eureka server');
-        return [] as EurekaInstance[];
-      }
-    }),
-  );
-  const found = locateInstance(lists.flat(), { podIp: config.podIp, port: config.appPort });
+  // The first server whose list holds our instance answers: a dead or
+  // hanging server must not hold up the drain.
+  const found = await new Promise<ReturnType<typeof locateInstance>>((resolve, reject) => {
+    let pending = config.servers.length;
+    const seen: EurekaInstance[] = [];
+    for (const server of config.servers) {
+      eureka
+        .getApplication(server, config.appName, signal)
+        .then(
+          (instances) => {
+            seen.push(...instances);
+            const match = locateInstance(seen, { podIp: config.podIp, port: config.appPort });
+            if (match) resolve(match);
+          },
+          (error: unknown) => {
+            if (signal?.aborted) reject(error);
+            else logger.warn({ server: server.label, err: describeError(error) }, 'cannot list the app on this eureka server');
+          },
+        )
+        .finally(() => {
+          if (--pending === 0) resolve(locateInstance(seen, { podIp: config.podIp, port: config.appPort }));
+        });
+    }
+  });
   if (!found) return undefined;
   const others = [...new Set(found.alsoMatched.map((i) => i.instanceId).filter((id) => id !== found.instance.instanceId))];
   if (others.length > 0) {

@@ -13,6 +13,8 @@ interface ServerModel {
   down: boolean;
   /** Never answers; only the caller's signal ends the call. */
   hang: boolean;
+  /** Per-operation latency in ms, on the injected clock. */
+  latency: Partial<Record<string, number>>;
 }
 
 /**
@@ -25,7 +27,7 @@ export class MemoryEureka implements EurekaApi {
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {} });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -77,6 +79,8 @@ export class MemoryEureka implements EurekaApi {
   private async enter(op: string, server: EurekaServerConfig, id?: string, signal?: AbortSignal): Promise<ServerModel> {
     this.calls.push({ op, server: server.label, ...(id !== undefined ? { id } : {}) });
     const model = this.model(server.label);
+    const latency = model.latency[op];
+    if (latency !== undefined) await this.clock.sleep(latency, signal);
     if (model.down) throw new EurekaRequestError(op, server.label, undefined, 'connect ECONNREFUSED');
     if (model.hang) {
       await new Promise((_resolve, reject) => {

@@ -30,14 +30,35 @@ describe('DrainController', () => {
     expect(report.actual.tailEndedBy).toBe('fixed');
   });
 
-  test('the callers view is primed before the override, and the override goes to every server', async () => {
+  test("each server's callers view is primed before its override, and the override goes to every server", async () => {
     const f = controllerFixture({}, { servers: 3 });
     f.eureka.register({ instanceId: INSTANCE_ID });
     await f.clock.run(f.controller.prestop());
-    const firstPut = f.eureka.calls.findIndex((c) => c.op === 'put_status');
-    const primes = f.eureka.calls.slice(0, firstPut).filter((c) => c.op === 'get_delta');
-    expect(new Set(primes.map((c) => c.server)).size).toBe(3);
+    for (const server of f.servers) {
+      const calls = f.eureka.calls.filter((c) => c.server === server.label);
+      expect(calls.findIndex((c) => c.op === 'get_delta')).toBeLessThan(calls.findIndex((c) => c.op === 'put_status'));
+    }
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
+  });
+
+  test('a hanging server does not hold up the override on the others', async () => {
+    const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '150' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[1]!.label).hang = true;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.servers[0]).toMatchObject({ put: 'ok', verified: true });
+    expect(report.servers[0]!.liveVerifiedMs).toBeLessThan(1_000);
+  });
+
+  test('a server whose view was primed only after the change could reach it proves nothing: worst case for it', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[1]!.label).latency = { get_delta: 2_000 }; // its prime lands 2 s after server 0's override
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.servers[0]!.verified).toBe(true);
+    expect(report.servers[1]).toMatchObject({ verified: false, error: expect.stringContaining('primed too late') });
+    expect(report.outcome).toBe('partly_verified');
+    expect(report.durationMs).toBeGreaterThanOrEqual(f.plan.drainMs);
   });
 
   test('a server that is down counts at its worst case: the wait is never shorter than the plan for it', async () => {
