@@ -8,6 +8,7 @@
  * compiling into another folder (which would move them), this launcher transpiles each .ts file in place as it
  * is required, with the project's own TypeScript (type-checking is `npm run lint`, which includes bench/).
  * Arguments are passed through, e.g. `npm run bench -- --rounds 5 --skip-defaults`.
+ * `node bench/run.js demo` runs bench/demo.ts instead (`npm run demo`).
  */
 const { readFileSync } = require('node:fs');
 const ts = require('typescript');
@@ -25,8 +26,11 @@ require.extensions['.ts'] = (module, filename) => {
   module._compile(outputText, filename);
 };
 
-require('./drain-bench.ts')
-  .main(process.argv.slice(2))
+const [first, ...rest] = process.argv.slice(2);
+const [script, args] = first === 'demo' ? ['./demo.ts', rest] : ['./drain-bench.ts', process.argv.slice(2)];
+
+require(script)
+  .main(args)
   .then(
     (code) => process.exit(code),
     (error) => {
