@@ -7,7 +7,7 @@ import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
 import { EurekaClient } from '../../src/eureka/client';
 import { startDrainer, type DrainerProcess } from './support/drainer-process';
-import { eventually } from './support/fake-app';
+import { pollUntil } from './support/poll';
 import { assertJavaToolchain, freePort, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
 
 jest.setTimeout(180_000);
@@ -38,7 +38,7 @@ beforeAll(async () => {
   demo = await startSpringApp({ jar: 'demo-service', args: [`--eureka.client.service-url.defaultZone=${servers.map((s) => s.url).join(',')}`] });
   instanceId = `127.0.0.1:demo:${demo.port}`;
   for (const server of servers) {
-    await eventually(`demo registered on ${server.label}`, async () => ((await client.getInstance(server, 'DEMO', instanceId))?.status === 'UP' ? true : undefined));
+    await pollUntil(`demo registered on ${server.label}`, async () => ((await client.getInstance(server, 'DEMO', instanceId))?.status === 'UP' ? true : undefined));
   }
   drainer = await startDrainer({
     DRAINER_APP_NAME: 'demo',
@@ -82,7 +82,7 @@ test('a drain takes the instance out on every server, verifies, waits the scaled
   // Out on every server, and it stays out while the app keeps heartbeating UP.
   for (const server of servers) expect(await client.getInstance(server, 'DEMO', instanceId)).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
   const renewalBefore = (await client.getInstance(servers[0]!, 'DEMO', instanceId))!.lastRenewalTimestamp;
-  await eventually('three more heartbeats', async () => ((await client.getInstance(servers[0]!, 'DEMO', instanceId))!.lastRenewalTimestamp >= renewalBefore + 3_000 ? true : undefined));
+  await pollUntil('three more heartbeats', async () => ((await client.getInstance(servers[0]!, 'DEMO', instanceId))!.lastRenewalTimestamp >= renewalBefore + 3_000 ? true : undefined));
   for (const server of servers) {
     expect((await client.getInstance(server, 'DEMO', instanceId))?.status).toBe('OUT_OF_SERVICE');
     const delta = await client.getDelta(server);

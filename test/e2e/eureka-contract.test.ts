@@ -8,7 +8,8 @@ import { parseConfig, type EurekaServerConfig } from '../../src/config';
 import { EurekaClient } from '../../src/eureka/client';
 import { findOwnInstance } from '../../src/eureka/find-instance';
 import { captureLogs } from '../helpers/capture-logs';
-import { HeartbeatingApp, eventually } from './support/fake-app';
+import { HeartbeatingApp } from './support/fake-app';
+import { pollUntil } from './support/poll';
 import { assertJavaToolchain, freePort, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
 
 jest.setTimeout(120_000);
@@ -70,16 +71,16 @@ test('removing the override (no value) lets the app come back with its real stat
 test('the live view changes at once; the cached delta callers poll changes only later', async () => {
   const app = await newApp();
   // Wait until the callers' view offers the instance, then prime the delta key.
-  await eventually('delta shows the instance UP', async () =>
+  await pollUntil('delta shows the instance UP', async () =>
     (await client.getDelta(server)).instances.find((i) => i.instanceId === app.instanceId && i.status === 'UP') ? true : undefined,
   );
   const putAt = Date.now();
   await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', putAt);
-  const liveAt = await eventually('live view OUT_OF_SERVICE', async () =>
+  const liveAt = await pollUntil('live view OUT_OF_SERVICE', async () =>
     (await client.getInstance(server, 'DEMO', app.instanceId))?.status === 'OUT_OF_SERVICE' ? Date.now() : undefined,
   );
   let staleReads = 0;
-  const deltaAt = await eventually('delta shows OUT_OF_SERVICE', async () => {
+  const deltaAt = await pollUntil('delta shows OUT_OF_SERVICE', async () => {
     const seen = (await client.getDelta(server)).instances.find((i) => i.instanceId === app.instanceId);
     if (seen?.status === 'OUT_OF_SERVICE') return Date.now();
     staleReads++;
@@ -101,6 +102,6 @@ test('locate by pod IP and port finds the right instance among several', async (
   });
   const { logger } = captureLogs();
   // GET apps/DEMO is cached on the server: poll until the new registrations show.
-  const found = await eventually('instance located', () => findOwnInstance(config, client, logger));
+  const found = await pollUntil('instance located', () => findOwnInstance(config, client, logger));
   expect(found).toBe(target.instanceId);
 });

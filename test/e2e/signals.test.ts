@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { EurekaServerConfig } from '../../src/config';
 import { startDrainer, type DrainerProcess } from './support/drainer-process';
-import { HeartbeatingApp, eventually } from './support/fake-app';
+import { HeartbeatingApp } from './support/fake-app';
+import { pollUntil } from './support/poll';
 import { assertJavaToolchain, freePort, startSpringApp, stopAll } from './support/spring-app';
 
 jest.setTimeout(120_000);
@@ -120,7 +121,7 @@ test('native sidecar: SIGTERM after the app exited cleans up and exits 0', async
   const report = (await (await fetch(`${drainer.url}/prestop`)).json()) as Report;
   expect(report.outcome).toBe('verified');
   await app.stop();
-  await eventually('clean-up done', async () => (drainer.logs.some((l) => l.msg === 'drain phase changed' && l.to === 'done') ? true : undefined));
+  await pollUntil('clean-up done', async () => (drainer.logs.some((l) => l.msg === 'drain phase changed' && l.to === 'done') ? true : undefined));
   drainer.kill('SIGTERM');
   expect(await drainer.exited).toBe(0);
 });

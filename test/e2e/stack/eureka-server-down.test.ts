@@ -4,31 +4,19 @@
  * the start of the drain) — and still answer within its worst-case plan, with no failed request: the callers
  * fail over to the surviving server, which has the override.
  */
-import { failureSummary, LoadGenerator } from './load';
-import { describeRollOut, rollOut } from './scenario';
-import { Stack, type DemoInstance } from './stack';
-import { assertJavaToolchain } from '../support/spring-app';
+import { failureSummary } from './load';
+import { describeRollOut, rollOut, stackForFile } from './scenario';
+import type { DemoInstance } from './stack';
 
 jest.setTimeout(180_000);
 
 const RATE = 100;
-let stack: Stack | undefined;
-let load: LoadGenerator | undefined;
-
-beforeAll(async () => {
-  assertJavaToolchain();
-  stack = await Stack.start({ demos: 2 });
-});
-
-afterAll(async () => {
-  await load?.stop();
-  await stack?.stop();
-});
+const suite = stackForFile();
 
 test('with one Eureka server down, the drain fails no request and stays within its worst-case plan', async () => {
-  const s = stack!;
+  const s = suite.stack();
   const [drained, other] = s.instances as [DemoInstance, DemoInstance];
-  load = new LoadGenerator({ url: s.helloUrl, ratePerSecond: RATE, maxRequests: RATE * 90, maxDurationMs: 90_000 }).start();
+  const load = suite.startLoad(RATE, 90);
   await load.waitForServed(drained.instanceId, 20);
   await load.waitForServed(other.instanceId, 20);
 

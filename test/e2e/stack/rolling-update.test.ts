@@ -3,31 +3,19 @@
  * load: for each old pod, a replacement instance starts and is routed by the gateway, then the old pod is
  * terminated through the kubelet emulator with its drainer as a classic sidecar. No request may fail.
  */
-import { failureSummary, LoadGenerator } from './load';
-import { describeRollOut, rollOut, type RollOut } from './scenario';
-import { Stack, type DemoInstance } from './stack';
-import { assertJavaToolchain } from '../support/spring-app';
+import { failureSummary } from './load';
+import { describeRollOut, rollOut, stackForFile, type RollOut } from './scenario';
+import type { DemoInstance } from './stack';
 
 jest.setTimeout(240_000);
 
 const RATE = 100;
-let stack: Stack | undefined;
-let load: LoadGenerator | undefined;
-
-beforeAll(async () => {
-  assertJavaToolchain();
-  stack = await Stack.start({ demos: 2 });
-});
-
-afterAll(async () => {
-  await load?.stop();
-  await stack?.stop();
-});
+const suite = stackForFile();
 
 test('rolling both instances of the pair, one after the other, fails no request', async () => {
-  const s = stack!;
+  const s = suite.stack();
   const old = [...s.instances] as [DemoInstance, DemoInstance];
-  load = new LoadGenerator({ url: s.helloUrl, ratePerSecond: RATE, maxRequests: RATE * 150, maxDurationMs: 150_000 }).start();
+  const load = suite.startLoad(RATE, 150);
   for (const instance of old) await load.waitForServed(instance.instanceId, 20);
 
   const rolls: { drained: DemoInstance; replacement: DemoInstance; roll: RollOut }[] = [];

@@ -4,8 +4,9 @@
  * header), and summarise what happened.
  */
 import { terminatePod, timeline, type PreStopHook, type SidecarKind, type TerminationRecord } from './kubelet';
-import type { LoadGenerator } from './load';
-import { DRAINER_TOKEN, SCALED_GRACE_SECONDS, type DemoInstance } from './stack';
+import { LoadGenerator } from './load';
+import { DRAINER_TOKEN, SCALED_GRACE_SECONDS, Stack, type DemoInstance, type StackOptions } from './stack';
+import { assertJavaToolchain } from '../support/spring-app';
 
 /** The fields of the drainer's /prestop JSON report the scenarios read. */
 export interface PrestopReport {
@@ -62,4 +63,48 @@ export function describeRollOut(label: string, instance: DemoInstance, roll: Rol
     `servers verified at ${roll.report.servers.map((s) => s.cacheVerifiedMs ?? 'never').join(' / ')} ms, tail ended by ${roll.report.actual.tailEndedBy}); ` +
     `last request served ${lastServed ?? '?'} ms before the app's SIGTERM; timeline ${JSON.stringify(timeline(roll.record))}\n`
   );
+}
+
+/** The stack one test file runs on, and the loads it drives through the gateway. */
+export interface FileStack {
+  /** The started stack (throws before beforeAll ran). */
+  stack(): Stack;
+  /** A constant-rate load through the gateway, bounded to `seconds`; stopped at the end of the file at the latest. */
+  startLoad(ratePerSecond: number, seconds: number): LoadGenerator;
+  /** Stops every load still running. */
+  stopLoads(): Promise<void>;
+}
+
+/**
+ * Starts the stack once for a test file (beforeAll) and stops it, with any
+ * load still running, in afterAll, even when a test failed.
+ */
+export function stackForFile(options: StackOptions = { demos: 2 }): FileStack {
+  let stack: Stack | undefined;
+  const loads = new Set<LoadGenerator>();
+  const stopLoads = async (): Promise<void> => {
+    for (const load of loads) await load.stop();
+    loads.clear();
+  };
+  beforeAll(async () => {
+    assertJavaToolchain();
+    stack = await Stack.start(options);
+  });
+  afterAll(async () => {
+    await stopLoads();
+    await stack?.stop();
+  });
+  const started = (): Stack => {
+    if (!stack) throw new Error('the stack has not started (beforeAll failed?)');
+    return stack;
+  };
+  return {
+    stack: started,
+    startLoad(ratePerSecond, seconds) {
+      const load = new LoadGenerator({ url: started().helloUrl, ratePerSecond, maxRequests: ratePerSecond * seconds, maxDurationMs: seconds * 1000 }).start();
+      loads.add(load);
+      return load;
+    },
+    stopLoads,
+  };
 }

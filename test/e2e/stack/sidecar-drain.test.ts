@@ -4,40 +4,29 @@
  * Spring Cloud Gateway as the caller) and the kubelet emulator. No request may fail, and no request may reach
  * the drained instance after its app got SIGTERM.
  */
-import { failureSummary, LoadGenerator, type LoadResult } from './load';
-import { describeRollOut, rollOut } from './scenario';
-import { Stack, type DemoInstance } from './stack';
-import { assertJavaToolchain } from '../support/spring-app';
+import { failureSummary, type LoadGenerator, type LoadResult } from './load';
+import { describeRollOut, rollOut, stackForFile } from './scenario';
+import type { DemoInstance } from './stack';
 
 jest.setTimeout(180_000);
 
 const RATE = 100;
-let stack: Stack | undefined;
+const suite = stackForFile();
 let load: LoadGenerator | undefined;
 
-beforeAll(async () => {
-  assertJavaToolchain();
-  stack = await Stack.start({ demos: 2 });
-});
-
-afterAll(async () => {
-  await load?.stop();
-  await stack?.stop();
-});
-
 afterEach(async () => {
-  await load?.stop();
+  await suite.stopLoads();
   load = undefined;
 });
 
 function startLoad(): LoadGenerator {
-  load = new LoadGenerator({ url: stack!.helloUrl, ratePerSecond: RATE, maxRequests: RATE * 90, maxDurationMs: 90_000 });
-  return load.start();
+  load = suite.startLoad(RATE, 90);
+  return load;
 }
 
 /** What every drain must show, whatever the sidecar kind. */
 async function expectCleanRollOut(drained: DemoInstance, others: readonly DemoInstance[], sidecar: 'classic' | 'native'): Promise<void> {
-  const s = stack!;
+  const s = suite.stack();
   const l = load!;
   // The instance is in rotation under load before the drain starts (not a sleep: driven by the answers).
   await l.waitForServed(drained.instanceId, 20);
@@ -85,13 +74,13 @@ async function expectCleanRollOut(drained: DemoInstance, others: readonly DemoIn
 }
 
 test('classic sidecar: rolling one instance out under load fails no request', async () => {
-  const [drained, other] = stack!.instances as [DemoInstance, DemoInstance];
+  const [drained, other] = suite.stack().instances as [DemoInstance, DemoInstance];
   startLoad();
   await expectCleanRollOut(drained, [other], 'classic');
 });
 
 test('native sidecar: rolling one instance out under load fails no request', async () => {
-  const s = stack!;
+  const s = suite.stack();
   const running = s.instances.filter((i) => !i.app.exited);
   expect(running.length).toBeGreaterThanOrEqual(1);
   startLoad();

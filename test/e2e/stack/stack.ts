@@ -11,6 +11,7 @@
  * `SPRING_DEFAULTS` gives the production defaults (30 s / 30 s / 35 s) for the benchmark.
  */
 import { startDrainer, type DrainerProcess } from '../support/drainer-process';
+import { pollUntil } from '../support/poll';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../support/spring-app';
 
 export interface StackTimings {
@@ -74,23 +75,7 @@ const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTi
   `--eureka.server.response-cache-update-interval-ms=${t.serverCacheMs}`,
 ];
 
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Polls `check` every `everyMs` until it returns a value, bounded by `timeoutMs`. */
-export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() >= until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export { pollUntil };
 
 export class Stack {
   readonly instances: DemoInstance[] = [];
