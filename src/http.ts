@@ -83,7 +83,7 @@ export function createApp(deps: HttpDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'shutting_down', phase: controller.currentPhase });
   });
   app.get('/metrics', async (_req, res) => {
-    controller.snapshot(); // refreshes the remaining-seconds gauge
+    metrics.setRemaining(controller.remainingMs() / 1000);
     res.setHeader('Content-Type', registry.contentType);
     res.send(await registry.metrics());
   });

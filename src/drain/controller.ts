@@ -10,7 +10,7 @@ import type { DrainOutcome, Metrics } from '../metrics';
 import type { Plan } from '../plan';
 import type { InFlightReading } from '../tail';
 import { isDraining, transition, type DrainEvent, type DrainPhase } from './machine';
-import { clientWindowEnd, primedInTime, serverSettledAt, verificationCutoff } from './timing';
+import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff } from './timing';
 
 export interface ServerState {
   readonly server: string;
@@ -217,11 +217,15 @@ export class DrainController {
     return this.cleanupPromise;
   }
 
+  /** How long the running drain still plans to wait before /prestop answers; 0 when none runs. */
+  remainingMs(): number {
+    return this.running && this.expectedAnswerAt !== undefined ? Math.max(0, this.expectedAnswerAt - this.deps.clock.now()) : 0;
+  }
+
   /** /drain: what the drain is doing now. */
   snapshot(): Record<string, unknown> {
     const now = this.deps.clock.now();
-    const remainingMs = this.running && this.expectedAnswerAt !== undefined ? Math.max(0, this.expectedAnswerAt - now) : 0;
-    this.deps.metrics.setRemaining(remainingMs / 1000);
+    const remainingMs = this.remainingMs();
     return {
       phase: this.phase,
       instanceId: this.instanceId ?? null,
@@ -276,15 +280,16 @@ export class DrainController {
     try {
       // Locating, taking out and verifying end at the verification cutoff even
       // if a server hangs: what is not verified by then counts at its worst case.
-      const stage = this.deadlineSignal(signal, Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline));
+      const cutoff = Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline);
+      const stage = this.deadlineSignal(signal, cutoff);
       try {
-        const instanceId = await this.locate(startedAt, deadline, stage.signal, problems);
+        const instanceId = await this.locate(cutoff, stage.signal, problems);
         if (instanceId === undefined) {
           this.fire('not_located');
         } else {
           this.instanceId = instanceId;
           this.fire('located', { instanceId });
-          await this.takeOutAndVerify(instanceId, startedAt, deadline, stage.signal);
+          await this.takeOutAndVerify(instanceId, startedAt, cutoff, stage.signal);
         }
       } catch (error) {
         if (!stage.expired()) throw error;
@@ -295,11 +300,11 @@ export class DrainController {
       }
       if (this.phase === 'locating') this.fire('not_located');
       if (this.phase === 'taking_out') this.fire('taken_out');
-      this.fire('verified', { verified: this.servers.filter((s) => s.cacheVerifiedAt !== undefined).length, of: this.servers.length });
+      this.fire('verified', { verified: this.servers.filter(isVerified).length, of: this.servers.length });
       for (const s of this.servers) {
         s.settledAt = serverSettledAt(s, startedAt, config.timings);
-        if (s.cacheVerifiedAt === undefined || s.trusted === false) problems.push(`${s.server}: not verified (${s.error ?? 'still offered to callers'}); counted at its worst case`);
-        else this.deps.metrics.serverVerified(s.server, (s.cacheVerifiedAt - (s.putAt ?? startedAt)) / 1000);
+        if (s.cacheVerifiedAt !== undefined && isVerified(s)) this.deps.metrics.serverVerified(s.server, (s.cacheVerifiedAt - (s.putAt ?? startedAt)) / 1000);
+        else problems.push(`${s.server}: not verified (${s.error ?? 'still offered to callers'}); counted at its worst case`);
       }
       windowEnd = clientWindowEnd(this.servers, startedAt, config.timings);
       const fixedTailEnd = windowEnd + config.timings.tailMs;
@@ -316,7 +321,7 @@ export class DrainController {
     }
 
     if (aborted) {
-      await this.restoreService(problems);
+      if (this.instanceId !== undefined) problems.push(...(await this.removeOverrides(this.instanceId)));
       this.fire('abort');
     } else {
       appExit = await this.deps.appExit();
@@ -325,7 +330,7 @@ export class DrainController {
     }
 
     const answeredAt = clock.now();
-    const verifiedCount = this.servers.filter((s) => s.cacheVerifiedAt !== undefined && s.trusted !== false).length;
+    const verifiedCount = this.servers.filter(isVerified).length;
     const outcome: DrainOutcome = aborted
       ? 'aborted'
       : tailEnd === 'deadline'
@@ -377,10 +382,9 @@ export class DrainController {
     return { signal: AbortSignal.any([parent, expiry.signal]), expired: () => expired, cancel: () => cancelTimer.abort() };
   }
 
-  private async locate(startedAt: number, deadline: number, signal: AbortSignal, problems: string[]): Promise<string | undefined> {
+  /** The app list is cached on the server: a fresh registration gets until the verification cutoff to appear. */
+  private async locate(giveUpAt: number, signal: AbortSignal, problems: string[]): Promise<string | undefined> {
     const { config, clock, eureka, logger } = this.deps;
-    // The app list is cached on the server: give a fresh registration one cache interval to appear.
-    const giveUpAt = Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline);
     for (;;) {
       const id = await findOwnInstance(config, eureka, logger, signal);
       if (id !== undefined) return id;
@@ -396,9 +400,8 @@ export class DrainController {
    * Per server, independently (a dead or hanging server must not hold up the
    * others): prime the delta key callers poll, PUT the override, verify.
    */
-  private async takeOutAndVerify(instanceId: string, startedAt: number, deadline: number, signal: AbortSignal): Promise<void> {
+  private async takeOutAndVerify(instanceId: string, startedAt: number, cutoff: number, signal: AbortSignal): Promise<void> {
     const { config, clock, eureka } = this.deps;
-    const cutoff = Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline);
     let firstAttempts = 0;
     await Promise.all(
       config.servers.map(async (server, i) => {
@@ -510,20 +513,21 @@ export class DrainController {
     }
   }
 
-  /** After an abort: remove the override we put, with the form that lets the app re-register as it is. */
-  private async restoreService(problems: string[]): Promise<void> {
+  /**
+   * Removes our override on every server, with the form that lets the app
+   * re-register with its real status. Returns what failed, one line a server.
+   */
+  private async removeOverrides(instanceId: string, signal?: AbortSignal): Promise<string[]> {
     const { config, eureka, clock } = this.deps;
-    const instanceId = this.instanceId;
-    if (instanceId === undefined) return;
-    await Promise.all(
-      config.servers.map(async (server) => {
-        try {
-          await eureka.removeStatusOverride(server, config.appName, instanceId, clock.now());
-        } catch (error) {
-          problems.push(`${server.label}: could not remove the override: ${describeError(error)}`);
-        }
-      }),
+    const failures = await Promise.all(
+      config.servers.map((server) =>
+        eureka.removeStatusOverride(server, config.appName, instanceId, clock.now(), signal).then(
+          () => undefined,
+          (error: unknown) => `${server.label}: could not remove the override: ${describeError(error)}`,
+        ),
+      ),
     );
+    return failures.filter((f): f is string => f !== undefined);
   }
 
   /**
@@ -623,17 +627,10 @@ export class DrainController {
    * next preStop drains again instead of replaying the old report.
    */
   private async returnToService(): Promise<void> {
-    const { config, eureka, clock } = this.deps;
     const instanceId = this.instanceId;
     this.log.info({ instanceId }, 'app restarted after a drain: removing the override and returning to idle');
     if (instanceId !== undefined) {
-      await Promise.all(
-        config.servers.map((server) =>
-          eureka.removeStatusOverride(server, config.appName, instanceId, clock.now(), AbortSignal.timeout(config.eurekaTimeoutMs)).catch((error: unknown) => {
-            this.log.warn({ server: server.label, err: describeError(error) }, 'could not remove the override after the app restarted');
-          }),
-        ),
-      );
+      for (const failure of await this.removeOverrides(instanceId, AbortSignal.timeout(this.deps.config.eurekaTimeoutMs))) this.log.warn({ err: failure }, 'could not remove the override after the app restarted');
     }
     this.reset();
   }
@@ -668,7 +665,7 @@ export class DrainController {
       liveVerifiedMs: s.liveVerifiedAt === undefined ? null : s.liveVerifiedAt - start,
       cacheVerifiedMs: s.cacheVerifiedAt === undefined ? null : s.cacheVerifiedAt - start,
       settledMs: s.settledAt === undefined ? null : s.settledAt - start,
-      verified: s.cacheVerifiedAt !== undefined && s.trusted !== false,
+      verified: isVerified(s),
       error: s.error ?? null,
       cleanup: s.cleanup ?? null,
     };

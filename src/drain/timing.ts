@@ -16,6 +16,11 @@ export interface ServerEvidence {
   readonly trusted?: boolean | undefined;
 }
 
+/** Pure: did this server prove that its callers no longer get the instance as UP? */
+export function isVerified(evidence: ServerEvidence): boolean {
+  return evidence.cacheVerifiedAt !== undefined && evidence.trusted !== false;
+}
+
 /** Replication batches leave a peer after about 500 ms; a prime this close to the first override is in time. */
 export const PRIME_TOLERANCE_MS = 200;
 
@@ -32,7 +37,7 @@ export function primedInTime(primedAt: number | undefined, firstPutAt: number | 
  * last time we saw it still offered. Evidence only shortens what it proves.
  */
 export function serverSettledAt(evidence: ServerEvidence, startedAt: number, timings: Timings): number {
-  if (evidence.cacheVerifiedAt !== undefined && evidence.trusted !== false) return evidence.cacheVerifiedAt;
+  if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return evidence.cacheVerifiedAt;
   return Math.max(startedAt + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0);
 }
 
