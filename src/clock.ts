@@ -27,3 +27,8 @@ export const systemClock: Clock = {
 export function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promise<void> {
   return clock.sleep(Math.max(0, at - clock.now()), signal);
 }
+
+/** A signal that aborts after `ms` of real time, or earlier with `signal`: a per-request timeout under the caller's cancellation. */
+export function withTimeout(ms: number, signal?: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+}

@@ -1,4 +1,5 @@
 import axios from 'axios';
+import { withTimeout } from './clock';
 import { describeError } from './errors';
 
 /** `name` or `name{label="value",other!="x"}`: which series to add up. */
@@ -58,7 +59,7 @@ export async function readInFlight(url: string, selector: MetricSelector, timeou
       validateStatus: () => true,
       maxContentLength: 16 * 1024 * 1024,
       headers: { Accept: 'text/plain' },
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+      signal: withTimeout(timeoutMs, signal),
     });
     if (response.status !== 200) return { ok: false, reason: `HTTP ${response.status} from the metrics URL` };
     const value = sumSelected(String(response.data), selector);

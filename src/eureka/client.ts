@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import type { Clock } from '../clock';
+import { withTimeout, type Clock } from '../clock';
 import type { EurekaServerConfig } from '../config';
 import { EurekaCodecError, EurekaRequestError, describeError } from '../errors';
 import {
@@ -227,7 +227,7 @@ export class EurekaClient {
           validateStatus: () => true,
           maxRedirects: 0,
           maxContentLength: 64 * 1024 * 1024,
-          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]) : AbortSignal.timeout(this.options.timeoutMs),
+          signal: withTimeout(this.options.timeoutMs, signal),
         });
         const status = response.status;
         const body = typeof response.data === 'string' ? response.data : '';
