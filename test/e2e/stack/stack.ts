@@ -10,6 +10,9 @@
  * Timings are the scaled-down ones (server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s) unless told otherwise;
  * `SPRING_DEFAULTS` gives the production defaults (30 s / 30 s / 35 s) for the benchmark.
  */
+import { systemClock } from '../../../src/clock';
+import { EurekaClient } from '../../../src/eureka/client';
+import type { EurekaInstance } from '../../../src/eureka/codec';
 import { startDrainer, type DrainerProcess } from '../support/drainer-process';
 import { pollUntil } from '../support/poll';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../support/spring-app';
@@ -58,13 +61,6 @@ export interface StackOptions {
   readonly gracePeriodSeconds?: number;
   /** Log progress lines to stderr (the benchmark does). */
   readonly log?: (line: string) => void;
-}
-
-export interface EurekaInstanceView {
-  readonly status: string;
-  readonly overriddenStatus?: string;
-  readonly registrationTimestamp?: number;
-  readonly lastRenewalTimestamp?: number;
 }
 
 const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTimings): string[] => [
@@ -223,12 +219,12 @@ export class Stack {
   }
 
   /** Live view of an instance on one server (`GET /eureka/apps/DEMO/{id}`, not cached); null on 404. */
-  async liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstanceView | null> {
+  async liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstance | null> {
     return liveInstance(server, instanceId);
   }
 
   /** The live view on both servers, [A, B]. */
-  async liveOnBoth(instanceId: string): Promise<[EurekaInstanceView | null, EurekaInstanceView | null]> {
+  async liveOnBoth(instanceId: string): Promise<[EurekaInstance | null, EurekaInstance | null]> {
     const [a, b] = await Promise.all([liveInstance(this.eurekaA, instanceId), liveInstance(this.eurekaB, instanceId)]);
     return [a, b];
   }
@@ -261,26 +257,12 @@ function instanceIdOf(app: SpringApp): string {
   return `127.0.0.1:demo:${app.port}`;
 }
 
-export async function liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstanceView | null> {
-  const response = await fetch(`${server.url}/eureka/apps/DEMO/${encodeURIComponent(instanceId)}`, {
-    headers: { Accept: 'application/json' },
-    signal: AbortSignal.timeout(3_000),
-  });
-  if (response.status === 404) {
-    await response.body?.cancel();
-    return null;
-  }
-  if (!response.ok) throw new Error(`GET ${instanceId} on ${server.name}: HTTP ${response.status}`);
-  const body = (await response.json()) as {
-    instance?: { status?: string; overriddenStatus?: string; leaseInfo?: { registrationTimestamp?: number; lastRenewalTimestamp?: number } };
-  };
-  const i = body.instance ?? {};
-  return {
-    status: String(i.status),
-    ...(i.overriddenStatus !== undefined ? { overriddenStatus: i.overriddenStatus } : {}),
-    ...(i.leaseInfo?.registrationTimestamp !== undefined ? { registrationTimestamp: Number(i.leaseInfo.registrationTimestamp) } : {}),
-    ...(i.leaseInfo?.lastRenewalTimestamp !== undefined ? { lastRenewalTimestamp: Number(i.leaseInfo.lastRenewalTimestamp) } : {}),
-  };
+/** The drainer's own Eureka client (proven by the contract tests) reads the live view; no retries, a test polls. */
+const eureka = new EurekaClient({ timeoutMs: 3_000, retries: 0, clock: systemClock });
+
+export async function liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstance | null> {
+  const url = `${server.url}/eureka/`;
+  return eureka.getInstance({ url, label: server.name }, 'DEMO', instanceId);
 }
 
 /** Polls the live view on every server until the instance is there and UP. */
