@@ -1,14 +1,16 @@
 /**
  * The kubelet emulator's own rules, on small real processes (no JVM): a hung preStop, the 2 s minimum, SIGKILL at
- * the deadline, whole-second truncation, and native-sidecar ordering. The real-stack scenarios only ever see
- * hooks that return in time, so these paths are checked here.
+ * the deadline, whole-second truncation, a non-2xx hook answer (ignored, R3), hook calls from the node address,
+ * native-sidecar ordering (the turn starts when the app's kill completed; several sidecars in reverse order),
+ * and what the built drainer answers a refused trigger. The real-stack scenarios only ever see hooks that return
+ * in time, so these paths are checked here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DrainerProcess } from '../support/drainer-process';
+import { startDrainer, type DrainerProcess } from '../support/drainer-process';
 import type { SpringApp } from '../support/spring-app';
-import { terminatePod } from './kubelet';
+import { childProcess, terminatePod } from './kubelet';
 
 jest.setTimeout(30_000);
 
@@ -82,16 +84,27 @@ async function fakeDrainer(termMs: number | null): Promise<DrainerProcess> {
   };
 }
 
-/** A preStop target that answers after `delayMs`, or never when null. */
-async function hookServer(delayMs: number | null): Promise<{ server: Server; port: number; seen: { headers: Record<string, unknown>; method: string }[] }> {
-  const seen: { headers: Record<string, unknown>; method: string }[] = [];
+/** A preStop target that answers `status` after `delayMs`, or never when null; records the peer address. */
+async function hookServer(
+  delayMs: number | null,
+  options: { status?: number; host?: string } = {},
+): Promise<{ server: Server; port: number; seen: { headers: Record<string, unknown>; method: string; peer: string }[] }> {
+  const seen: { headers: Record<string, unknown>; method: string; peer: string }[] = [];
   const server = createServer((req, res) => {
-    seen.push({ headers: req.headers, method: req.method ?? '' });
+    seen.push({ headers: req.headers, method: req.method ?? '', peer: req.socket.remoteAddress ?? '' });
+    res.statusCode = options.status ?? 200;
     if (delayMs !== null) setTimeout(() => res.end('{"ok":true}'), delayMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
+
+function closeHook(hook: { server: Server }): void {
+  hook.server.closeAllConnections();
+  hook.server.close();
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 test('hook returns in time: GET with the headers, SIGTERM to the app when it returns, classic sidecar SIGTERMed at once', async () => {
   const hook = await hookServer(1_200);
@@ -166,4 +179,190 @@ test('native sidecar: SIGTERM only after the app exited', async () => {
   expect(record.drainer!.waitedForTurnMs!).toBeGreaterThanOrEqual(700);
   expect(record.drainer!.exitCode).toBe(143);
   expect(record.killed).toEqual([]);
+});
+
+test.each([401, 403, 500])('a %i from the hook is ignored like the kubelet does: recorded, no throw, SIGTERM at once (R3)', async (status) => {
+  const hook = await hookServer(200, { status });
+  try {
+    const record = await terminatePod({
+      app: await fakeApp(100),
+      appPreStop: { kind: 'httpGet', path: '/prestop', port: hook.port },
+      terminationGracePeriodSeconds: 10,
+    });
+    expect(record.app.hook).toMatchObject({ status, timedOut: false });
+    expect(record.app.hook?.error).toBeUndefined(); // not a transport error: no FailedPreStopHook event either
+    expect(record.appSigtermAt! - record.hookReturnedAt!).toBeLessThan(50);
+    expect(record.app.exitCode).toBe(143);
+  } finally {
+    closeHook(hook);
+  }
+});
+
+test('a refused hook (nothing listening) is a transport error: recorded, SIGTERM at once', async () => {
+  const hook = await hookServer(0);
+  const port = hook.port;
+  closeHook(hook);
+  const record = await terminatePod({ app: await fakeApp(50), appPreStop: { kind: 'httpGet', path: '/prestop', port }, terminationGracePeriodSeconds: 10 });
+  expect(record.app.hook?.error).toMatch(/ECONNREFUSED/);
+  expect(record.app.hook?.status).toBeUndefined();
+  expect(record.appSigtermAt! - record.startedAt).toBeLessThan(200);
+});
+
+test('hook calls go to the pod IP and come from the node address (R3): IPv4 aliases and ::1', async () => {
+  const v4 = await hookServer(0, { host: '127.0.0.4' });
+  const v6 = await hookServer(0, { host: '::1' });
+  try {
+    const a = await terminatePod({ app: await fakeApp(10), appPreStop: { kind: 'httpGet', path: '/prestop', port: v4.port }, podIp: '127.0.0.4', nodeIp: '127.0.0.5', terminationGracePeriodSeconds: 5 });
+    expect(a.app.hook).toMatchObject({ status: 200, description: `httpGet http://127.0.0.4:${v4.port}/prestop` });
+    expect(v4.seen[0]?.peer).toBe('127.0.0.5');
+    const b = await terminatePod({ app: await fakeApp(10), appPreStop: { kind: 'httpGet', path: '/prestop', port: v6.port }, podIp: '::1', nodeIp: '::1', terminationGracePeriodSeconds: 5 });
+    expect(b.app.hook).toMatchObject({ status: 200, description: `httpGet http://[::1]:${v6.port}/prestop` });
+    expect(v6.seen[0]?.peer).toBe('::1');
+  } finally {
+    closeHook(v4);
+    closeHook(v6);
+  }
+});
+
+test('native sidecar: its turn starts when the app kill COMPLETED (hook returned, container stopped), not when the app process exited (R5)', async () => {
+  // The app exits by itself 300 ms in (e.g. DRAINER_APP_EXIT=http) while its hook still runs until 1.5 s.
+  const app = spawnProc(0);
+  await ready(app);
+  const record = await terminatePod({
+    app: childProcess(app),
+    drainer: await fakeDrainer(50),
+    sidecar: 'native',
+    appPreStop: {
+      kind: 'exec',
+      description: 'app exits by itself at 0.3 s, hook returns at 1.5 s',
+      run: async () => {
+        await sleep(300);
+        app.kill('SIGTERM'); // exits 0 ms later: on its own, as far as the kubelet knows
+        await sleep(1_200);
+      },
+    },
+    terminationGracePeriodSeconds: 10,
+  });
+  expect(record.app.exitedAt! - record.startedAt).toBeLessThan(800);
+  expect(record.app.exitedBeforeSigterm).toBe(true);
+  expect(record.hookReturnedAt! - record.startedAt).toBeGreaterThanOrEqual(1_500);
+  // Not released by the app's exit: only once its kill completed, after the hook.
+  expect(record.drainer!.turnAt!).toBeGreaterThanOrEqual(record.app.completedAt!);
+  expect(record.drainerSigtermAt!).toBeGreaterThanOrEqual(record.hookReturnedAt!);
+  expect(record.drainerSigtermAt! - record.app.exitedAt!).toBeGreaterThanOrEqual(1_000);
+  expect(record.killed).toEqual([]);
+});
+
+test('native sidecars stop in reverse declaration order, each after the app and every later sidecar (R5)', async () => {
+  // initContainers: mesh-proxy (first: starts first, stops last), eureka-drainer, log-shipper.
+  const proxy = spawnProc(200);
+  const shipper = spawnProc(300);
+  await Promise.all([ready(proxy), ready(shipper)]);
+  const record = await terminatePod({
+    app: await fakeApp(200),
+    drainer: await fakeDrainer(400),
+    sidecar: 'native',
+    otherSidecars: [
+      { name: 'mesh-proxy', process: childProcess(proxy), declared: 'before-drainer' },
+      { name: 'log-shipper', process: childProcess(shipper), declared: 'after-drainer' },
+    ],
+    appPreStop: { kind: 'exec', description: 'sleep 0.5', run: () => sleep(500) },
+    terminationGracePeriodSeconds: 10,
+  });
+  const shipperRec = record.others['log-shipper']!;
+  const proxyRec = record.others['mesh-proxy']!;
+  expect(shipperRec.sigtermAt!).toBeGreaterThanOrEqual(record.app.completedAt!);
+  expect(record.drainerSigtermAt!).toBeGreaterThanOrEqual(shipperRec.completedAt!);
+  expect(proxyRec.sigtermAt!).toBeGreaterThanOrEqual(record.drainer!.completedAt!);
+  // The proxy (the drainer's way to Eureka in a mesh) outlives the drainer.
+  expect(proxyRec.exitedAt!).toBeGreaterThan(record.drainerExitedAt!);
+  expect(record.killed).toEqual([]);
+});
+
+test('classic sidecars: no ordering, every container SIGTERMed at the start (R1), each after its own hook only', async () => {
+  const proxy = spawnProc(100);
+  await ready(proxy);
+  const record = await terminatePod({
+    app: await fakeApp(100),
+    drainer: await fakeDrainer(50),
+    sidecar: 'classic',
+    otherSidecars: [{ name: 'mesh-proxy', process: childProcess(proxy), declared: 'before-drainer' }],
+    appPreStop: { kind: 'exec', description: 'sleep 0.8', run: () => sleep(800) },
+    drainerPreStop: { kind: 'exec', description: 'sleep 0.4', run: () => sleep(400) },
+    terminationGracePeriodSeconds: 10,
+  });
+  expect(record.others['mesh-proxy']!.sigtermAt! - record.startedAt).toBeLessThan(100);
+  // Both hooks ran concurrently; the drainer's SIGTERM waited for its own hook only.
+  expect(record.drainer!.hook!.startedAt - record.app.hook!.startedAt).toBeLessThan(50);
+  expect(record.drainerSigtermAt!).toBeGreaterThanOrEqual(record.drainer!.hook!.returnedAt!);
+  expect(record.drainerSigtermAt!).toBeLessThan(record.hookReturnedAt!);
+  expect(record.appSigtermAt!).toBeGreaterThanOrEqual(record.hookReturnedAt!);
+});
+
+/** GET/POST through a socket bound to `from`, like the kubelet's call from the node. */
+function call(url: string, from: string, method: 'GET' | 'POST', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, localAddress: from, agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the built drainer behind the emulator (no Eureka needed: nothing may start)', () => {
+  const base = {
+    DRAINER_APP_NAME: 'demo',
+    DRAINER_APP_PORT: '1',
+    DRAINER_EUREKA_URLS: 'http://127.0.0.1:9/eureka/',
+    DRAINER_GRACE_PERIOD_SECONDS: '30',
+    DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '1',
+    DRAINER_LOG_LEVEL: 'info',
+  };
+
+  test('a preStop without the token gets 401: the kubelet goes on to SIGTERM at once, the drainer started no drain', async () => {
+    const drainer = await startDrainer({ ...base, POD_IP: '127.0.0.1', DRAINER_TOKEN: 'the-right-token-0123456789' });
+    try {
+      const record = await terminatePod({
+        app: await fakeApp(50),
+        appPreStop: { kind: 'httpGet', path: '/prestop', port: drainer.port, headers: { 'X-Drainer-Token': 'a-wrong-token-0123456789' } },
+        terminationGracePeriodSeconds: 30,
+      });
+      expect(record.app.hook?.status).toBe(401);
+      expect(record.appSigtermAt! - record.hookReturnedAt!).toBeLessThan(50);
+      await drainer.waitForLog((l) => l.msg === 'refused a call without a valid token');
+      const state = (await (await fetch(`${drainer.url}/drain`)).json()) as { phase: string };
+      expect(state.phase).toBe('idle');
+    } finally {
+      drainer.kill('SIGKILL');
+      await drainer.exited;
+    }
+  });
+
+  test('default allow-list without a token (loopback + NODE_IP): the node address may call, another gets 403 and the kubelet SIGTERMs at once', async () => {
+    // The drainer listens on its default address; the "pod" is 127.0.0.4, the "node" 127.0.0.5.
+    const drainer = await startDrainer({ ...base, POD_IP: '127.0.0.4', NODE_IP: '127.0.0.5', DRAINER_HOST: '' });
+    try {
+      const url = `http://127.0.0.4:${drainer.port}`;
+      // From the node: the guard lets it through (nothing to abort: 409, not 403).
+      expect((await call(`${url}/drain/abort`, '127.0.0.5', 'POST')).status).toBe(409);
+      // From an address that is neither loopback nor the node: refused, and the kubelet does not care (R3).
+      const record = await terminatePod({
+        app: await fakeApp(50),
+        appPreStop: { kind: 'httpGet', path: '/prestop', port: drainer.port },
+        podIp: '127.0.0.4',
+        nodeIp: '127.0.0.6',
+        terminationGracePeriodSeconds: 30,
+      });
+      expect(record.app.hook?.status).toBe(403);
+      expect(record.appSigtermAt! - record.hookReturnedAt!).toBeLessThan(50);
+      await drainer.waitForLog((l) => l.msg === 'refused a call from a source outside DRAINER_ALLOWED_SOURCES' && l.source === '127.0.0.6');
+    } finally {
+      drainer.kill('SIGKILL');
+      await drainer.exited;
+    }
+  });
 });

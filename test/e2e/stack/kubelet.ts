@@ -1,54 +1,78 @@
 /**
- * Kubelet termination emulator: stops a two-container "pod" (the Spring app + the eureka-drainer sidecar) in
- * the order the kubelet does, on real processes, with real signals and a real preStop HTTP call.
+ * Kubelet termination emulator: stops a "pod" (the Spring app, the eureka-drainer sidecar, optionally more
+ * sidecars such as a mesh-proxy stand-in) in the order the kubelet does, on real processes, with real signals
+ * and real preStop HTTP calls sent from the "node" address to the "pod" address.
  *
- * The rules, each with the Kubernetes source it comes from (read in kubernetes/kubernetes, master in 2025;
- * the logic has been stable since the CRI kuberuntime rewrite, the sidecar ordering since 1.28):
+ * Each rule names the kubelet function it follows (kubernetes/kubernetes, read for 1.33–1.35; the logic has
+ * been stable since the CRI kuberuntime rewrite; the sidecar termination ordering exists since 1.29, when
+ * KEP-753 sidecars went beta and `kuberuntime_termination_order.go` was added):
  *
  * R1  Containers are stopped in parallel, and the grace clock starts for all of them at once.
  *     `pkg/kubelet/kuberuntime/kuberuntime_container.go` killContainersWithSyncResult starts one goroutine per
- *     running container, each calling killContainer with the same grace period (`setTerminationGracePeriod`:
- *     the pod's deletionGracePeriodSeconds, normally = spec.terminationGracePeriodSeconds). Docs:
- *     "Pod Lifecycle → Termination of Pods": the grace period starts before preStop and includes it.
+ *     running container, each calling killContainer with the same grace period. The value comes from
+ *     `pkg/kubelet/pod_workers.go` calculateEffectiveGracePeriod (the pod's deletionGracePeriodSeconds, normally
+ *     = spec.terminationGracePeriodSeconds; it can only shrink) and killContainer's setTerminationGracePeriod.
+ *     Docs, "Pod Lifecycle → Termination of Pods": the grace period starts before preStop and includes it.
  *
  * R2  A container with a preStop hook gets the hook first, bounded by the grace period.
  *     killContainer: `if containerSpec.Lifecycle.PreStop != nil && gracePeriod > 0 { gracePeriod -=
  *     executePreStopHook(...) }`. executePreStopHook runs the handler in a goroutine and selects on
  *     `time.After(gracePeriod seconds)` vs the handler finishing. The handler is NOT cancelled when the grace
  *     period runs out; the kubelet just stops waiting for it (here too: the request stays open until the
- *     emulation ends). Docs, container-lifecycle-hooks: "the hook must complete its execution before the TERM
- *     signal can be sent", and a hung hook keeps the pod Terminating until the grace period expires.
+ *     emulation ends). Each container runs only its OWN hook: the app's hook and a classic sidecar's hook run
+ *     concurrently, and each container's SIGTERM waits only for its own hook.
  *
  * R3  An httpGet hook is a plain HTTP GET: `http://<host>:<port>/<path>`, host defaulting to the pod IP, with
  *     the configured `httpHeaders` (plus `User-Agent: kube-lifecycle/<version>` and `Accept: *\/*`), body read
- *     and discarded. `pkg/kubelet/lifecycle/handlers.go` runHTTPHandler → `httpprobe.NewRequestForHTTPGetAction`,
- *     `discardHTTPRespBody`. The answer only decides whether a FailedPreStopHook event is recorded; stopping
- *     the container goes on either way. (The emulator keeps the body, the drainer's JSON report, for the test.)
+ *     and discarded, sent from the node's network namespace (so the peer address the pod sees is the node's,
+ *     here `nodeIp`, bound with `localAddress`). `pkg/kubelet/lifecycle/handlers.go` runHTTPHandler →
+ *     `httpprobe.NewRequestForHTTPGetAction`, `hr.httpDoer.Do(req)`, `discardHTTPRespBody(resp)`, `return err`.
+ *     The HTTP status is never looked at: runHTTPHandler returns only transport errors (refused, reset,
+ *     timeout), so a 401, 403, 404 or 500 is a hook that succeeded as far as the kubelet cares. Only a returned
+ *     error makes executePreStopHook record a FailedPreStopHook event; a non-2xx answer records none. Either
+ *     way stopping the container goes on at once. (The emulator keeps status and body for the test; it never
+ *     throws on a non-200.)
  *
  * R4  What is left of the grace period is counted in whole seconds, truncated:
- *     `executePreStopHook` returns `int64(metav1.Now().Sub(start).Seconds())`, subtracted from gracePeriod.
+ *     executePreStopHook returns `int64(metav1.Now().Sub(start).Seconds())`, subtracted from gracePeriod.
  *     So a hook that took 4.9 s costs 4 s, and the container may live up to ~1 s past the nominal deadline.
  *
- * R5  Native sidecars (KEP-753, `initContainers[]` with `restartPolicy: Always`) are stopped only after every
- *     main container exited: `pkg/kubelet/kuberuntime/kuberuntime_termination_order.go` newTerminationOrdering
- *     makes each restartable init container wait on a channel per main container (and on later sidecars, in
- *     reverse order); killContainer calls `ordering.waitForTurn(name, gracePeriod)` AFTER its own preStop hook
- *     and BEFORE stopping it, bounded by the remaining grace, and subtracts the truncated seconds waited.
- *     So a native sidecar's own preStop (if any) still runs at the start, in parallel with the app's.
+ * R5  Native sidecars (KEP-753, `initContainers[]` with `restartPolicy: Always`, Kubernetes ≥ 1.29) stop last.
+ *     `pkg/kubelet/kuberuntime/kuberuntime_termination_order.go` newTerminationOrdering gives every restartable
+ *     init container a prerequisite channel per main container and, walking the init containers in reverse
+ *     declaration order, the channel of the next-declared sidecar: sidecars stop in reverse order of
+ *     declaration, each after every main container and every later sidecar. killContainer calls
+ *     `ordering.waitForTurn(name, gracePeriod)` AFTER the sidecar's own preStop and BEFORE StopContainer,
+ *     bounded by the remaining grace, and subtracts the truncated seconds waited. A channel is closed by
+ *     `ordering.containerTerminated(name)`, which killContainer calls only after StopContainer returned: a
+ *     sidecar's turn starts when the main container's whole kill has COMPLETED (its hook returned and the
+ *     container stopped), not when its process happened to exit (an app that exits by itself while its hook
+ *     still runs does not release the sidecars). A native sidecar's own preStop (if any) runs at the start.
  *     A classic sidecar is just another container in `spec.containers`: no ordering, no wait (R1).
  *
  * R6  Every container gets at least 2 s between SIGTERM and SIGKILL, even if its hook used up the grace period:
  *     killContainer `if gracePeriod < minimumGracePeriodInSeconds { gracePeriod = minimumGracePeriodInSeconds }`
  *     with `minimumGracePeriodInSeconds = 2` (kuberuntime_manager.go). That is the one-off 2 s extension.
  *
- * R7  Stopping is the CRI `StopContainer(id, timeout=gracePeriod)`: the runtime sends the stop signal (SIGTERM
- *     unless the image says otherwise) and SIGKILL once `timeout` seconds passed (containerd / CRI-O).
+ * R7  Stopping is the CRI `StopContainer(id, timeout=gracePeriod)` called by killContainer: the runtime sends the
+ *     stop signal (SIGTERM unless the image says otherwise) and SIGKILL once `timeout` seconds passed
+ *     (containerd / CRI-O).
  *
- * What is not emulated: probes (ignored while terminating), endpoint removal (callers here find the app through
- * Eureka, not Kubernetes Endpoints), kubelet restarts (hooks are "at least once"), STOPSIGNAL, exec hooks'
- * process semantics (an `exec` hook is modelled as an async function the kubelet waits for, see ExecHook).
+ * R8  A single container restart (a failed liveness probe) is killContainer for that container alone, from
+ *     `pkg/kubelet/kuberuntime/kuberuntime_manager.go` SyncPod (computePodActions marks it to kill and restart):
+ *     its own preStop, then StopContainer with the pod's terminationGracePeriodSeconds, then a new container.
+ *     The other containers are not touched. See `restartContainer` below.
+ *
+ * What is not emulated: probes (they keep running while the pod terminates — readiness goes on being probed
+ * and reported, a liveness failure no longer restarts anything — but nothing here reads them during
+ * termination; the stack reads the manifests' drainer readiness probe before it rolls a pod), endpoint removal
+ * (callers here find the app through Eureka, not Kubernetes Endpoints), kubelet restarts (hooks are "at least
+ * once": a test that needs a second delivery sends it itself), STOPSIGNAL, exec hooks' process semantics (an
+ * `exec` hook is modelled as an async function the kubelet waits for, see ExecHook).
  */
+import type { ChildProcess } from 'node:child_process';
 import { request as httpRequest, type ClientRequest } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { DrainerProcess } from '../support/drainer-process';
 import type { SpringApp } from '../support/spring-app';
 
@@ -77,21 +101,41 @@ export type PreStopHook = HttpGetHook | ExecHook;
 
 export type SidecarKind = 'classic' | 'native';
 
+/** The one thing the emulator needs of a container's main process. */
+export interface ContainerProcess {
+  signal(sig: NodeJS.Signals): void;
+  readonly exit: Promise<number | null>;
+  hasExited(): boolean;
+}
+
+/** Another sidecar next to the drainer (e.g. a mesh-proxy stand-in), of the same kind as the drainer. */
+export interface OtherSidecar {
+  readonly name: string;
+  readonly process: ContainerProcess;
+  readonly preStop?: PreStopHook;
+  /** Its place in `initContainers` (native) relative to the drainer; native sidecars stop in reverse order (R5). */
+  readonly declared: 'before-drainer' | 'after-drainer';
+}
+
 export interface PodSpec {
-  /** The app container (the Spring Boot JVM). */
-  readonly app: SpringApp;
+  /** The app container (the Spring Boot JVM), or any process. */
+  readonly app: SpringApp | ContainerProcess;
   /** The drainer sidecar, if the pod has one. */
   readonly drainer?: DrainerProcess;
-  /** `classic`: in spec.containers (SIGTERM at once); `native`: restartable init container (SIGTERM after the app exited). */
+  /** `classic`: in spec.containers (SIGTERM at once); `native`: restartable init container (SIGTERM after the app's kill completed). */
   readonly sidecar?: SidecarKind;
   /** The app container's preStop; with the drainer: httpGet to the drainer's /prestop. */
   readonly appPreStop?: PreStopHook;
-  /** The drainer container's own preStop (optional): GET /prestop, which joins the same drain. */
+  /** The drainer container's own preStop (k8s/classic-sidecar.yaml has one). */
   readonly drainerPreStop?: PreStopHook;
+  /** More sidecars of the drainer's kind (`sidecar`), e.g. a mesh proxy. */
+  readonly otherSidecars?: readonly OtherSidecar[];
   /** spec.terminationGracePeriodSeconds (whole seconds, like the API field). */
   readonly terminationGracePeriodSeconds: number;
-  /** Where httpGet hooks go when they name no host. Default 127.0.0.1 (the test "pod IP"). */
+  /** Where httpGet hooks go when they name no host (status.podIP). Default 127.0.0.1. */
   readonly podIp?: string;
+  /** The node's address the hook calls come from (bound as the client socket's local address). Default: none bound. */
+  readonly nodeIp?: string;
 }
 
 export interface HookRecord {
@@ -101,17 +145,20 @@ export interface HookRecord {
   returnedAt?: number;
   /** The kubelet stopped waiting at the grace deadline (R2). */
   timedOut: boolean;
-  /** httpGet: the status and body (the kubelet discards them; kept here for the test). */
+  /** httpGet: the status and body (the kubelet discards them, R3; kept here for the test). */
   status?: number;
   body?: string;
+  /** A transport error (the only thing that would make the kubelet record FailedPreStopHook, R3). */
   error?: string;
 }
 
 export interface ContainerRecord {
-  readonly name: 'app' | 'drainer';
+  readonly name: string;
   hook?: HookRecord;
-  /** Native sidecar: how long it waited for the main containers (R5). */
+  /** Native sidecar: how long it waited for its turn (R5). */
   waitedForTurnMs?: number;
+  /** When its turn came (R5), i.e. its prerequisites' kills had completed. */
+  turnAt?: number;
   /** The timeout passed to StopContainer, in seconds (after R4–R6). */
   stopGraceSeconds?: number;
   /** R6 applied: the hook (or the wait) used up the grace period, the container got the 2 s minimum. */
@@ -120,6 +167,8 @@ export interface ContainerRecord {
   sigkillAt?: number;
   exitedAt?: number;
   exitCode?: number | null;
+  /** killContainer returned: its hook returned (or timed out) and StopContainer returned (R5's containerTerminated). */
+  completedAt?: number;
   /** Exited on its own before the kubelet signalled it. */
   exitedBeforeSigterm: boolean;
   killed: boolean;
@@ -134,6 +183,8 @@ export interface TerminationRecord {
   readonly graceDeadlineAt: number;
   readonly app: ContainerRecord;
   readonly drainer?: ContainerRecord;
+  /** The other sidecars, by name. */
+  readonly others: Record<string, ContainerRecord>;
   finishedAt: number;
   // Flat copies of the timestamps the tests use most (epoch ms; undefined when the step did not happen).
   hookStartedAt?: number;
@@ -146,20 +197,34 @@ export interface TerminationRecord {
   killed: string[];
 }
 
-/** The one thing the emulator needs of a container's main process. */
-interface Proc {
-  signal(sig: NodeJS.Signals): void;
-  readonly exit: Promise<number | null>;
-  readonly hasExited: () => boolean;
-}
-
 const MINIMUM_GRACE_PERIOD_SECONDS = 2; // R6
 
-function appProc(app: SpringApp): Proc {
+function isContainerProcess(value: SpringApp | ContainerProcess): value is ContainerProcess {
+  return typeof (value as ContainerProcess).hasExited === 'function';
+}
+
+function appProc(app: SpringApp | ContainerProcess): ContainerProcess {
+  if (isContainerProcess(app)) return app;
   return { signal: (sig) => app.signal(sig), exit: app.waitForExit(), hasExited: () => app.exited };
 }
 
-function drainerProc(drainer: DrainerProcess): Proc {
+/** A plain child process as a container's main process. */
+export function childProcess(child: ChildProcess): ContainerProcess {
+  let exited = child.exitCode !== null || child.signalCode !== null;
+  const exit = exited ? Promise.resolve(child.exitCode) : new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exit.then(() => {
+    exited = true;
+  });
+  return {
+    signal: (sig) => {
+      if (!exited) child.kill(sig);
+    },
+    exit,
+    hasExited: () => exited,
+  };
+}
+
+export function drainerProc(drainer: DrainerProcess): ContainerProcess {
   let exited = drainer.child.exitCode !== null || drainer.child.signalCode !== null;
   void drainer.exited.then(() => {
     exited = true;
@@ -184,16 +249,24 @@ function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | Timeout> {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** R3: the GET the kubelet sends for an httpGet hook. */
-function runHttpGet(hook: HttpGetHook, podIp: string, record: HookRecord, open: Set<ClientRequest>): Promise<void> {
+/** What a hook call needs of the pod's network: where it goes and where it comes from (R3). */
+interface HookNetwork {
+  readonly podIp: string;
+  readonly nodeIp?: string;
+  readonly open: Set<ClientRequest>;
+}
+
+/** R3: the GET the kubelet sends for an httpGet hook; the status is recorded, never judged. */
+function runHttpGet(hook: HttpGetHook, net: HookNetwork, record: HookRecord): Promise<void> {
   return new Promise<void>((resolve) => {
     const req = httpRequest(
       {
-        host: hook.host ?? podIp,
+        host: hook.host ?? net.podIp,
         port: hook.port,
         path: hook.path.startsWith('/') ? hook.path : `/${hook.path}`,
         method: 'GET',
         agent: false,
+        ...(net.nodeIp ? { localAddress: net.nodeIp } : {}),
         headers: { 'User-Agent': 'kube-lifecycle/1.33', Accept: '*/*', ...(hook.headers ?? {}) },
       },
       (res) => {
@@ -213,8 +286,8 @@ function runHttpGet(hook: HttpGetHook, podIp: string, record: HookRecord, open: 
         });
       },
     );
-    open.add(req);
-    req.on('close', () => open.delete(req));
+    net.open.add(req);
+    req.on('close', () => net.open.delete(req));
     req.on('error', (error) => {
       record.error = error.message;
       resolve();
@@ -225,12 +298,17 @@ function runHttpGet(hook: HttpGetHook, podIp: string, record: HookRecord, open: 
   });
 }
 
-function runHook(hook: PreStopHook, podIp: string, open: Set<ClientRequest>): { record: HookRecord; done: Promise<void> } {
-  const description = hook.kind === 'httpGet' ? `httpGet http://${hook.host ?? podIp}:${hook.port}${hook.path}` : `exec ${hook.description}`;
-  const record: HookRecord = { description, startedAt: Date.now(), timedOut: false };
+function hookDescription(hook: PreStopHook, podIp: string): string {
+  if (hook.kind === 'exec') return `exec ${hook.description}`;
+  const host = hook.host ?? podIp;
+  return `httpGet http://${isIPv6(host) ? `[${host}]` : host}:${hook.port}${hook.path}`;
+}
+
+function runHook(hook: PreStopHook, net: HookNetwork): { record: HookRecord; done: Promise<void> } {
+  const record: HookRecord = { description: hookDescription(hook, net.podIp), startedAt: Date.now(), timedOut: false };
   const done =
     hook.kind === 'httpGet'
-      ? runHttpGet(hook, podIp, record, open)
+      ? runHttpGet(hook, net, record)
       : hook.run().then(
           () => {
             record.returnedAt = Date.now();
@@ -245,16 +323,15 @@ function runHook(hook: PreStopHook, podIp: string, open: Set<ClientRequest>): { 
 
 /**
  * killContainer for one container: preStop (R2–R4), the sidecar's turn (R5), the 2 s floor (R6), then
- * StopContainer (R7). `waitFor` lists the exits a native sidecar waits on.
+ * StopContainer (R7). `turn` resolves when the containers this one waits for have completed their kills.
  */
 async function killContainer(
   record: ContainerRecord,
-  proc: Proc,
+  proc: ContainerProcess,
   hook: PreStopHook | undefined,
   graceSeconds: number,
-  waitFor: readonly Promise<unknown>[],
-  podIp: string,
-  open: Set<ClientRequest>,
+  turn: Promise<unknown> | undefined,
+  net: HookNetwork,
 ): Promise<void> {
   let grace = graceSeconds;
   void proc.exit.then((code) => {
@@ -263,16 +340,17 @@ async function killContainer(
   });
 
   if (hook && grace > 0) {
-    const { record: hookRecord, done } = runHook(hook, podIp, open);
+    const { record: hookRecord, done } = runHook(hook, net);
     record.hook = hookRecord;
     const outcome = await raceTimeout(done, grace * 1000);
     if (outcome === 'timeout') hookRecord.timedOut = true;
     grace -= Math.trunc((Date.now() - hookRecord.startedAt) / 1000); // R4
   }
 
-  if (waitFor.length > 0 && grace > 0) {
+  if (turn && grace > 0) {
     const started = Date.now();
-    await raceTimeout(Promise.all(waitFor), grace * 1000); // R5
+    const outcome = await raceTimeout(turn, grace * 1000); // R5 waitForTurn
+    if (outcome !== 'timeout') record.turnAt = Date.now();
     record.waitedForTurnMs = Date.now() - started;
     grace -= Math.trunc(record.waitedForTurnMs / 1000);
   }
@@ -298,25 +376,35 @@ async function killContainer(
   }
   await proc.exit;
   record.exitedAt ??= Date.now();
+  record.completedAt = Date.now(); // R5: containerTerminated(name) after StopContainer returned
 }
 
-function newContainer(name: 'app' | 'drainer'): ContainerRecord {
+function newContainer(name: string): ContainerRecord {
   return { name, minimumGraceApplied: false, exitedBeforeSigterm: false, killed: false };
+}
+
+interface Member {
+  readonly record: ContainerRecord;
+  readonly proc: ContainerProcess;
+  readonly hook: PreStopHook | undefined;
+  readonly role: 'main' | 'sidecar';
 }
 
 /**
  * Terminates the pod and resolves once every container has exited, with the timestamp of every step.
- * Never rejects because of what the containers do (a failing hook, a non-zero exit): the test asserts on
- * the record.
+ * Never rejects because of what the containers do (a hook answering 401/403/500, a refused hook, a non-zero
+ * exit): the test asserts on the record.
  */
 export async function terminatePod(spec: PodSpec): Promise<TerminationRecord> {
   const grace = spec.terminationGracePeriodSeconds;
   if (!Number.isInteger(grace) || grace < 1) throw new Error('terminationGracePeriodSeconds must be a whole number ≥ 1');
   if (spec.drainerPreStop && !spec.drainer) throw new Error('drainerPreStop given without a drainer');
+  if (spec.otherSidecars?.length && !spec.drainer) throw new Error('otherSidecars given without a drainer');
   const podIp = spec.podIp ?? '127.0.0.1';
+  const net: HookNetwork = { podIp, ...(spec.nodeIp ? { nodeIp: spec.nodeIp } : {}), open: new Set<ClientRequest>() };
   const sidecar: SidecarKind | 'none' = spec.drainer ? (spec.sidecar ?? 'classic') : 'none';
-  const open = new Set<ClientRequest>();
   const startedAt = Date.now();
+  const others: Record<string, ContainerRecord> = {};
   const record: TerminationRecord = {
     sidecar,
     terminationGracePeriodSeconds: grace,
@@ -324,21 +412,46 @@ export async function terminatePod(spec: PodSpec): Promise<TerminationRecord> {
     graceDeadlineAt: startedAt + grace * 1000,
     app: newContainer('app'),
     ...(spec.drainer ? { drainer: newContainer('drainer') } : {}),
+    others,
     finishedAt: 0,
     killed: [],
   };
 
-  const app = appProc(spec.app);
-  const kills: Promise<void>[] = [killContainer(record.app, app, spec.appPreStop, grace, [], podIp, open)]; // R1
-  if (spec.drainer && record.drainer) {
-    const waitFor = sidecar === 'native' ? [app.exit] : []; // R5
-    kills.push(killContainer(record.drainer, drainerProc(spec.drainer), spec.drainerPreStop, grace, waitFor, podIp, open));
+  const app: Member = { record: record.app, proc: appProc(spec.app), hook: spec.appPreStop, role: 'main' };
+  // Sidecars in declaration order (initContainers order for native ones).
+  const sidecars: Member[] = [];
+  const otherMember = (o: OtherSidecar): Member => {
+    others[o.name] = newContainer(o.name);
+    return { record: others[o.name]!, proc: o.process, hook: o.preStop, role: 'sidecar' };
+  };
+  for (const o of spec.otherSidecars ?? []) if (o.declared === 'before-drainer') sidecars.push(otherMember(o));
+  if (spec.drainer && record.drainer) sidecars.push({ record: record.drainer, proc: drainerProc(spec.drainer), hook: spec.drainerPreStop, role: 'sidecar' });
+  for (const o of spec.otherSidecars ?? []) if (o.declared === 'after-drainer') sidecars.push(otherMember(o));
+
+  // One "kill completed" promise per container (R5: the channel closed by containerTerminated).
+  const completed = new Map<Member, { promise: Promise<void>; resolve: () => void }>();
+  for (const m of [app, ...sidecars]) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    completed.set(m, { promise, resolve });
   }
+  const turnOf = (index: number): Promise<unknown> | undefined => {
+    if (sidecar !== 'native') return undefined; // classic sidecars: no ordering (R1)
+    const prereqs = [completed.get(app)!.promise]; // every main container…
+    const later = sidecars[index + 1]; // …and the next-declared sidecar (reverse order)
+    if (later) prereqs.push(completed.get(later)!.promise);
+    return Promise.all(prereqs);
+  };
+
+  const kills = [app, ...sidecars].map((m) => {
+    const turn = m.role === 'sidecar' ? turnOf(sidecars.indexOf(m)) : undefined;
+    return killContainer(m.record, m.proc, m.hook, grace, turn, net).finally(() => completed.get(m)!.resolve()); // R1
+  });
   try {
     await Promise.all(kills);
   } finally {
     // The pod sandbox is gone: any hook request still open dies with it.
-    for (const req of open) req.destroy();
+    for (const req of net.open) req.destroy();
   }
 
   record.finishedAt = Date.now();
@@ -350,7 +463,30 @@ export async function terminatePod(spec: PodSpec): Promise<TerminationRecord> {
   if (record.app.exitedAt !== undefined) record.appExitedAt = record.app.exitedAt;
   if (record.drainer?.sigtermAt !== undefined) record.drainerSigtermAt = record.drainer.sigtermAt;
   if (record.drainer?.exitedAt !== undefined) record.drainerExitedAt = record.drainer.exitedAt;
-  record.killed = [record.app, record.drainer].filter((c): c is ContainerRecord => c?.killed === true).map((c) => c.name);
+  record.killed = [record.app, ...sidecars.map((m) => m.record)].filter((c) => c.killed).map((c) => c.name);
+  return record;
+}
+
+/**
+ * R8: the kubelet restarts ONE container (a failed liveness probe): killContainer for it alone — its own preStop,
+ * StopContainer with the pod's grace period — while every other container keeps running. Starting the
+ * replacement is the caller's part (the kubelet's startContainer).
+ */
+export async function restartContainer(options: {
+  readonly name: string;
+  readonly process: ContainerProcess;
+  readonly preStop?: PreStopHook;
+  readonly terminationGracePeriodSeconds: number;
+  readonly podIp?: string;
+  readonly nodeIp?: string;
+}): Promise<ContainerRecord & { startedAt: number }> {
+  const net: HookNetwork = { podIp: options.podIp ?? '127.0.0.1', ...(options.nodeIp ? { nodeIp: options.nodeIp } : {}), open: new Set<ClientRequest>() };
+  const record = { ...newContainer(options.name), startedAt: Date.now() };
+  try {
+    await killContainer(record, options.process, options.preStop, options.terminationGracePeriodSeconds, undefined, net);
+  } finally {
+    for (const req of net.open) req.destroy();
+  }
   return record;
 }
 
@@ -362,11 +498,17 @@ export function timeline(record: TerminationRecord): Record<string, number | str
     if (value !== undefined) out[key] = value;
   };
   put('hookReturned', rel(record.hookReturnedAt));
+  if (record.app.hook?.status !== undefined) out.hookStatus = record.app.hook.status;
   put('appSigterm', rel(record.appSigtermAt));
   put('appExited', rel(record.appExitedAt));
   put('drainerHookReturned', rel(record.drainer?.hook?.returnedAt));
+  if (record.drainer?.hook?.status !== undefined) out.drainerHookStatus = record.drainer.hook.status;
   put('drainerSigterm', rel(record.drainerSigtermAt));
   put('drainerExited', rel(record.drainerExitedAt));
+  for (const [name, other] of Object.entries(record.others)) {
+    put(`${name}Sigterm`, rel(other.sigtermAt));
+    put(`${name}Exited`, rel(other.exitedAt));
+  }
   put('appSigkill', rel(record.app.sigkillAt));
   put('drainerSigkill', rel(record.drainer?.sigkillAt));
   if (record.app.exitCode !== undefined) out.appExitCode = String(record.app.exitCode);
