@@ -7,7 +7,11 @@ import type { Plan } from './plan';
 /** Every metric name lives here. Prometheus naming: base units, _seconds, _total. */
 export const METRIC_PREFIX = 'eureka_drainer_';
 
-export type DrainOutcome = 'verified' | 'partly_verified' | 'unverified' | 'cut_short' | 'aborted';
+export type DrainOutcome = 'verified' | 'partly_verified' | 'unverified' | 'not_taken_out' | 'cut_short' | 'aborted';
+
+export type PrestopResult = 'started' | 'joined' | 'finished' | 'queued' | 'join_joined' | 'join_no_drain' | 'unauthorized' | 'forbidden';
+
+export type CleanupResult = 'deleted' | 'absent' | 'failed' | 'unreachable' | 'skipped' | 'pending';
 
 export interface Metrics {
   setPhase(phase: DrainPhase): void;
@@ -15,9 +19,11 @@ export interface Metrics {
   setPlan(plan: Plan): void;
   serverVerified(server: string, delaySeconds: number): void;
   eurekaRequest(operation: EurekaOperation, result: EurekaResult, seconds: number): void;
-  prestopRequest(result: 'started' | 'joined' | 'finished' | 'unauthorized' | 'forbidden'): void;
+  prestopRequest(result: PrestopResult): void;
   drainFinished(outcome: DrainOutcome, seconds: number): void;
-  cleanupDelete(result: 'deleted' | 'absent' | 'failed'): void;
+  cleanupDelete(result: CleanupResult): void;
+  /** Our override had vanished during the waits and was put back on this server. */
+  overrideRestored(server: string): void;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -88,6 +94,13 @@ export function createMetrics(registry: Registry): Metrics {
     registers,
   });
 
+  const restored = new Counter({
+    name: `${METRIC_PREFIX}override_restored_total`,
+    help: 'Times the OUT_OF_SERVICE override vanished during a drain (app config refresh, a DELETE of the status) and was put back, by server.',
+    labelNames: ['server'],
+    registers,
+  });
+
   return {
     setPhase(current) {
       for (const p of DRAIN_PHASES) phase.set({ phase: p }, p === current ? 1 : 0);
@@ -108,5 +121,6 @@ export function createMetrics(registry: Registry): Metrics {
       drainDuration.observe(seconds);
     },
     cleanupDelete: (result) => cleanup.inc({ result }),
+    overrideRestored: (server) => restored.inc({ server }),
   };
 }

@@ -1,142 +1,254 @@
-import type { AppExit, AppExitResult } from '../app-exit';
-import type { PortState } from '../app-probe';
-import { sleepUntil, type Clock } from '../clock';
-import type { Config, EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
-import type { EurekaApi } from '../eureka/client';
-import { findOwnInstance } from '../eureka/find-instance';
 import type { Logger } from '../logger';
-import type { DrainOutcome, Metrics } from '../metrics';
-import type { Plan } from '../plan';
-import type { InFlightReading } from '../tail';
-import { isDraining, transition, type DrainEvent, type DrainPhase } from './machine';
-import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff } from './timing';
+import { cleanUp } from './clean-up';
+import { DrainAborted, type DrainDeps } from './deps';
+import { decide, exitCodeFor, INITIAL_STATE, isDraining, type DrainPhase, type LifecycleAction, type LifecycleEventType, type LifecycleState } from './machine';
+import { putBack } from './put-back';
+import { newRecord, type DrainRecord, type ServerState } from './record';
+import { buildReport, iso, serverReport, type DrainReport } from './report';
+import { runDrain } from './run';
+import { clearStaleOverride } from './startup-hygiene';
+import { watchApp } from './watch-app';
 
-export interface ServerState {
-  readonly server: string;
-  put: 'pending' | 'ok' | 'not_found' | 'failed';
-  primedAt?: number;
-  putAt?: number;
-  trusted?: boolean;
-  liveVerifiedAt?: number;
-  cacheVerifiedAt?: number;
-  lastStaleSeenAt?: number;
-  settledAt?: number;
-  error?: string;
-  cleanup?: 'pending' | 'deleted' | 'absent' | 'failed' | 'skipped';
+export type { DrainReport, ServerReport } from './report';
+export type { ServerState, TailEnd } from './record';
+export type DrainControllerDeps = DrainDeps;
+
+export interface NotJoined {
+  readonly joined: false;
+  readonly reason: string;
+  readonly phase: DrainPhase;
 }
 
-export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
-
-export interface DrainReport {
-  readonly outcome: DrainOutcome;
-  readonly instanceId: string | null;
-  readonly startedAt: string;
-  readonly answeredAt: string;
-  readonly durationMs: number;
-  readonly deadlineAt: string;
-  readonly phases: Readonly<Partial<Record<DrainPhase, string>>>;
-  readonly servers: readonly ServerReport[];
-  readonly plan: { readonly selectMs: number; readonly drainMs: number; readonly drainBudgetMs: number; readonly fits: boolean };
-  readonly actual: {
-    readonly clientWindowMs: number | null;
-    readonly tailMs: number | null;
-    readonly tailEndedBy: TailEnd | null;
-    readonly drainMs: number;
-  };
-  readonly appExit: AppExitResult | null;
-  readonly problems: readonly string[];
-}
-
-export interface ServerReport {
-  readonly server: string;
-  readonly put: ServerState['put'];
-  readonly liveVerifiedMs: number | null;
-  readonly cacheVerifiedMs: number | null;
-  readonly settledMs: number | null;
-  readonly verified: boolean;
-  readonly error: string | null;
-  readonly cleanup: ServerState['cleanup'] | null;
-}
-
-export interface DrainControllerDeps {
-  readonly config: Config;
-  readonly plan: Plan;
-  readonly clock: Clock;
-  readonly eureka: EurekaApi;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly appExit: AppExit;
-  readonly probeApp: () => Promise<PortState>;
-  readonly readInFlight?: (signal: AbortSignal) => Promise<InFlightReading>;
-}
-
-class DrainAborted extends Error {
-  override name = 'DrainAborted';
+export interface AbortAnswer {
+  readonly aborted: boolean;
+  readonly phase: DrainPhase;
+  readonly reason?: string;
 }
 
 /**
- * Runs the drain: the I/O shell around the pure machine and timing. One drain
- * at a time; /prestop calls join it; nothing that fails shortens a wait that
- * was not verified, and every wait is clipped to the deadline so /prestop is
- * always answered before the grace period ends.
+ * The I/O shell around the lifecycle decider (machine.ts) and the drain
+ * sequence (run.ts). It tells the decider every event — /prestop, the
+ * drainer's own preStop join, SIGTERM, abort, the drain's progress, the app
+ * gone or back, the clean-up done, the deadline — and carries out the actions
+ * it answers. It keeps no phase flags of its own: only the decider's state,
+ * the current drain's record and the last report.
  */
 export class DrainController {
-  private phase: DrainPhase = 'idle';
+  private state: LifecycleState = INITIAL_STATE;
   private readonly phaseAt: Partial<Record<DrainPhase, number>> = {};
+  private record: DrainRecord | undefined;
   private running: Promise<DrainReport> | undefined;
   private lastReport: DrainReport | undefined;
   private abortController: AbortController | undefined;
-  private servers: ServerState[] = [];
-  private instanceId: string | undefined;
-  private startedAt: number | undefined;
-  private deadlineAt: number | undefined;
-  private expectedAnswerAt: number | undefined;
-  private terminationStartedAt: number | undefined;
-  private signalled = false;
-  private cleanupPromise: Promise<boolean> | undefined;
+  private cleanupLeftSomething = false;
+  private watchGeneration = 0;
+  private exitCode: Promise<number> | undefined;
+  private resolveExit: ((code: number) => void) | undefined;
   private readonly drainStartWaiters = new Set<() => void>();
+  private readonly cleanedWaiters = new Set<(ok: boolean) => void>();
   private readonly log: Logger;
 
-  constructor(private readonly deps: DrainControllerDeps) {
+  constructor(private readonly deps: DrainDeps) {
     this.log = deps.logger.child({ component: 'drain' });
     deps.metrics.setPhase('idle');
   }
 
   get currentPhase(): DrainPhase {
-    return this.phase;
+    return this.state.phase;
   }
 
-  /** The kubelet started terminating the pod (SIGTERM or /prestop, whichever came first). */
-  terminationStarted(at = this.deps.clock.now()): void {
-    if (this.terminationStartedAt === undefined || at < this.terminationStartedAt) this.terminationStartedAt = at;
-  }
-
-  /** The process got SIGTERM: the pod is terminating, the app will not come back. */
-  signalReceived(): void {
-    this.signalled = true;
-    this.terminationStarted();
+  /** The decider's whole state, for /drain and the tests. */
+  get lifecycle(): LifecycleState {
+    return this.state;
   }
 
   /** When the process must be gone: the grace period from termination start, less a second. */
   exitDeadline(): number {
-    const start = this.terminationStartedAt ?? this.deps.clock.now();
+    const start = this.state.terminationStartedAt ?? this.deps.clock.now();
     return start + this.deps.plan.gracePeriodMs - 1_000;
   }
 
   /** GET/POST /prestop: start a drain, join the running one, or return the finished report. */
   prestop(): Promise<DrainReport> {
-    if (this.running) {
+    const actions = this.dispatch('prestop');
+    if (actions.includes('start_drain')) {
+      this.deps.metrics.prestopRequest('started');
+      return this.perform(actions) ?? this.running!;
+    }
+    if (actions.includes('join_drain') && this.running) {
       this.deps.metrics.prestopRequest('joined');
       return this.running;
     }
-    if (this.lastReport && this.phase !== 'aborted' && this.phase !== 'idle') {
+    if (actions.includes('answer_last_report') && this.lastReport) {
       this.deps.metrics.prestopRequest('finished');
       return Promise.resolve(this.lastReport);
     }
-    this.deps.metrics.prestopRequest('started');
-    this.terminationStarted();
-    const run = this.run();
+    // Queued behind an abort: the decider starts the drain when the abort is done.
+    this.deps.metrics.prestopRequest('queued');
+    return this.nextDrain(Number.POSITIVE_INFINITY).then((run) => run ?? this.prestop());
+  }
+
+  /**
+   * GET/POST /prestop/join, the drainer container's own preStop: join the
+   * drain the app's preStop starts, or answer quickly if none starts. On a
+   * pod termination both hooks run at once and this returns with the drain;
+   * on a restart of the drainer container alone only this hook runs, and the
+   * instance stays in service.
+   */
+  async join(): Promise<DrainReport | NotJoined> {
+    const actions = this.dispatch('join');
+    if (actions.includes('join_drain') && this.running) {
+      this.deps.metrics.prestopRequest('join_joined');
+      return this.running;
+    }
+    if (actions.includes('answer_last_report') && this.lastReport) {
+      this.deps.metrics.prestopRequest('join_joined');
+      return this.lastReport;
+    }
+    const run = await this.nextDrain(this.deps.config.sigtermPrestopWaitMs);
+    if (run) {
+      this.deps.metrics.prestopRequest('join_joined');
+      return run;
+    }
+    this.dispatch('join_timed_out');
+    this.deps.metrics.prestopRequest('join_no_drain');
+    this.log.info({ waitedMs: this.deps.config.sigtermPrestopWaitMs }, 'our own preStop ran and the app’s did not: this container alone is stopping; the instance stays in service');
+    return { joined: false, reason: 'no drain started: only this container is stopping', phase: this.state.phase };
+  }
+
+  /** POST /drain/abort: before the app was told to exit, put the instance back in service. */
+  async abort(): Promise<AbortAnswer> {
+    const before = this.state.phase;
+    const actions = this.dispatch('abort');
+    if (!actions.includes('cancel_drain')) {
+      return { aborted: false, phase: before, reason: before === 'idle' ? 'no drain is running' : `too late: the drain is ${before}` };
+    }
+    this.abortController?.abort(new DrainAborted('aborted by POST /drain/abort'));
+    await this.running?.catch(() => undefined);
+    return { aborted: true, phase: this.state.phase };
+  }
+
+  /**
+   * SIGTERM. Resolves with the exit code once nothing is left to do: the
+   * drain and the clean-up finished, this container alone is restarting, or
+   * the grace period is about to end.
+   */
+  terminate(): Promise<number> {
+    const actions = this.dispatch('sigterm');
+    if (this.exitCode) return this.exitCode;
+    this.exitCode = new Promise((resolve) => (this.resolveExit = resolve));
+    const deadline = this.exitDeadline();
+    void this.deps.clock.sleep(Math.max(0, deadline - this.deps.clock.now())).then(() => this.perform(this.dispatch('deadline')));
+    if (actions.includes('wait_for_prestop')) {
+      this.log.info({ waitMs: this.deps.config.sigtermPrestopWaitMs }, 'SIGTERM while idle: waiting for the /prestop call');
+      void this.nextDrain(this.deps.config.sigtermPrestopWaitMs).then((run) => {
+        if (run) this.log.info('/prestop arrived after SIGTERM: finishing the drain before exit');
+        else this.perform(this.dispatch('prestop_wait_over'));
+      });
+    }
+    this.perform(actions);
+    return this.exitCode;
+  }
+
+  /** Resolves when the next clean-up is over: true when nothing was left behind. */
+  settled(): Promise<boolean> {
+    return new Promise((resolve) => this.cleanedWaiters.add(resolve));
+  }
+
+  /** Startup hygiene: see startup-hygiene.ts. */
+  clearStaleOverride(maxMs = 300_000, everyMs = 5_000): Promise<'cleared' | 'none' | 'gave_up'> {
+    return clearStaleOverride(this.deps, () => this.state.phase === 'idle' && !this.state.terminating, maxMs, everyMs);
+  }
+
+  /** How long the running drain still plans to wait before /prestop answers; 0 when none runs. */
+  remainingMs(): number {
+    const r = this.record;
+    if (!r || !isDraining(this.state.phase)) return 0;
+    const planned = r.windowEnd === undefined ? r.startedAt + this.deps.plan.drainMs : r.windowEnd + this.deps.config.timings.tailMs;
+    return Math.max(0, Math.min(planned, r.deadline) - this.deps.clock.now());
+  }
+
+  /** /drain: what the drain is doing now. */
+  snapshot(): Record<string, unknown> {
+    const now = this.deps.clock.now();
+    const r = this.record;
+    return {
+      phase: this.state.phase,
+      terminating: this.state.terminating,
+      instanceId: r?.instanceId ?? null,
+      startedAt: r === undefined ? null : iso(r.startedAt),
+      elapsedMs: r === undefined ? 0 : now - r.startedAt,
+      remainingMs: this.remainingMs(),
+      deadlineAt: r === undefined ? null : iso(r.deadline),
+      phases: Object.fromEntries(Object.entries(this.phaseAt).map(([k, v]) => [k, iso(v)])),
+      servers: r === undefined ? [] : r.servers.map((s) => serverReport(s, r.startedAt)),
+      report: this.lastReport ?? null,
+    };
+  }
+
+  /** Tells the decider one event; logs a phase change; returns what to do. */
+  private dispatch(type: LifecycleEventType, fields: Record<string, unknown> = {}): readonly LifecycleAction[] {
+    const now = this.deps.clock.now();
+    const from = this.state;
+    const decision = decide(from, { type, at: now });
+    this.state = decision.state;
+    const to = decision.state.phase;
+    if (to !== from.phase) {
+      if (to === 'locating') for (const key of Object.keys(this.phaseAt)) delete this.phaseAt[key as DrainPhase];
+      this.phaseAt[to] = now;
+      this.deps.metrics.setPhase(to);
+      const r = this.record;
+      this.log.info({ from: from.phase, to, event: type, why: decision.why, elapsedMs: r === undefined ? 0 : now - r.startedAt, instanceId: r?.instanceId, ...fields }, 'drain phase changed');
+    } else {
+      this.log.debug({ phase: to, event: type, why: decision.why, actions: decision.actions }, 'lifecycle event');
+    }
+    return decision.actions;
+  }
+
+  /** Carries out the actions that change the world; returns the new drain when one starts. */
+  private perform(actions: readonly LifecycleAction[]): Promise<DrainReport> | undefined {
+    let started: Promise<DrainReport> | undefined;
+    for (const action of actions) {
+      if (action === 'start_drain') started = this.startDrain();
+      else if (action === 'watch_app') this.watch();
+      else if (action === 'start_cleanup') void this.cleanUp();
+      else if (action === 'put_back') void this.putBackAfterRestart();
+      else if (action === 'exit') this.exit();
+    }
+    return started;
+  }
+
+  /** Resolves with the next drain that starts within `ms`, or undefined. */
+  private nextDrain(ms: number): Promise<Promise<DrainReport> | undefined> {
+    return new Promise((resolve) => {
+      const wake = (): void => resolve(this.running);
+      this.drainStartWaiters.add(wake);
+      if (Number.isFinite(ms)) {
+        void this.deps.clock.sleep(ms).then(() => {
+          if (this.drainStartWaiters.delete(wake)) resolve(undefined);
+        });
+      }
+    });
+  }
+
+  private startDrain(): Promise<DrainReport> {
+    const { clock, plan, config } = this.deps;
+    const startedAt = clock.now();
+    const deadline = Math.max(startedAt, (this.state.terminationStartedAt ?? startedAt) + plan.drainBudgetMs);
+    const record = newRecord(
+      config.servers.map((s) => s.label),
+      startedAt,
+      deadline,
+      this.exitDeadline(),
+    );
+    if (!plan.fits) record.problems.push(`plan does not fit the grace period; waits are cut at ${iso(deadline)}`);
+    this.record = record;
+    this.lastReport = undefined;
+    this.cleanupLeftSomething = false;
+    this.abortController = new AbortController();
+    this.log.info({ deadlineAt: iso(deadline), plannedDrainMs: plan.drainMs }, 'drain started');
+    const run = this.drive(record, this.abortController.signal);
     this.running = run;
     void run.finally(() => {
       if (this.running === run) this.running = undefined;
@@ -146,532 +258,97 @@ export class DrainController {
     return run;
   }
 
-  /** Resolves true if a drain starts within `ms` (SIGTERM may beat the kubelet's /prestop call). */
-  waitForDrainStart(ms: number): Promise<boolean> {
-    if (this.running || this.phase !== 'idle') return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const wake = (): void => resolve(true);
-      this.drainStartWaiters.add(wake);
-      void this.deps.clock.sleep(ms).then(() => {
-        if (this.drainStartWaiters.delete(wake)) resolve(false);
-      });
-    });
-  }
-
-  /**
-   * Startup hygiene for stable instance ids (StatefulSets, explicit ids): a
-   * pod killed before its clean-up leaves an OUT_OF_SERVICE override that the
-   * next process with the same id inherits, and it would never get traffic.
-   * Once the app listens and is registered, remove such an override. Gives up
-   * after `maxMs`, or as soon as a drain starts or the pod terminates.
-   */
-  async clearStaleOverride(maxMs = 300_000, everyMs = 5_000): Promise<'cleared' | 'none' | 'gave_up'> {
-    const { clock, config, eureka } = this.deps;
-    const giveUpAt = clock.now() + maxMs;
-    while (clock.now() < giveUpAt) {
-      if (this.phase !== 'idle' || this.signalled) return 'gave_up';
-      if ((await this.deps.probeApp()) === 'open') {
-        const signal = AbortSignal.timeout(config.eurekaTimeoutMs * 3);
-        const id = await findOwnInstance(config, eureka, this.log, signal).catch(() => undefined);
-        if (id !== undefined) {
-          let cleared = false;
-          for (const server of config.servers) {
-            const live = await eureka.getInstance(server, config.appName, id, signal).catch(() => undefined);
-            if (live?.overriddenStatus !== 'OUT_OF_SERVICE' || this.phase !== 'idle') continue;
-            await eureka.removeStatusOverride(server, config.appName, id, clock.now(), signal).then(
-              () => {
-                cleared = true;
-                this.log.warn({ server: server.label, instanceId: id }, 'cleared a stale OUT_OF_SERVICE override left by an earlier drain');
-              },
-              (error: unknown) => this.log.warn({ server: server.label, err: describeError(error) }, 'could not clear a stale override'),
-            );
-          }
-          return cleared ? 'cleared' : 'none';
-        }
-      }
-      await clock.sleep(everyMs);
-    }
-    return 'gave_up';
-  }
-
-  /** POST /drain/abort: before the app was told to exit, put the instance back in service. */
-  async abort(): Promise<{ readonly aborted: boolean; readonly phase: DrainPhase; readonly reason?: string }> {
-    const before = this.phase;
-    if (!isDraining(before) || before === 'exiting_app') {
-      return { aborted: false, phase: before, reason: before === 'idle' ? 'no drain is running' : `too late: the drain is ${before}` };
-    }
-    this.abortController?.abort(new DrainAborted('aborted by POST /drain/abort'));
-    await this.running?.catch(() => undefined);
-    return { aborted: true, phase: this.phase };
-  }
-
-  /**
-   * Resolves when the clean-up after the app exited is finished (true: it
-   * went well). With no drain, it runs the clean-up on its own: the app may
-   * be stopping without a preStop call.
-   */
-  settled(): Promise<boolean> {
-    if (this.cleanupPromise) return this.cleanupPromise;
-    if (this.running) return this.running.then(() => this.cleanupPromise ?? Promise.resolve(false));
-    this.cleanupPromise = this.cleanup();
-    return this.cleanupPromise;
-  }
-
-  /** How long the running drain still plans to wait before /prestop answers; 0 when none runs. */
-  remainingMs(): number {
-    return this.running && this.expectedAnswerAt !== undefined ? Math.max(0, this.expectedAnswerAt - this.deps.clock.now()) : 0;
-  }
-
-  /** /drain: what the drain is doing now. */
-  snapshot(): Record<string, unknown> {
-    const now = this.deps.clock.now();
-    const remainingMs = this.remainingMs();
-    return {
-      phase: this.phase,
-      instanceId: this.instanceId ?? null,
-      startedAt: this.startedAt === undefined ? null : iso(this.startedAt),
-      elapsedMs: this.startedAt === undefined ? 0 : now - this.startedAt,
-      remainingMs,
-      deadlineAt: this.deadlineAt === undefined ? null : iso(this.deadlineAt),
-      servers: this.servers.map((s) => this.serverReport(s)),
-      report: this.lastReport ?? null,
+  private async drive(record: DrainRecord, signal: AbortSignal): Promise<DrainReport> {
+    const step = (event: Parameters<Parameters<typeof runDrain>[3]>[0], fields?: Record<string, unknown>): void => {
+      const actions = this.dispatch(event, fields);
+      // The report stands from the moment the drain answered, before anything watches the app.
+      if (event === 'app_told') this.lastReport = this.report(record);
+      this.perform(actions);
     };
-  }
-
-  private fire(event: DrainEvent, fields: Record<string, unknown> = {}): void {
-    const from = this.phase;
-    const to = transition(from, event);
-    if (to === from) {
-      this.log.debug({ phase: from, event }, 'drain event ignored in this phase');
-      return;
-    }
-    const now = this.deps.clock.now();
-    this.phase = to;
-    this.phaseAt[to] = now;
-    this.deps.metrics.setPhase(to);
-    this.log.info(
-      { from, to, event, elapsedMs: this.startedAt === undefined ? 0 : now - this.startedAt, instanceId: this.instanceId, ...fields },
-      'drain phase changed',
-    );
-  }
-
-  private async run(): Promise<DrainReport> {
-    const { clock, plan, config } = this.deps;
-    const startedAt = clock.now();
-    this.startedAt = startedAt;
-    for (const key of Object.keys(this.phaseAt)) delete this.phaseAt[key as DrainPhase];
-    this.cleanupPromise = undefined;
-    this.instanceId = undefined;
-    this.servers = config.servers.map((s) => ({ server: s.label, put: 'pending' }));
-    const deadline = Math.max(startedAt, (this.terminationStartedAt ?? startedAt) + plan.drainBudgetMs);
-    this.deadlineAt = deadline;
-    this.expectedAnswerAt = Math.min(startedAt + plan.drainMs, deadline);
-    this.abortController = new AbortController();
-    const signal = this.abortController.signal;
-    const problems: string[] = [];
-    if (!plan.fits) problems.push(`plan does not fit the grace period; waits are cut at ${iso(deadline)}`);
-    this.fire('start', { deadlineAt: iso(deadline), plannedDrainMs: plan.drainMs });
-
-    let windowEnd: number | null = null;
-    let tailEnd: TailEnd | null = null;
-    let tailEndedAt: number | null = null;
-    let appExit: AppExitResult | null = null;
-    let aborted = false;
     try {
-      // Locating, taking out and verifying end at the verification cutoff even
-      // if a server hangs: what is not verified by then counts at its worst case.
-      const cutoff = Math.min(verificationCutoff(startedAt, config.timings, config.verifyPollMs), deadline);
-      const stage = this.deadlineSignal(signal, cutoff);
-      try {
-        const instanceId = await this.locate(cutoff, stage.signal, problems);
-        if (instanceId === undefined) {
-          this.fire('not_located');
-        } else {
-          this.instanceId = instanceId;
-          this.fire('located', { instanceId });
-          await this.takeOutAndVerify(instanceId, startedAt, cutoff, stage.signal);
-        }
-      } catch (error) {
-        if (!stage.expired()) throw error;
-        problems.push('verification cutoff reached before every server was verified');
-        this.log.warn({ phase: this.phase }, 'verification cutoff reached while eureka calls were pending');
-      } finally {
-        stage.cancel();
-      }
-      if (this.phase === 'locating') this.fire('not_located');
-      if (this.phase === 'taking_out') this.fire('taken_out');
-      this.fire('verified', { verified: this.servers.filter(isVerified).length, of: this.servers.length });
-      for (const s of this.servers) {
-        s.settledAt = serverSettledAt(s, startedAt, config.timings);
-        if (s.cacheVerifiedAt !== undefined && isVerified(s)) this.deps.metrics.serverVerified(s.server, (s.cacheVerifiedAt - (s.putAt ?? startedAt)) / 1000);
-        else problems.push(`${s.server}: not verified (${s.error ?? 'still offered to callers'}); counted at its worst case`);
-      }
-      windowEnd = clientWindowEnd(this.servers, startedAt, config.timings);
-      const fixedTailEnd = windowEnd + config.timings.tailMs;
-      this.expectedAnswerAt = Math.min(fixedTailEnd, deadline);
-      await sleepUntil(clock, Math.min(windowEnd, deadline), signal);
-      this.fire('window_elapsed', { clientWindowEndsAt: iso(windowEnd) });
-      tailEnd = await this.waitTail(windowEnd, fixedTailEnd, deadline, signal, problems);
-      tailEndedAt = clock.now();
-      if (windowEnd > deadline || (tailEnd === 'fixed' && fixedTailEnd > deadline)) tailEnd = 'deadline';
-      this.fire('tail_elapsed', { tailEndedBy: tailEnd });
+      await runDrain(this.deps, record, signal, step);
     } catch (error) {
-      if (!(signal.aborted && signal.reason instanceof DrainAborted)) throw error;
-      aborted = true;
+      // A bug must not cost the answer: report what is known, never better than it was.
+      record.cutShort = true;
+      record.problems.push(`internal error: ${describeError(error)}`);
+      this.log.error({ err: describeError(error) }, 'drain failed unexpectedly; answering with what is known');
+      for (const event of ['not_located', 'taken_out', 'verified', 'window_elapsed', 'tail_elapsed'] as const) this.dispatch(event);
+      if (this.state.phase === 'exiting_app') step('app_told');
     }
-
-    if (aborted) {
-      if (this.instanceId !== undefined) problems.push(...(await this.removeOverrides(this.instanceId)));
-      this.fire('abort');
-    } else {
-      appExit = await this.deps.appExit();
-      if (!appExit.ok) problems.push(`app exit (${appExit.strategy}): ${appExit.detail}`);
-      this.fire('app_told', { appExit: appExit.strategy, ok: appExit.ok, detail: appExit.detail });
-    }
-
-    const answeredAt = clock.now();
-    const verifiedCount = this.servers.filter(isVerified).length;
-    const outcome: DrainOutcome = aborted
-      ? 'aborted'
-      : tailEnd === 'deadline'
-        ? 'cut_short'
-        : verifiedCount === this.servers.length && this.instanceId !== undefined
-          ? 'verified'
-          : verifiedCount > 0
-            ? 'partly_verified'
-            : 'unverified';
-    const report: DrainReport = {
-      outcome,
-      instanceId: this.instanceId ?? null,
-      startedAt: iso(startedAt),
-      answeredAt: iso(answeredAt),
-      durationMs: answeredAt - startedAt,
-      deadlineAt: iso(deadline),
-      phases: Object.fromEntries(Object.entries(this.phaseAt).map(([k, v]) => [k, iso(v)])),
-      servers: this.servers.map((s) => this.serverReport(s)),
-      plan: { selectMs: plan.selectMs, drainMs: plan.drainMs, drainBudgetMs: plan.drainBudgetMs, fits: plan.fits },
-      actual: {
-        clientWindowMs: windowEnd === null ? null : windowEnd - startedAt,
-        tailMs: windowEnd === null || tailEndedAt === null ? null : Math.max(0, tailEndedAt - windowEnd),
-        tailEndedBy: tailEnd,
-        drainMs: answeredAt - startedAt,
-      },
-      appExit,
-      problems,
-    };
+    const report = record.aborted || !this.lastReport ? this.report(record) : this.lastReport;
     this.lastReport = report;
-    this.deps.metrics.drainFinished(outcome, report.durationMs / 1000);
+    this.deps.metrics.drainFinished(report.outcome, report.durationMs / 1000);
     this.deps.metrics.setRemaining(0);
-    this.log.info({ report }, 'drain finished');
-    if (!aborted) this.cleanupPromise = this.cleanup();
+    if (report.outcome === 'not_taken_out') this.log.error({ report }, 'drain finished: the instance was NOT taken out; callers may still select it');
+    else this.log.info({ report }, 'drain finished');
+    if (record.aborted) this.perform(this.dispatch('abort_done'));
     return report;
   }
 
-  /** A signal that aborts with `parent`, or when the injected clock reaches `at`. */
-  private deadlineSignal(parent: AbortSignal, at: number): { signal: AbortSignal; expired: () => boolean; cancel: () => void } {
-    const expiry = new AbortController();
-    const cancelTimer = new AbortController();
-    let expired = false;
-    this.deps.clock.sleep(Math.max(0, at - this.deps.clock.now()), cancelTimer.signal).then(
-      () => {
-        expired = true;
-        expiry.abort(new Error('verification cutoff reached'));
-      },
-      () => undefined,
-    );
-    return { signal: AbortSignal.any([parent, expiry.signal]), expired: () => expired, cancel: () => cancelTimer.abort() };
+  private report(record: DrainRecord): DrainReport {
+    return buildReport(record, this.deps.plan, this.phaseAt, this.deps.clock.now());
   }
 
-  /** The app list is cached on the server: a fresh registration gets until the verification cutoff to appear. */
-  private async locate(giveUpAt: number, signal: AbortSignal, problems: string[]): Promise<string | undefined> {
-    const { config, clock, eureka, logger } = this.deps;
-    for (;;) {
-      const id = await findOwnInstance(config, eureka, logger, signal);
-      if (id !== undefined) return id;
-      if (clock.now() + config.verifyPollMs >= giveUpAt) break;
-      await clock.sleep(config.verifyPollMs, signal);
-    }
-    problems.push(`instance not found in eureka (app ${config.appName}, POD_IP ${config.podIp ?? '-'}, port ${config.appPort}); waiting the full plan`);
-    this.log.warn({ app: config.appName, podIp: config.podIp, port: config.appPort }, 'own instance not found in eureka; waiting the full plan');
-    return undefined;
-  }
-
-  /**
-   * Per server, independently (a dead or hanging server must not hold up the
-   * others): prime the delta key callers poll, PUT the override, verify.
-   */
-  private async takeOutAndVerify(instanceId: string, startedAt: number, cutoff: number, signal: AbortSignal): Promise<void> {
-    const { config, clock, eureka } = this.deps;
-    let firstAttempts = 0;
-    await Promise.all(
-      config.servers.map(async (server, i) => {
-        const state = this.servers[i]!;
-        // A cache key nobody asked for is computed fresh on its first read and
-        // would look verified too early; reading it first puts it in the
-        // read-only cache, on the same refresh timer as the callers' copy.
-        try {
-          await eureka.getDelta(server, signal);
-          state.primedAt = clock.now();
-        } catch (error) {
-          if (signal.aborted) throw signal.reason;
-          state.error = `cannot read the callers' view: ${describeError(error)}`;
-        }
-        await this.putOverride(server, state, instanceId, signal);
-        if (++firstAttempts === config.servers.length) this.fire('taken_out', { servers: this.servers.map((s) => ({ server: s.server, put: s.put })) });
-        await this.verifyServer(server, state, instanceId, startedAt, cutoff, signal);
-      }),
-    );
-  }
-
-  private async putOverride(server: EurekaServerConfig, state: ServerState, instanceId: string, signal: AbortSignal): Promise<void> {
-    const { eureka, clock, config } = this.deps;
-    try {
-      const outcome = await eureka.setStatusOverride(server, config.appName, instanceId, 'OUT_OF_SERVICE', clock.now(), signal);
-      state.put = outcome;
-      if (outcome === 'ok') {
-        state.putAt ??= clock.now();
-        delete state.error;
-      } else state.error = 'instance not registered on this server (yet)';
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      state.put = 'failed';
-      state.error = describeError(error);
-      this.log.warn({ server: server.label, err: state.error }, 'out-of-service request failed');
-    }
-  }
-
-  /** One server: the live view first, then the cached delta view that callers poll. */
-  private async verifyServer(
-    server: EurekaServerConfig,
-    state: ServerState,
-    instanceId: string,
-    startedAt: number,
-    cutoff: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const { config, clock, eureka } = this.deps;
-    for (;;) {
-      try {
-        if (state.put !== 'ok') await this.putOverride(server, state, instanceId, signal);
-        if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
-          const live = await eureka.getInstance(server, config.appName, instanceId, signal);
-          if (live?.status === 'OUT_OF_SERVICE') state.liveVerifiedAt = clock.now();
-          else if (live === null) state.put = 'not_found';
-        }
-        if (state.liveVerifiedAt !== undefined) {
-          const delta = await eureka.getDelta(server, signal);
-          const seen = delta.instances.find((x) => x.instanceId === instanceId);
-          const offered = seen === undefined || (seen.status === 'UP' && seen.actionType !== 'DELETED');
-          if (!offered) {
-            state.cacheVerifiedAt = clock.now();
-            state.trusted = primedInTime(state.primedAt, this.firstPutAt());
-            if (state.trusted) delete state.error;
-            else state.error = "the callers' view was primed too late to prove anything; counted at its worst case";
-            this.log.info(
-              { server: server.label, liveMs: state.liveVerifiedAt - startedAt, cacheMs: state.cacheVerifiedAt - startedAt, trusted: state.trusted },
-              'server verified: callers no longer get the instance as UP',
-            );
-            return;
-          }
-          state.lastStaleSeenAt = clock.now();
-        }
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        state.error = describeError(error);
+  /** Polls until the app is gone or back, then tells the decider. One watcher at a time. */
+  private watch(): void {
+    const generation = ++this.watchGeneration;
+    const record = this.record;
+    const stillCurrent = (): boolean => generation === this.watchGeneration;
+    const loop = async (): Promise<void> => {
+      for (;;) {
+        const fate = await watchApp(this.deps, {
+          instanceId: record?.instanceId,
+          registeredAt: record?.registeredAt,
+          terminating: () => this.state.terminating,
+          until: () => (this.state.terminating ? this.exitDeadline() : this.deps.clock.now() + this.deps.plan.gracePeriodMs),
+          appWasGone: this.state.phase === 'done',
+        });
+        if (!stillCurrent()) return;
+        if (fate === 'gone') return void this.perform(this.dispatch('app_gone'));
+        if (fate === 'back') return void this.perform(this.dispatch('app_back'));
+        // 'deadline': when terminating, the deadline timer ends the process; otherwise keep watching for a restart.
+        if (this.state.terminating) return;
       }
-      if (clock.now() + config.verifyPollMs > cutoff) return;
-      await clock.sleep(config.verifyPollMs, signal);
-    }
-  }
-
-  private firstPutAt(): number | undefined {
-    const times = this.servers.map((s) => s.putAt).filter((t): t is number => t !== undefined);
-    return times.length === 0 ? undefined : Math.min(...times);
-  }
-
-  private async waitTail(windowEnd: number, fixedEnd: number, deadline: number, signal: AbortSignal, problems: string[]): Promise<TailEnd> {
-    const { clock, config } = this.deps;
-    const end = Math.min(fixedEnd, deadline);
-    if (config.tailMode === 'fixed' || !this.deps.readInFlight) {
-      await sleepUntil(clock, end, signal);
-      return 'fixed';
-    }
-    for (;;) {
-      const reading = await this.deps.readInFlight(signal);
-      if (!reading.ok) {
-        problems.push(`adaptive tail: ${reading.reason}; waiting the fixed tail`);
-        this.log.warn({ reason: reading.reason }, 'cannot read in-flight requests; falling back to the fixed tail');
-        await sleepUntil(clock, end, signal);
-        return 'metric_unreadable';
-      }
-      if (reading.value <= config.tailIdleThreshold) {
-        this.log.info({ inFlight: reading.value, tailMs: clock.now() - windowEnd }, 'app idle: ending the tail early');
-        return 'idle';
-      }
-      if (clock.now() >= end) return 'fixed';
-      await clock.sleep(Math.min(config.verifyPollMs, Math.max(0, end - clock.now())), signal);
-    }
-  }
-
-  /**
-   * Removes our override on every server, with the form that lets the app
-   * re-register with its real status. Returns what failed, one line a server.
-   */
-  private async removeOverrides(instanceId: string, signal?: AbortSignal): Promise<string[]> {
-    const { config, eureka, clock } = this.deps;
-    const failures = await Promise.all(
-      config.servers.map((server) =>
-        eureka.removeStatusOverride(server, config.appName, instanceId, clock.now(), signal).then(
-          () => undefined,
-          (error: unknown) => `${server.label}: could not remove the override: ${describeError(error)}`,
-        ),
-      ),
-    );
-    return failures.filter((f): f is string => f !== undefined);
-  }
-
-  /**
-   * After the app is gone, DELETE whatever registration is left on every
-   * server, so no OUT_OF_SERVICE override outlives the pod. Never while the app
-   * still heartbeats: that would only make it re-register.
-   */
-  private async cleanup(): Promise<boolean> {
-    const { config, clock, eureka } = this.deps;
-    this.fire('cleanup_started');
-    const deadline = this.exitDeadline();
-    const state = await this.waitForAppGone(deadline);
-    if (state === 'restarted') {
-      await this.returnToService();
-      return true;
-    }
-    if (state === 'running') {
-      this.log.warn({ deadlineAt: iso(deadline) }, 'app still running at the clean-up deadline; leaving its registration alone');
-      for (const s of this.servers) s.cleanup = 'skipped';
-      this.fire('cleaned', { result: 'skipped' });
-      return false;
-    }
-    const signal = AbortSignal.timeout(Math.max(1_000, deadline - clock.now()));
-    let instanceId = this.instanceId;
-    if (instanceId === undefined) {
-      try {
-        instanceId = await findOwnInstance(config, eureka, this.log, signal);
-      } catch {
-        instanceId = undefined;
-      }
-    }
-    if (this.servers.length === 0) this.servers = config.servers.map((s) => ({ server: s.label, put: 'pending' }));
-    let ok = true;
-    await Promise.all(
-      config.servers.map(async (server, i) => {
-        const state = this.servers[i]!;
-        if (instanceId === undefined) {
-          state.cleanup = 'absent';
-          return;
-        }
-        try {
-          const outcome = await eureka.cancel(server, config.appName, instanceId, signal);
-          state.cleanup = outcome === 'ok' ? 'deleted' : 'absent';
-        } catch (error) {
-          state.cleanup = 'failed';
-          ok = false;
-          this.log.error({ server: server.label, err: describeError(error) }, 'cannot delete the leftover registration');
-        }
-        this.deps.metrics.cleanupDelete(state.cleanup);
-      }),
-    );
-    this.fire('cleaned', { instanceId, servers: this.servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) });
-    if (!this.signalled) void this.watchForRestart();
-    return ok;
-  }
-
-  /**
-   * The app is gone when its port refuses connections and Eureka shows no
-   * live heartbeat: the instance is absent (it cancelled itself) or its lease
-   * stopped renewing for two renewal intervals. At the deadline a closed port
-   * alone is enough: the kubelet is about to kill everything anyway.
-   */
-  private async waitForAppGone(deadline: number): Promise<'gone' | 'running' | 'restarted'> {
-    const { clock, config, eureka } = this.deps;
-    let lastRenewal = 0;
-    let lastRenewalChangedAt = clock.now();
-    let sawClosed = false;
-    for (;;) {
-      const port = await this.deps.probeApp();
-      if (port === 'closed') sawClosed = true;
-      // Closed, then open again with no SIGTERM to us: the kubelet restarted
-      // the app container (preStop also runs before liveness restarts).
-      if (port === 'open' && sawClosed && !this.signalled) return 'restarted';
-      if (port !== 'open') {
-        if (this.instanceId === undefined) return 'gone';
-        const live = await Promise.all(
-          config.servers.map((s) => eureka.getInstance(s, config.appName, this.instanceId!, AbortSignal.timeout(config.eurekaTimeoutMs)).catch(() => undefined)),
-        );
-        const reachable = live.filter((x) => x !== undefined);
-        if (reachable.length > 0 && reachable.every((x) => x === null)) return 'gone';
-        const renewal = Math.max(0, ...live.map((x) => x?.lastRenewalTimestamp ?? 0));
-        const interval = Math.max(1, ...live.map((x) => x?.renewalIntervalInSecs ?? 0)) * 1000;
-        if (renewal !== lastRenewal) {
-          lastRenewal = renewal;
-          lastRenewalChangedAt = clock.now();
-        } else if (clock.now() - lastRenewalChangedAt > 2 * interval) return 'gone';
-        if (port === 'closed' && clock.now() + config.verifyPollMs >= deadline) return 'gone';
-      }
-      if (clock.now() + config.verifyPollMs >= deadline) return 'running';
-      await clock.sleep(config.verifyPollMs);
-    }
-  }
-
-  /**
-   * The app came back after a drain without the pod terminating: take our
-   * override off (the new process inherited it) and return to idle, so the
-   * next preStop drains again instead of replaying the old report.
-   */
-  private async returnToService(): Promise<void> {
-    const instanceId = this.instanceId;
-    this.log.info({ instanceId }, 'app restarted after a drain: removing the override and returning to idle');
-    if (instanceId !== undefined) {
-      for (const failure of await this.removeOverrides(instanceId, AbortSignal.timeout(this.deps.config.eurekaTimeoutMs))) this.log.warn({ err: failure }, 'could not remove the override after the app restarted');
-    }
-    this.reset();
-  }
-
-  private reset(): void {
-    this.fire('reset');
-    this.lastReport = undefined;
-    this.cleanupPromise = undefined;
-    this.terminationStartedAt = undefined;
-    this.instanceId = undefined;
-  }
-
-  /** After a clean-up with no SIGTERM (a container restart): back to idle when the app listens again. */
-  private async watchForRestart(): Promise<void> {
-    const { clock } = this.deps;
-    while (this.phase === 'done' && !this.signalled) {
-      await clock.sleep(this.deps.config.verifyPollMs * 4);
-      if (this.phase !== 'done' || this.signalled) return;
-      if ((await this.deps.probeApp()) === 'open') {
-        this.log.info('app is listening again after a drain: returning to idle');
-        this.reset();
-        return;
-      }
-    }
-  }
-
-  private serverReport(s: ServerState): ServerReport {
-    const start = this.startedAt ?? 0;
-    return {
-      server: s.server,
-      put: s.put,
-      liveVerifiedMs: s.liveVerifiedAt === undefined ? null : s.liveVerifiedAt - start,
-      cacheVerifiedMs: s.cacheVerifiedAt === undefined ? null : s.cacheVerifiedAt - start,
-      settledMs: s.settledAt === undefined ? null : s.settledAt - start,
-      verified: isVerified(s),
-      error: s.error ?? null,
-      cleanup: s.cleanup ?? null,
     };
+    void loop().catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the app failed'));
   }
-}
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  private async cleanUp(): Promise<void> {
+    const { config, clock } = this.deps;
+    const record = this.record;
+    const servers: ServerState[] = record?.servers ?? config.servers.map((s) => ({ server: s.label, put: 'pending', restored: 0 }));
+    const until = this.state.terminating ? this.exitDeadline() : clock.now() + 10_000;
+    let left = false;
+    try {
+      const result = await cleanUp(this.deps, servers, record?.instanceId, until);
+      left = result.leftSomething;
+      this.log.info({ instanceId: result.instanceId, servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) }, 'clean-up finished');
+    } catch (error) {
+      left = true;
+      this.log.error({ err: describeError(error) }, 'clean-up failed');
+    }
+    this.cleanupLeftSomething = left;
+    this.perform(this.dispatch('cleaned'));
+    for (const wake of this.cleanedWaiters) wake(!left);
+    this.cleanedWaiters.clear();
+  }
+
+  /** The app came back after a drain without the pod terminating: take our override off (the new process inherited it). */
+  private async putBackAfterRestart(): Promise<void> {
+    const id = this.record?.instanceId;
+    this.log.info({ instanceId: id }, 'app restarted after a drain: removing the override; the next preStop drains again');
+    this.watchGeneration++;
+    this.record = undefined;
+    this.lastReport = undefined;
+    if (id === undefined) return;
+    for (const failure of await putBack(this.deps, id)) this.log.warn({ err: failure }, 'could not remove the override after the app restarted');
+  }
+
+  private exit(): void {
+    if (!this.resolveExit) return;
+    const code = exitCodeFor(this.state, this.cleanupLeftSomething);
+    this.log.info({ phase: this.state.phase, code, joinFoundNoDrain: this.state.joinFoundNoDrain }, code === 0 ? 'nothing of ours is left: exiting' : 'exiting with something possibly left behind (see the clean-up lines)');
+    this.resolveExit(code);
+    this.resolveExit = undefined;
+  }
 }

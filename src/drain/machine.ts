@@ -1,7 +1,10 @@
 /**
- * The drain as a pure transition table. Phases are snake_case so they double
- * as JSON values and metric labels. An event that does not apply in a phase
- * leaves the phase unchanged; the controller logs that at debug.
+ * The one place that decides the drainer's lifecycle: phase × event → the
+ * next state and what the shell must do. Pure and total: the controller, the
+ * HTTP routes and the signal handler only tell it events and carry out the
+ * actions it returns; nothing else keeps phase flags.
+ *
+ * Phases are snake_case so they double as JSON values and metric labels.
  */
 export const DRAIN_PHASES = [
   'idle',
@@ -11,50 +14,217 @@ export const DRAIN_PHASES = [
   'waiting_clients',
   'waiting_tail',
   'exiting_app',
+  'aborting',
   'drained',
   'cleaning_up',
   'done',
-  'aborted',
 ] as const;
 
 export type DrainPhase = (typeof DRAIN_PHASES)[number];
 
-export type DrainEvent =
-  | 'start'
-  | 'located'
-  | 'not_located'
-  | 'taken_out'
-  | 'verified'
-  | 'window_elapsed'
-  | 'tail_elapsed'
-  | 'app_told'
-  | 'cleanup_started'
-  | 'cleaned'
-  | 'abort'
-  | 'reset';
+/** Steps the running drain reports as it moves from one to the next. */
+export const PROGRESS_EVENTS = ['located', 'not_located', 'taken_out', 'verified', 'window_elapsed', 'tail_elapsed', 'app_told'] as const;
+export type ProgressEvent = (typeof PROGRESS_EVENTS)[number];
 
-const ABORTABLE: Partial<Record<DrainEvent, DrainPhase>> = { abort: 'aborted' };
+export const LIFECYCLE_EVENTS = [
+  'prestop', // GET/POST /prestop: the app's preStop hook
+  'join', // GET/POST /prestop/join: the drainer container's own preStop hook
+  'join_timed_out', // a join waited its time and no drain started
+  'sigterm', // the process got SIGTERM (or SIGINT)
+  'prestop_wait_over', // after a SIGTERM while idle, the wait for /prestop ended
+  'abort', // POST /drain/abort
+  ...PROGRESS_EVENTS,
+  'abort_done', // the aborted drain put the instance back and ended
+  'app_gone', // the app stopped: port closed and no live lease
+  'app_back', // the app restarted (new registration or port back) with no SIGTERM to us
+  'cleaned', // leftover registrations deleted (or found gone)
+  'deadline', // the grace period is about to end
+] as const;
+export type LifecycleEventType = (typeof LIFECYCLE_EVENTS)[number];
 
-export const TRANSITIONS: Readonly<Record<DrainPhase, Partial<Record<DrainEvent, DrainPhase>>>> = {
-  idle: { start: 'locating', cleanup_started: 'cleaning_up' },
-  locating: { located: 'taking_out', not_located: 'waiting_clients', ...ABORTABLE },
-  taking_out: { taken_out: 'verifying', ...ABORTABLE },
-  verifying: { verified: 'waiting_clients', ...ABORTABLE },
-  waiting_clients: { window_elapsed: 'waiting_tail', ...ABORTABLE },
-  waiting_tail: { tail_elapsed: 'exiting_app', ...ABORTABLE },
-  exiting_app: { app_told: 'drained' },
-  drained: { cleanup_started: 'cleaning_up', reset: 'idle' },
-  cleaning_up: { cleaned: 'done', reset: 'idle' },
-  done: { reset: 'idle' },
-  aborted: { start: 'locating', reset: 'idle', cleanup_started: 'cleaning_up' },
-};
-
-/** Total and pure: the next phase, or the same one when the event does not apply. */
-export function transition(phase: DrainPhase, event: DrainEvent): DrainPhase {
-  return TRANSITIONS[phase][event] ?? phase;
+export interface LifecycleEvent {
+  readonly type: LifecycleEventType;
+  /** Epoch ms of the event, from the injected clock. */
+  readonly at: number;
 }
 
-/** Phases in which a drain is under way and /prestop joins it. */
+export interface LifecycleState {
+  readonly phase: DrainPhase;
+  /** SIGTERM received: the pod (or at least this container) is stopping; the app will not come back. */
+  readonly terminating: boolean;
+  /** First of SIGTERM and /prestop in the current termination: the grace period counts from here. */
+  readonly terminationStartedAt: number | undefined;
+  /** A /prestop/join found no drain: our own hook ran without the app's, so this container alone is restarting. */
+  readonly joinFoundNoDrain: boolean;
+  /** After SIGTERM while idle, the wait for the kubelet's /prestop call is over. */
+  readonly prestopWaitOver: boolean;
+  /** A /prestop that arrived while an abort was putting the instance back: drain as soon as it is done. */
+  readonly prestopQueued: boolean;
+  /** The current or last drain took the instance out (or tried to): something of ours may be in Eureka. */
+  readonly tookOut: boolean;
+}
+
+/** What the shell must do; carried out in order. */
+export type LifecycleAction =
+  | 'start_drain' // begin a fresh drain; /prestop callers wait for its report
+  | 'join_drain' // this caller waits for the running drain's report
+  | 'answer_last_report' // the drain already answered: give its report again at once (preStop is at least once)
+  | 'wait_for_drain_start' // a join: wait a short time for the app's /prestop
+  | 'answer_not_joined' // the join's wait ended with no drain
+  | 'wait_for_prestop' // SIGTERM while idle: the kubelet's /prestop may still come
+  | 'cancel_drain' // abort: stop the waits, let in-flight take-outs land, put the instance back
+  | 'refuse_abort' // abort is not possible in this phase
+  | 'watch_app' // poll until the app is gone (or back)
+  | 'put_back' // the app came back after a drain: remove our override, forget the old report
+  | 'start_cleanup' // delete leftover registrations
+  | 'exit'; // end the process now (the shell picks the code from what is left)
+
+export interface Decision {
+  readonly state: LifecycleState;
+  readonly actions: readonly LifecycleAction[];
+  /** Short reason, for the debug log and the tests. */
+  readonly why: string;
+}
+
+export const INITIAL_STATE: LifecycleState = {
+  phase: 'idle',
+  terminating: false,
+  terminationStartedAt: undefined,
+  joinFoundNoDrain: false,
+  prestopWaitOver: false,
+  prestopQueued: false,
+  tookOut: false,
+};
+
+/** Phases in which a drain is running and /prestop joins it. */
 export function isDraining(phase: DrainPhase): boolean {
   return phase === 'locating' || phase === 'taking_out' || phase === 'verifying' || phase === 'waiting_clients' || phase === 'waiting_tail' || phase === 'exiting_app';
+}
+
+/** Phases after the drain answered: its report stands until the app comes back. */
+function isAnswered(phase: DrainPhase): boolean {
+  return phase === 'drained' || phase === 'cleaning_up' || phase === 'done';
+}
+
+const PROGRESS: Readonly<Record<ProgressEvent, { readonly from: readonly DrainPhase[]; readonly to: DrainPhase }>> = {
+  located: { from: ['locating'], to: 'taking_out' },
+  not_located: { from: ['locating'], to: 'waiting_clients' },
+  taken_out: { from: ['taking_out'], to: 'verifying' },
+  verified: { from: ['verifying'], to: 'waiting_clients' },
+  window_elapsed: { from: ['waiting_clients'], to: 'waiting_tail' },
+  tail_elapsed: { from: ['waiting_tail'], to: 'exiting_app' },
+  app_told: { from: ['exiting_app'], to: 'drained' },
+};
+
+const stay = (state: LifecycleState, why: string, ...actions: LifecycleAction[]): Decision => ({ state, actions, why });
+const go = (state: LifecycleState, patch: Partial<LifecycleState>, why: string, ...actions: LifecycleAction[]): Decision => ({
+  state: { ...state, ...patch },
+  actions,
+  why,
+});
+
+/** A fresh drain: the grace period counts from the termination's first event. */
+function startDrain(s: LifecycleState, at: number, why: string): Decision {
+  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false }, why, 'start_drain');
+}
+
+/** Back to exactly what a fresh drainer is, keeping only what SIGTERM told us. */
+function backToIdle(s: LifecycleState, why: string, ...actions: LifecycleAction[]): Decision {
+  return go(
+    s,
+    {
+      phase: 'idle',
+      terminationStartedAt: s.terminating ? s.terminationStartedAt : undefined,
+      prestopQueued: false,
+      tookOut: false,
+      joinFoundNoDrain: false,
+      prestopWaitOver: s.prestopWaitOver,
+    },
+    why,
+    ...actions,
+  );
+}
+
+/** Pure and total: every phase × event has an answer. */
+export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
+  const { phase } = s;
+  const e = event.type;
+
+  if ((PROGRESS_EVENTS as readonly string[]).includes(e)) {
+    const step = PROGRESS[e as ProgressEvent];
+    if (!step.from.includes(phase)) return stay(s, `${e} does not apply in ${phase}`);
+    const tookOut = s.tookOut || e === 'located';
+    return go(s, { phase: step.to, tookOut }, `${phase} → ${step.to}`, ...(e === 'app_told' ? (['watch_app'] as const) : []));
+  }
+
+  switch (e) {
+    case 'prestop':
+      if (phase === 'idle') return startDrain(s, event.at, s.terminating ? 'the kubelet’s preStop after SIGTERM: drain now' : 'preStop: drain');
+      if (isDraining(phase)) return stay(s, 'a drain is running: join it', 'join_drain');
+      if (phase === 'aborting') return go(s, { prestopQueued: true }, 'an abort is putting the instance back: drain right after it');
+      return stay(s, 'the drain already answered: same report, no new drain', 'answer_last_report');
+
+    case 'join':
+      if (phase === 'idle') return stay(s, 'no drain yet: wait briefly for the app’s preStop', 'wait_for_drain_start');
+      if (isDraining(phase)) return stay(s, 'a drain is running: join it', 'join_drain');
+      if (phase === 'aborting') return stay(s, 'an abort is under way: wait for what comes next', 'wait_for_drain_start');
+      return stay(s, 'the drain already answered', 'answer_last_report');
+
+    case 'join_timed_out':
+      if (phase === 'idle') return go(s, { joinFoundNoDrain: true }, 'our own preStop ran without the app’s: this container alone is stopping', 'answer_not_joined');
+      return stay(s, 'a drain started meanwhile', 'answer_not_joined');
+
+    case 'sigterm': {
+      const t = go(s, { terminating: true, terminationStartedAt: s.terminationStartedAt ?? event.at }, '');
+      if (s.terminating) return stay(t.state, 'SIGTERM again: nothing new');
+      if (phase === 'idle') {
+        if (s.joinFoundNoDrain) return stay(t.state, 'our own preStop found no drain: a restart of this container alone; leave Eureka alone', 'exit');
+        return stay(t.state, 'SIGTERM while idle: termination has begun; the kubelet’s /prestop may still come', 'wait_for_prestop');
+      }
+      if (phase === 'done') return stay(t.state, 'SIGTERM after the clean-up: exit', 'exit');
+      return stay(t.state, `SIGTERM in ${phase}: finish the drain and the clean-up first`);
+    }
+
+    case 'prestop_wait_over':
+      if (phase === 'idle' && s.terminating && !s.prestopWaitOver) return go(s, { prestopWaitOver: true }, 'no /prestop yet: keep serving, clean up once the app is gone', 'watch_app');
+      return stay(s, 'the wait for /prestop no longer matters');
+
+    case 'abort':
+      if (isDraining(phase) && phase !== 'exiting_app') return go(s, { phase: 'aborting' }, 'abort: put the instance back', 'cancel_drain');
+      return stay(s, phase === 'idle' ? 'no drain is running' : `too late to abort in ${phase}`, 'refuse_abort');
+
+    case 'abort_done':
+      if (phase !== 'aborting') return stay(s, 'no abort under way');
+      if (s.prestopQueued) return startDrain(backToIdle(s, '').state, event.at, 'abort done; a /prestop came meanwhile: drain now');
+      return backToIdle(s, 'abort done: exactly as ready as a fresh drainer', ...(s.terminating && s.prestopWaitOver ? (['watch_app'] as const) : []));
+
+    case 'app_gone':
+      if (phase === 'drained') return go(s, { phase: 'cleaning_up' }, 'the app is gone: delete what is left', 'start_cleanup');
+      if (phase === 'idle' && s.terminating) return go(s, { phase: 'cleaning_up' }, 'the app stopped with no drain: delete what is left', 'start_cleanup');
+      return stay(s, `app gone in ${phase}: nothing to do yet`);
+
+    case 'app_back':
+      if (isAnswered(phase) && !s.terminating) return backToIdle(s, 'the app restarted after a drain: back in service, ready to drain again', 'put_back');
+      return stay(s, s.terminating ? 'the pod is terminating: a returning app changes nothing' : `app back in ${phase}: nothing to do`);
+
+    case 'cleaned':
+      if (phase !== 'cleaning_up') return stay(s, 'no clean-up under way');
+      return go(s, { phase: 'done' }, 'clean-up finished', ...(s.terminating ? (['exit'] as const) : (['watch_app'] as const)));
+
+    case 'deadline':
+      if (s.terminating) return stay(s, 'grace period nearly over: exit whatever is pending', 'exit');
+      return stay(s, 'no termination under way');
+  }
+  return stay(s, 'unknown event');
+}
+
+/**
+ * Pure: the exit code when the process ends in `state`. 1 only when something
+ * may be left that a caller or the next pod can trip over: a drain or a
+ * clean-up that did not finish, or a leftover a reachable server kept. Idle
+ * (no drain in this termination, or the app still running) leaves nothing of ours.
+ */
+export function exitCodeFor(state: LifecycleState, cleanupLeftSomething: boolean): 0 | 1 {
+  if (state.phase === 'done') return cleanupLeftSomething ? 1 : 0;
+  return state.phase === 'idle' ? 0 : 1;
 }

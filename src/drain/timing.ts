@@ -1,24 +1,27 @@
 import type { Timings } from '../config';
 import { loadBalancerTerm } from '../plan';
 
-/** What the drainer learned about one Eureka server during a drain. */
+/** What the drainer learned about one Eureka server, as far as the waits are concerned. */
 export interface ServerEvidence {
-  /** When the server showed the instance as not UP in the view callers poll. */
+  /** When this server last accepted our override: from then on its registry holds the change. */
+  readonly changedAt?: number | undefined;
+  /** When the server showed the instance as out in the view callers poll. */
   readonly cacheVerifiedAt?: number | undefined;
   /** The last time the callers' view still offered the instance as UP. */
   readonly lastStaleSeenAt?: number | undefined;
   /**
-   * False when the callers' view on this server was first read after the
-   * change may already have reached it (by replication from a peer): our read
-   * then computed a fresh payload while the callers' cached one could still be
-   * stale, so seeing the change proves nothing about them.
+   * False when the callers' view on this server cannot prove a fresh change:
+   * it was first read after the change may already have reached it (by
+   * replication from a peer), or it already showed us out before our PUT.
    */
   readonly trusted?: boolean | undefined;
+  /** Our override vanished and was put back: what we saw before proves nothing about now. */
+  readonly restored?: number | undefined;
 }
 
 /** Pure: did this server prove that its callers no longer get the instance as UP? */
 export function isVerified(evidence: ServerEvidence): boolean {
-  return evidence.cacheVerifiedAt !== undefined && evidence.trusted !== false;
+  return evidence.cacheVerifiedAt !== undefined && evidence.trusted === true && (evidence.restored ?? 0) === 0;
 }
 
 /** Replication batches leave a peer after about 500 ms; a prime this close to the first override is in time. */
@@ -32,23 +35,48 @@ export function primedInTime(primedAt: number | undefined, firstPutAt: number | 
 
 /**
  * Pure: from when may callers of this server no longer receive the instance
- * as UP? Verified: the time we saw it. Not verified: the worst case, the full
- * server-cache term from the start of the drain, and never earlier than the
- * last time we saw it still offered. Evidence only shortens what it proves.
+ * as UP?
+ *
+ * The rule: a server's callers can be served a stale copy for one full
+ * server-cache term after the change last reached that server's registry.
+ * - Verified (a trusted read of the callers' view showed us out): the time of
+ *   that read.
+ * - Not verified: the worst case, one server-cache term counted from when the
+ *   change could last have reached it: the last PUT it accepted, or, if it
+ *   never accepted one (the change may still arrive by replication from a
+ *   peer), the moment we stopped trying (`gaveUpAt`). Never earlier than the
+ *   last time we saw it still offered.
+ * Evidence only shortens what it proves; the drain's start is never a base.
  */
-export function serverSettledAt(evidence: ServerEvidence, startedAt: number, timings: Timings): number {
+export function serverSettledAt(evidence: ServerEvidence, gaveUpAt: number, timings: Timings): number {
   if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return evidence.cacheVerifiedAt;
-  return Math.max(startedAt + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0);
+  const reachedBy = evidence.changedAt ?? gaveUpAt;
+  return Math.max(reachedBy + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0);
 }
 
 /** Pure: the end of the client window — every server settled, then registry fetch + load balancer. */
-export function clientWindowEnd(evidence: readonly ServerEvidence[], startedAt: number, timings: Timings): number {
-  const settled = evidence.length === 0 ? [startedAt + timings.serverCacheMs] : evidence.map((e) => serverSettledAt(e, startedAt, timings));
+export function clientWindowEnd(servers: readonly (ServerEvidence & { readonly gaveUpAt?: number | undefined })[], fallbackGaveUpAt: number, timings: Timings): number {
+  const settled = servers.length === 0 ? [fallbackGaveUpAt + timings.serverCacheMs] : servers.map((s) => serverSettledAt(s, s.gaveUpAt ?? fallbackGaveUpAt, timings));
   return Math.max(...settled) + timings.registryFetchMs + loadBalancerTerm(timings).ms;
 }
 
-/** How long to keep polling a server before counting it at its worst case. */
-export function verificationCutoff(startedAt: number, timings: Timings, pollMs: number): number {
-  // The cache timer drifts a little past its interval; allow two polls of slack.
-  return startedAt + timings.serverCacheMs + Math.max(2 * pollMs, 1_000);
+/** The cache timer drifts a little past its interval; allow two polls of slack. */
+export function cacheSlackMs(pollMs: number): number {
+  return Math.max(2 * pollMs, 1_000);
 }
+
+/**
+ * How long to keep polling a server before counting it at its worst case:
+ * one cache term (plus slack) after the change reached it, or after the drain
+ * started while no PUT has been accepted yet.
+ */
+export function verificationCutoff(changedAt: number | undefined, startedAt: number, timings: Timings, pollMs: number): number {
+  return (changedAt ?? startedAt) + timings.serverCacheMs + cacheSlackMs(pollMs);
+}
+
+/**
+ * Taking out is cheap and always worth trying, even when no wait fits the
+ * grace period: the PUTs get at least this long, as long as the process
+ * itself is still allowed to live.
+ */
+export const TAKE_OUT_FLOOR_MS = 1_000;

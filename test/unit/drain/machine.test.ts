@@ -1,44 +1,167 @@
-import { DRAIN_PHASES, TRANSITIONS, isDraining, transition, type DrainEvent, type DrainPhase } from '../../../src/drain/machine';
+import {
+  DRAIN_PHASES,
+  INITIAL_STATE,
+  LIFECYCLE_EVENTS,
+  decide,
+  exitCodeFor,
+  isDraining,
+  type DrainPhase,
+  type LifecycleAction,
+  type LifecycleEventType,
+  type LifecycleState,
+} from '../../../src/drain/machine';
 
-describe('drain state machine', () => {
-  test.each<[DrainPhase, DrainEvent, DrainPhase]>([
-    ['idle', 'start', 'locating'],
-    ['locating', 'located', 'taking_out'],
-    ['locating', 'not_located', 'waiting_clients'],
-    ['taking_out', 'taken_out', 'verifying'],
-    ['verifying', 'verified', 'waiting_clients'],
-    ['waiting_clients', 'window_elapsed', 'waiting_tail'],
-    ['waiting_tail', 'tail_elapsed', 'exiting_app'],
-    ['exiting_app', 'app_told', 'drained'],
-    ['drained', 'cleanup_started', 'cleaning_up'],
-    ['cleaning_up', 'cleaned', 'done'],
-    ['verifying', 'abort', 'aborted'],
-    ['waiting_tail', 'abort', 'aborted'],
-    ['aborted', 'start', 'locating'],
-    ['idle', 'cleanup_started', 'cleaning_up'],
-    ['done', 'reset', 'idle'],
-  ])('%s --%s--> %s', (from, event, to) => {
-    expect(transition(from, event)).toBe(to);
+const AT = 1_000_000;
+const state = (phase: DrainPhase, patch: Partial<LifecycleState> = {}): LifecycleState => ({ ...INITIAL_STATE, phase, ...patch });
+const on = (s: LifecycleState, type: LifecycleEventType, at = AT) => decide(s, { type, at });
+
+/** Every combination of the flags that change a decision. */
+function everyState(): LifecycleState[] {
+  const out: LifecycleState[] = [];
+  for (const phase of DRAIN_PHASES)
+    for (const terminating of [false, true])
+      for (const joinFoundNoDrain of [false, true])
+        for (const prestopWaitOver of [false, true])
+          for (const prestopQueued of [false, true])
+            out.push(state(phase, { terminating, joinFoundNoDrain, prestopWaitOver, prestopQueued, terminationStartedAt: terminating ? AT - 5_000 : undefined }));
+  return out;
+}
+
+const ACTIONS: readonly LifecycleAction[] = [
+  'start_drain', 'join_drain', 'answer_last_report', 'wait_for_drain_start', 'answer_not_joined', 'wait_for_prestop',
+  'cancel_drain', 'refuse_abort', 'watch_app', 'put_back', 'start_cleanup', 'exit',
+];
+
+describe('lifecycle decider: the whole table', () => {
+  test('every phase × event × flags has an answer that names known phases and actions', () => {
+    let cells = 0;
+    for (const s of everyState()) {
+      for (const type of LIFECYCLE_EVENTS) {
+        const d = on(s, type);
+        cells++;
+        expect(DRAIN_PHASES).toContain(d.state.phase);
+        for (const a of d.actions) expect(ACTIONS).toContain(a);
+        expect(d.why.length).toBeGreaterThan(0);
+      }
+    }
+    expect(cells).toBe(DRAIN_PHASES.length * 16 * LIFECYCLE_EVENTS.length);
   });
 
-  test.each<[DrainPhase, DrainEvent]>([
-    ['idle', 'verified'],
-    ['exiting_app', 'abort'],
-    ['drained', 'start'],
-    ['done', 'start'],
-    ['cleaning_up', 'abort'],
-  ])('%s ignores %s', (from, event) => {
-    expect(transition(from, event)).toBe(from);
-  });
-
-  test('the table is total and only names known phases', () => {
-    for (const phase of DRAIN_PHASES) {
-      expect(TRANSITIONS[phase]).toBeDefined();
-      for (const to of Object.values(TRANSITIONS[phase])) expect(DRAIN_PHASES).toContain(to);
+  test('invariants that hold in every cell', () => {
+    for (const s of everyState()) {
+      for (const type of LIFECYCLE_EVENTS) {
+        const d = on(s, type);
+        const a = d.actions;
+        // A drain starts only from idle (or right after an abort finishes), never replays an aborted one.
+        if (a.includes('start_drain')) expect(s.phase === 'idle' || (s.phase === 'aborting' && type === 'abort_done')).toBe(true);
+        // /prestop in idle always drains (issue: an aborted report was replayed).
+        if (s.phase === 'idle' && type === 'prestop') expect(a).toEqual(['start_drain']);
+        // The old report is only given while it stands.
+        if (a.includes('answer_last_report')) expect(['drained', 'cleaning_up', 'done']).toContain(s.phase);
+        // The deadline always ends a terminating process.
+        if (type === 'deadline' && s.terminating) expect(a).toContain('exit');
+        // Nothing exits a process that got no SIGTERM.
+        if (a.includes('exit')) expect(d.state.terminating).toBe(true);
+        // SIGTERM never undoes progress.
+        if (type === 'sigterm') expect(d.state.phase).toBe(s.phase);
+        // Once terminating, always terminating.
+        if (s.terminating) expect(d.state.terminating).toBe(true);
+        // Only a running drain can be cancelled; a told app cannot be un-told.
+        if (a.includes('cancel_drain')) expect(isDraining(s.phase) && s.phase !== 'exiting_app').toBe(true);
+        // A returning app puts us back only when the pod is not terminating.
+        if (a.includes('put_back')) expect(s.terminating).toBe(false);
+      }
     }
   });
+});
 
-  test('a drain is under way from locating to exiting_app', () => {
-    expect(DRAIN_PHASES.filter(isDraining)).toEqual(['locating', 'taking_out', 'verifying', 'waiting_clients', 'waiting_tail', 'exiting_app']);
+describe('lifecycle decider: the paths of issue 7 A', () => {
+  test('A1: abort, then the pod terminates (SIGTERM first): the /prestop drains afresh', () => {
+    let s = on(state('verifying'), 'abort').state;
+    expect(s.phase).toBe('aborting');
+    s = on(s, 'abort_done').state;
+    expect(s).toEqual(INITIAL_STATE);
+    const sig = on(s, 'sigterm', AT + 60_000);
+    expect(sig.actions).toEqual(['wait_for_prestop']);
+    const pre = on(sig.state, 'prestop', AT + 60_100);
+    expect(pre.actions).toEqual(['start_drain']);
+    expect(pre.state.terminationStartedAt).toBe(AT + 60_000);
+  });
+
+  test('A2: after an abort the termination clock starts again from the next event', () => {
+    const first = on(state('idle'), 'prestop', AT).state;
+    const aborted = on(on(first, 'abort').state, 'abort_done').state;
+    expect(aborted.terminationStartedAt).toBeUndefined();
+    expect(on(aborted, 'prestop', AT + 500_000).state.terminationStartedAt).toBe(AT + 500_000);
+  });
+
+  test('A1 variant: /prestop while the abort is still putting the instance back is queued, then drains', () => {
+    const queued = on(state('aborting'), 'prestop');
+    expect(queued.actions).toEqual([]);
+    expect(queued.state.prestopQueued).toBe(true);
+    const done = on(queued.state, 'abort_done');
+    expect(done.actions).toEqual(['start_drain']);
+    expect(done.state.phase).toBe('locating');
+  });
+
+  test('A4: the app back after a drain (no SIGTERM) returns to idle and takes the override off', () => {
+    for (const phase of ['drained', 'cleaning_up', 'done'] as const) {
+      const d = on(state(phase, { tookOut: true }), 'app_back');
+      expect(d.state.phase).toBe('idle');
+      expect(d.actions).toEqual(['put_back']);
+    }
+    expect(on(state('drained', { terminating: true }), 'app_back').state.phase).toBe('drained');
+  });
+
+  test('A5: /prestop after the SIGTERM wait expired runs a real drain', () => {
+    const s = on(on(state('idle'), 'sigterm').state, 'prestop_wait_over');
+    expect(s.actions).toEqual(['watch_app']);
+    expect(on(s.state, 'prestop').actions).toEqual(['start_drain']);
+  });
+
+  test('issue 13 A2: our own preStop with no drain, then SIGTERM: exit at once', () => {
+    const joined = on(state('idle'), 'join');
+    expect(joined.actions).toEqual(['wait_for_drain_start']);
+    const timedOut = on(joined.state, 'join_timed_out');
+    expect(timedOut.actions).toEqual(['answer_not_joined']);
+    expect(on(timedOut.state, 'sigterm').actions).toEqual(['exit']);
+    // But the app's /prestop after a lonely join still drains.
+    expect(on(timedOut.state, 'prestop').actions).toEqual(['start_drain']);
+  });
+
+  test('issue 13 C9: preStop delivered again after a finished drain gets the same report', () => {
+    for (const phase of ['drained', 'cleaning_up', 'done'] as const) expect(on(state(phase), 'prestop').actions).toEqual(['answer_last_report']);
+  });
+
+  test('the happy path, step by step', () => {
+    let s = INITIAL_STATE;
+    const seq: [LifecycleEventType, DrainPhase][] = [
+      ['prestop', 'locating'], ['located', 'taking_out'], ['taken_out', 'verifying'], ['verified', 'waiting_clients'],
+      ['window_elapsed', 'waiting_tail'], ['tail_elapsed', 'exiting_app'], ['app_told', 'drained'], ['sigterm', 'drained'],
+      ['app_gone', 'cleaning_up'], ['cleaned', 'done'],
+    ];
+    for (const [event, to] of seq) {
+      s = on(s, event).state;
+      expect([event, s.phase]).toEqual([event, to]);
+    }
+    expect(on(on(state('cleaning_up', { terminating: true }), 'cleaned').state, 'cleaned').actions).toEqual([]);
+    expect(on(state('cleaning_up', { terminating: true }), 'cleaned').actions).toEqual(['exit']);
+  });
+
+  test('abort is refused once the app was told, and when nothing runs', () => {
+    for (const phase of ['idle', 'exiting_app', 'drained', 'cleaning_up', 'done', 'aborting'] as const) expect(on(state(phase), 'abort').actions).toEqual(['refuse_abort']);
+  });
+});
+
+describe('exit codes', () => {
+  test.each<[DrainPhase, boolean, number]>([
+    ['done', false, 0],
+    ['done', true, 1],
+    ['idle', false, 0], // no drain in this termination, or this container alone restarting: nothing of ours left
+    ['drained', false, 1], // the app never went before the deadline: our override is still on it
+    ['cleaning_up', false, 1],
+    ['waiting_tail', false, 1],
+  ])('%s (left something: %s) → %i', (phase, left, code) => {
+    expect(exitCodeFor(state(phase), left)).toBe(code);
   });
 });

@@ -1,23 +1,38 @@
-import { clientWindowEnd, primedInTime, serverSettledAt } from '../../../src/drain/timing';
+import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff } from '../../../src/drain/timing';
 import { testConfig } from '../../helpers/config';
 
 const timings = testConfig().timings; // 30 s cache, 30 s fetch, 35 s LoadBalancer
 const START = 1_000_000;
+const s = (ms: number): number => START + ms;
 
-describe('drain timing', () => {
+describe('drain timing: when may a server last have offered the instance? (issue 7 B6)', () => {
+  // The rule: one server-cache term after the change last reached the server
+  // (its latest accepted PUT, or when we gave up if it never accepted one),
+  // unless a trusted read of the callers' view proved it earlier.
   test.each([
-    ['verified at +3 s', { cacheVerifiedAt: START + 3_000 }, START + 3_000],
-    ['not verified: the full cache term', {}, START + 30_000],
-    ['still offered at +31 s: later than the worst case', { lastStaleSeenAt: START + 31_000 }, START + 31_000],
-    ['seen, but untrusted: the worst case', { cacheVerifiedAt: START + 3_000, trusted: false }, START + 30_000],
-    ['seen at +32 s, untrusted: what was seen', { cacheVerifiedAt: START + 32_000, trusted: false }, START + 32_000],
-  ])('%s', (_name, evidence, settled) => {
-    expect(serverSettledAt(evidence, START, timings)).toBe(settled);
+    ['PUT at +0.1 s, verified at +3 s', { changedAt: s(100), cacheVerifiedAt: s(3_000), trusted: true }, s(60_000), s(3_000)],
+    ['PUT at +0.1 s, never verified: cache term from the PUT', { changedAt: s(100) }, s(31_100), s(30_100)],
+    ['PUT refused 3.5 s then accepted, not verified: from the accepted PUT', { changedAt: s(3_500) }, s(34_500), s(33_500)],
+    ['PUT accepted at +3.5 s, verified at +20 s', { changedAt: s(3_500), cacheVerifiedAt: s(20_000), trusted: true }, s(34_500), s(20_000)],
+    ['PUT never accepted, gave up at +31 s: from the give-up', {}, s(31_000), s(61_000)],
+    ['still offered at +40 s: later than the worst case', { changedAt: s(100), lastStaleSeenAt: s(40_000) }, s(31_100), s(40_000)],
+    ['seen out, untrusted: the worst case', { changedAt: s(100), cacheVerifiedAt: s(3_000), trusted: false }, s(31_100), s(30_100)],
+    ['seen at +32 s, untrusted: what was seen', { changedAt: s(100), cacheVerifiedAt: s(32_000), trusted: false }, s(31_100), s(32_000)],
+    ['verified, then the override vanished and was put back at +50 s', { changedAt: s(50_000), cacheVerifiedAt: s(3_000), trusted: true, restored: 1 }, s(81_000), s(80_000)],
+  ])('%s', (_name, evidence, gaveUpAt, settled) => {
+    expect(serverSettledAt(evidence, gaveUpAt, timings)).toBe(settled);
+    // Never earlier than the change could have reached the server, unless proven.
+    if (!isVerified(evidence)) expect(settled).toBeGreaterThanOrEqual((evidence.changedAt ?? gaveUpAt) + timings.serverCacheMs);
   });
 
   test('the client window runs from the latest server: one unverified server sets it', () => {
-    expect(clientWindowEnd([{ cacheVerifiedAt: START + 1_000 }, {}], START, timings)).toBe(START + 30_000 + 65_000);
-    expect(clientWindowEnd([{ cacheVerifiedAt: START + 1_000 }, { cacheVerifiedAt: START + 2_000 }], START, timings)).toBe(START + 67_000);
+    expect(clientWindowEnd([{ cacheVerifiedAt: s(1_000), trusted: true, changedAt: s(100) }, { changedAt: s(100) }], START, timings)).toBe(s(30_100 + 65_000));
+    expect(clientWindowEnd([{ cacheVerifiedAt: s(1_000), trusted: true }, { cacheVerifiedAt: s(2_000), trusted: true }], START, timings)).toBe(s(67_000));
+  });
+
+  test('verification polls one cache term past the accepted PUT, not past the drain start', () => {
+    expect(verificationCutoff(s(3_500), START, timings, 500)).toBe(s(3_500 + 30_000 + 1_000));
+    expect(verificationCutoff(undefined, START, timings, 500)).toBe(s(31_000));
   });
 
   test.each([

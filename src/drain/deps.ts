@@ -1,0 +1,27 @@
+import type { AppExit } from '../app-exit';
+import type { PortState } from '../app-probe';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import type { EurekaApi } from '../eureka/client';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { Plan } from '../plan';
+import type { InFlightReading } from '../tail';
+
+/** What the drain's steps may use. Each step takes these, the per-drain record and a signal; none holds state. */
+export interface DrainDeps {
+  readonly config: Config;
+  readonly plan: Plan;
+  readonly clock: Clock;
+  readonly eureka: EurekaApi;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly appExit: AppExit;
+  readonly probeApp: () => Promise<PortState>;
+  readonly readInFlight?: (signal: AbortSignal) => Promise<InFlightReading>;
+}
+
+/** Thrown into the waits by POST /drain/abort. */
+export class DrainAborted extends Error {
+  override name = 'DrainAborted';
+}

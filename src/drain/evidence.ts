@@ -1,0 +1,36 @@
+import type { EurekaInstance } from '../eureka/codec';
+
+/**
+ * Pure: what one answer of Eureka proves about our instance. Only positive
+ * evidence for our app AND our id counts: Eureka keys overrides by id alone
+ * (eureka-facts §3), so another app's entry with our id proves nothing, and
+ * a missing, lower-case or unknown status is not "out".
+ */
+export type Evidence = 'out' | 'offered' | 'no_news';
+
+const OUT_STATUSES = new Set(['OUT_OF_SERVICE', 'DOWN']);
+
+function ours(instance: EurekaInstance, app: string, id: string): boolean {
+  return instance.instanceId === id && instance.app === app.toUpperCase();
+}
+
+/**
+ * The callers' view (`/apps/delta`): an entry of ours that is DELETED or
+ * exactly OUT_OF_SERVICE/DOWN is out; any other entry of ours is offered; no
+ * entry is no news (the delta lists changes only: a caller keeps its old copy).
+ */
+export function deltaEvidence(instances: readonly EurekaInstance[], app: string, id: string): Evidence {
+  const entries = instances.filter((i) => ours(i, app, id));
+  if (entries.length === 0) return 'no_news';
+  // Several entries for one id: the last one is what a caller applies last.
+  const last = entries[entries.length - 1]!;
+  if (last.actionType === 'DELETED') return 'out';
+  return OUT_STATUSES.has(last.status) ? 'out' : 'offered';
+}
+
+/** The live view (`/apps/{APP}/{ID}`): is our override in force on this server? */
+export function liveEvidence(instance: EurekaInstance | null, app: string, id: string): 'out' | 'offered' | 'absent' {
+  if (instance === null) return 'absent';
+  if (!ours(instance, app, id)) return 'offered';
+  return instance.status === 'OUT_OF_SERVICE' && instance.overriddenStatus === 'OUT_OF_SERVICE' ? 'out' : 'offered';
+}

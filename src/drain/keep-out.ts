@@ -1,0 +1,53 @@
+import { describeError } from '../errors';
+import type { DrainDeps } from './deps';
+import { liveEvidence } from './evidence';
+import type { DrainRecord } from './record';
+import { putOverride } from './take-out';
+import { untilSignal } from './until';
+
+/**
+ * During the client window and the tail: keep the instance out. Our override
+ * can vanish while we wait — a config refresh in the app stops and restarts
+ * its Eureka client (the cancel deletes the override, the re-registration is
+ * UP: eureka-facts §13), or anyone's `DELETE …/status` — and then callers get
+ * the instance again. Check the live view on every server each poll; if our
+ * override is gone, put it back at once and count it. The waits read the
+ * record on every poll, so a restore moves the end of the window (timing.ts:
+ * the restored server counts at its worst case from the new change).
+ *
+ * Runs until `signal` aborts; returns nothing, records everything.
+ */
+export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<void> {
+  const { config, clock, eureka, logger, metrics } = deps;
+  const id = record.instanceId;
+  if (id === undefined) return;
+  while (!signal.aborted) {
+    await Promise.all(
+      config.servers.map(async (server, i) => {
+        const state = record.servers[i]!;
+        if (state.changedAt === undefined) return; // never took the change: already counted at its worst case
+        const round = untilSignal(clock, clock.now() + config.eurekaTimeoutMs, signal);
+        try {
+          const live = await eureka.getInstance(server, config.appName, id, round.signal);
+          if (liveEvidence(live, config.appName, id) === 'out' || signal.aborted) return;
+          const before = live === null ? 'absent' : `${live.status}/${live.overriddenStatus}`;
+          await putOverride(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
+          if (state.put !== 'ok') {
+            logger.warn({ server: server.label, seen: before, err: state.error }, 'our override is gone and cannot be put back yet; retrying');
+            return;
+          }
+          state.restored++;
+          delete state.cacheVerifiedAt;
+          metrics.overrideRestored(server.label);
+          record.problems.push(`${server.label}: the override vanished (seen ${before}) and was put back; that server counts at its worst case from then`);
+          logger.warn({ server: server.label, seen: before, restoredAt: new Date(state.changedAt).toISOString() }, 'our OUT_OF_SERVICE override had vanished; put it back and restarted the wait for this server');
+        } catch (error) {
+          if (!signal.aborted) logger.debug({ server: server.label, err: describeError(error) }, 'cannot check the override');
+        } finally {
+          round.cancel();
+        }
+      }),
+    );
+    await clock.sleep(config.verifyPollMs, signal).catch(() => undefined);
+  }
+}

@@ -1,0 +1,74 @@
+import type { AppExitResult } from '../app-exit';
+
+/** What one drain learned and did on one Eureka server. Written by the steps, read by the report. */
+export interface ServerState {
+  readonly server: string;
+  put: 'pending' | 'ok' | 'not_found' | 'failed';
+  /** When the callers' view was read before the override (see verify.ts). */
+  primedAt?: number;
+  /** The primed view already showed us out (an earlier drain): it cannot prove a fresh change. */
+  primedStale?: boolean;
+  /** When this server first accepted our override. */
+  putAt?: number;
+  /** When this server last accepted our override: the change reached it then (a restore moves it). */
+  changedAt?: number;
+  trusted?: boolean;
+  liveVerifiedAt?: number;
+  cacheVerifiedAt?: number;
+  lastStaleSeenAt?: number;
+  /** When the verification loop for this server gave up. */
+  gaveUpAt?: number;
+  settledAt?: number;
+  /** Times our override vanished during the waits and was put back. */
+  restored: number;
+  error?: string;
+  cleanup?: 'pending' | 'deleted' | 'absent' | 'failed' | 'unreachable' | 'skipped';
+}
+
+export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
+
+/** The per-drain record: created by the sequence, filled in by the steps, never shared between drains. */
+export interface DrainRecord {
+  readonly startedAt: number;
+  /** When /prestop must have answered (the drain budget from the termination start). */
+  readonly deadline: number;
+  /** When the process must be gone. */
+  readonly exitDeadline: number;
+  readonly servers: ServerState[];
+  readonly problems: string[];
+  instanceId?: string;
+  /** The registration time Eureka held for our instance when the drain found it: a newer one means the app registered again. */
+  registeredAt?: number;
+  windowEnd?: number;
+  tailEnd?: TailEnd;
+  tailEndedAt?: number;
+  appExit?: AppExitResult;
+  /** A step ran into the deadline. */
+  cutShort: boolean;
+  aborted: boolean;
+  /** Take-out requests still in flight: an abort waits for them before putting the instance back. */
+  readonly inFlight: Set<Promise<unknown>>;
+}
+
+export function newRecord(serverLabels: readonly string[], startedAt: number, deadline: number, exitDeadline: number): DrainRecord {
+  return {
+    startedAt,
+    deadline,
+    exitDeadline,
+    servers: serverLabels.map((server) => ({ server, put: 'pending', restored: 0 })),
+    problems: [],
+    cutShort: false,
+    aborted: false,
+    inFlight: new Set(),
+  };
+}
+
+/** Registers a take-out request so an abort can wait for it to land. */
+export function track<T>(record: DrainRecord, promise: Promise<T>): Promise<T> {
+  record.inFlight.add(promise);
+  void promise.then(
+    () => record.inFlight.delete(promise),
+    () => record.inFlight.delete(promise),
+  );
+  return promise;
+}

@@ -1,0 +1,95 @@
+import type { AppExitResult } from '../app-exit';
+import type { DrainOutcome } from '../metrics';
+import type { Plan } from '../plan';
+import type { DrainPhase } from './machine';
+import type { DrainRecord, ServerState, TailEnd } from './record';
+import { isVerified } from './timing';
+
+export interface DrainReport {
+  readonly outcome: DrainOutcome;
+  readonly instanceId: string | null;
+  readonly startedAt: string;
+  readonly answeredAt: string;
+  readonly durationMs: number;
+  readonly deadlineAt: string;
+  readonly phases: Readonly<Partial<Record<DrainPhase, string>>>;
+  readonly servers: readonly ServerReport[];
+  readonly plan: { readonly selectMs: number; readonly drainMs: number; readonly drainBudgetMs: number; readonly fits: boolean };
+  readonly actual: {
+    readonly clientWindowMs: number | null;
+    readonly tailMs: number | null;
+    readonly tailEndedBy: TailEnd | null;
+    readonly drainMs: number;
+  };
+  readonly appExit: AppExitResult | null;
+  readonly problems: readonly string[];
+}
+
+export interface ServerReport {
+  readonly server: string;
+  readonly put: ServerState['put'];
+  readonly liveVerifiedMs: number | null;
+  readonly cacheVerifiedMs: number | null;
+  readonly settledMs: number | null;
+  readonly verified: boolean;
+  readonly restored: number;
+  readonly error: string | null;
+  readonly cleanup: ServerState['cleanup'] | null;
+}
+
+/**
+ * Pure: what the callers were exposed to, never better than it was.
+ * aborted > not_taken_out (no server ever accepted the change) > cut_short
+ * (the deadline ended a wait or a step) > verified / partly / unverified.
+ */
+export function outcomeOf(record: DrainRecord): DrainOutcome {
+  if (record.aborted) return 'aborted';
+  if (record.instanceId === undefined || record.servers.every((s) => s.changedAt === undefined)) return 'not_taken_out';
+  if (record.cutShort) return 'cut_short';
+  const verified = record.servers.filter(isVerified).length;
+  if (verified === record.servers.length) return 'verified';
+  return verified > 0 ? 'partly_verified' : 'unverified';
+}
+
+export function serverReport(s: ServerState, startedAt: number): ServerReport {
+  const since = (t: number | undefined): number | null => (t === undefined ? null : t - startedAt);
+  return {
+    server: s.server,
+    put: s.put,
+    liveVerifiedMs: since(s.liveVerifiedAt),
+    cacheVerifiedMs: since(s.cacheVerifiedAt),
+    settledMs: since(s.settledAt),
+    verified: isVerified(s),
+    restored: s.restored,
+    error: s.error ?? null,
+    cleanup: s.cleanup ?? null,
+  };
+}
+
+/** Pure: the JSON report /prestop answers and the summary line logs. */
+export function buildReport(record: DrainRecord, plan: Plan, phases: Readonly<Partial<Record<DrainPhase, number>>>, answeredAt: number): DrainReport {
+  const { startedAt, windowEnd, tailEndedAt } = record;
+  return {
+    outcome: outcomeOf(record),
+    instanceId: record.instanceId ?? null,
+    startedAt: iso(startedAt),
+    answeredAt: iso(answeredAt),
+    durationMs: answeredAt - startedAt,
+    deadlineAt: iso(record.deadline),
+    phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, iso(v)])),
+    servers: record.servers.map((s) => serverReport(s, startedAt)),
+    plan: { selectMs: plan.selectMs, drainMs: plan.drainMs, drainBudgetMs: plan.drainBudgetMs, fits: plan.fits },
+    actual: {
+      clientWindowMs: windowEnd === undefined ? null : windowEnd - startedAt,
+      tailMs: windowEnd === undefined || tailEndedAt === undefined ? null : Math.max(0, tailEndedAt - windowEnd),
+      tailEndedBy: record.tailEnd ?? null,
+      drainMs: answeredAt - startedAt,
+    },
+    appExit: record.appExit ?? null,
+    problems: [...record.problems],
+  };
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

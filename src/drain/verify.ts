@@ -1,0 +1,82 @@
+import { describeError } from '../errors';
+import type { DrainDeps } from './deps';
+import { deltaEvidence, liveEvidence } from './evidence';
+import type { DrainRecord } from './record';
+import { primedInTime, verificationCutoff } from './timing';
+import { putOverride } from './take-out';
+import { untilSignal } from './until';
+
+/**
+ * Step 3, one server: prove that its callers no longer get the instance as
+ * UP. Until the server has accepted the override, keep sending it; then the
+ * live view must show our override, then the cached delta view callers poll
+ * must show us out. A cache key nobody asked for is computed fresh on its
+ * first read and would look verified too early, which is why take-out primed
+ * it: a proof counts only if that prime landed before the change could reach
+ * the server and did not already show us out.
+ *
+ * Polls until one cache term (plus slack) after the change reached the
+ * server, never past `deadline`; what is not proven by then counts at its
+ * worst case (timing.ts).
+ */
+export async function verify(deps: DrainDeps, record: DrainRecord, index: number, deadline: number, signal: AbortSignal): Promise<void> {
+  const { config, clock, eureka, logger } = deps;
+  const server = config.servers[index]!;
+  const state = record.servers[index]!;
+  const id = record.instanceId!;
+  const cutoff = (): number => Math.min(deadline, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs));
+  try {
+    for (;;) {
+      // Every request of this round ends at the cutoff, even on a hanging server.
+      const round = untilSignal(clock, cutoff(), signal, 'verification cutoff reached');
+      try {
+        // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
+        if (state.put !== 'ok') {
+          const putStage = untilSignal(clock, cutoff());
+          await putOverride(deps, record, server, state, putStage.signal).finally(putStage.cancel);
+        }
+        if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
+          const live = await eureka.getInstance(server, config.appName, id, round.signal);
+          if (live !== null) record.registeredAt = Math.max(record.registeredAt ?? 0, live.registrationTimestamp);
+          const seen = liveEvidence(live, config.appName, id);
+          if (seen === 'out') state.liveVerifiedAt = clock.now();
+          else if (seen === 'absent') state.put = 'not_found';
+        }
+        if (state.liveVerifiedAt !== undefined) {
+          const delta = await eureka.getDelta(server, round.signal);
+          const seen = deltaEvidence(delta.instances, config.appName, id);
+          if (seen === 'out') {
+            state.cacheVerifiedAt = clock.now();
+            const inTime = primedInTime(state.primedAt, firstPutAt(record));
+            state.trusted = inTime && state.primedStale !== true;
+            if (state.trusted) delete state.error;
+            else
+              state.error = !inTime
+                ? "the callers' view was primed too late to prove anything; counted at its worst case"
+                : "the callers' view already showed the instance out before our change (an earlier drain); it proves nothing now; counted at its worst case";
+            logger.info(
+              { server: server.label, liveMs: state.liveVerifiedAt - record.startedAt, cacheMs: state.cacheVerifiedAt - record.startedAt, trusted: state.trusted },
+              'server verified: callers no longer get the instance as UP',
+            );
+            return;
+          }
+          if (seen === 'offered') state.lastStaleSeenAt = clock.now();
+        }
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        state.error = round.expired() ? `no answer before the verification cutoff (${describeError(error)})` : describeError(error);
+      } finally {
+        round.cancel();
+      }
+      if (clock.now() + config.verifyPollMs > cutoff()) return;
+      await clock.sleep(config.verifyPollMs, signal);
+    }
+  } finally {
+    state.gaveUpAt = clock.now();
+  }
+}
+
+function firstPutAt(record: DrainRecord): number | undefined {
+  const times = record.servers.map((s) => s.putAt).filter((t): t is number => t !== undefined);
+  return times.length === 0 ? undefined : Math.min(...times);
+}

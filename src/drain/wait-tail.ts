@@ -1,0 +1,44 @@
+import type { DrainDeps } from './deps';
+import type { DrainRecord, TailEnd } from './record';
+import { bounded } from './until';
+import { windowEndOf } from './wait-clients';
+
+/**
+ * Step 5: the request tail. Fixed: the configured time after the client
+ * window. Adaptive: end as soon as the app reports no active request (read
+ * under the deadline: a slow metrics endpoint cannot overrun it), never
+ * later than the fixed end. If the client window moves (a restored override),
+ * the tail waits for it again.
+ */
+export async function waitTail(deps: DrainDeps, record: DrainRecord, deadline: number, signal: AbortSignal): Promise<TailEnd> {
+  const { clock, config, logger } = deps;
+  let adaptive = config.tailMode !== 'fixed' && deps.readInFlight !== undefined;
+  let fallback: TailEnd = 'fixed';
+  for (;;) {
+    const windowEnd = windowEndOf(deps, record);
+    record.windowEnd = windowEnd;
+    const fixedEnd = windowEnd + config.timings.tailMs;
+    const now = clock.now();
+    if (now >= deadline && now < fixedEnd) return 'deadline';
+    if (now >= fixedEnd) return fallback;
+    if (adaptive && now >= windowEnd) {
+      const reading = await bounded(clock, deadline, signal, (s) => deps.readInFlight!(s)).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+        return { ok: false as const, reason: clock.now() >= deadline ? 'no answer before the deadline' : String(error) };
+      });
+      if (!reading.ok) {
+        record.problems.push(`adaptive tail: ${reading.reason}; waiting the fixed tail`);
+        logger.warn({ reason: reading.reason }, 'cannot read in-flight requests; falling back to the fixed tail');
+        adaptive = false;
+        fallback = 'metric_unreadable';
+        continue;
+      }
+      if (reading.value <= config.tailIdleThreshold && clock.now() >= windowEndOf(deps, record)) {
+        logger.info({ inFlight: reading.value, tailMs: clock.now() - windowEnd }, 'app idle: ending the tail early');
+        return 'idle';
+      }
+    }
+    const wake = adaptive && clock.now() >= windowEnd ? config.verifyPollMs : config.verifyPollMs * 4;
+    await clock.sleep(Math.max(0, Math.min(wake, fixedEnd - clock.now(), deadline - clock.now())), signal);
+  }
+}
