@@ -1,8 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { Config } from './config';
 import type { DrainController } from './drain/controller';
+import { createLogLimiter } from './log-limiter';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { describeFit, type Plan } from './plan';
@@ -41,17 +42,26 @@ export function createApp(deps: HttpDeps): express.Express {
     next();
   });
 
+  // Anyone who reaches the port can be refused as fast as they can send; the
+  // metric counts every refusal, the log gets one line per kind per interval.
+  const refusalLog = createLogLimiter();
+  const logRefusal = (kind: 'forbidden' | 'unauthorized', source: string, path: string, message: string): void => {
+    const admitted = refusalLog.admit(kind);
+    if (admitted === undefined) return;
+    log.warn({ source: source.slice(0, 64), path: path.slice(0, 64), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) }, message);
+  };
+
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     const source = normalizeAddress(req.socket.remoteAddress ?? '');
     if (!sourceAllowed(rules, source)) {
       metrics.prestopRequest('forbidden');
-      log.warn({ source: source.slice(0, 64), path: req.path }, 'refused a call from a source outside DRAINER_ALLOWED_SOURCES');
+      logRefusal('forbidden', source, req.path, 'refused a call from a source outside DRAINER_ALLOWED_SOURCES');
       res.status(403).json({ error: 'forbidden', message: 'source address not allowed (see DRAINER_ALLOWED_SOURCES / NODE_IP)' });
       return;
     }
     if (config.token !== undefined && !tokenMatches(req, config.token)) {
       metrics.prestopRequest('unauthorized');
-      log.warn({ source: source.slice(0, 64), path: req.path }, 'refused a call without a valid token');
+      logRefusal('unauthorized', source, req.path, 'refused a call without a valid token');
       res.status(401).json({ error: 'unauthorized', message: 'send the token as "Authorization: Bearer <token>" or "X-Drainer-Token: <token>"' });
       return;
     }
@@ -64,6 +74,13 @@ export function createApp(deps: HttpDeps): express.Express {
   };
   app.get('/prestop', guard, prestop);
   app.post('/prestop', guard, prestop);
+  // The drainer container's own preStop: joins the drain the app's preStop
+  // starts; answers quickly when none does (a restart of this container alone).
+  const join = async (_req: Request, res: Response): Promise<void> => {
+    res.status(200).json(await controller.join());
+  };
+  app.get('/prestop/join', guard, join);
+  app.post('/prestop/join', guard, join);
 
   app.get('/drain', (_req, res) => {
     res.json({ ...controller.snapshot(), plan: planJson(plan) });
@@ -88,7 +105,7 @@ export function createApp(deps: HttpDeps): express.Express {
     res.send(await registry.metrics());
   });
 
-  const known = new Set(['/prestop', '/drain', '/drain/abort', '/plan', '/healthz', '/readyz', '/metrics']);
+  const known = new Set(['/prestop', '/prestop/join', '/drain', '/drain/abort', '/plan', '/healthz', '/readyz', '/metrics']);
   app.use((req, res) => {
     if (known.has(req.path)) {
       res.status(405).json({ error: 'method_not_allowed', message: `${req.method.slice(0, 16)} is not allowed on ${req.path}` });
@@ -116,13 +133,20 @@ export function planJson(plan: Plan): Record<string, unknown> {
   };
 }
 
+/** RFC 7235: the scheme is case-insensitive and 1*SP separates it from the credentials; we also take tabs. */
+const BEARER = /^bearer[ \t]+(\S+)$/i;
+
 function tokenMatches(req: Request, token: string): boolean {
-  const header = req.headers.authorization;
-  const presented = header?.startsWith('Bearer ') ? header.slice(7) : req.headers['x-drainer-token'];
+  const bearer = BEARER.exec(req.headers.authorization ?? '');
+  const presented = bearer ? bearer[1] : req.headers['x-drainer-token'];
   if (typeof presented !== 'string') return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  // Hashing first gives equal lengths, so neither the comparison's time nor
+  // an early length check tells a caller how long the token is.
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
 }
 
 /** "::ffff:10.0.0.1" → "10.0.0.1", so IPv4 allow-lists match dual-stack sockets. */

@@ -11,10 +11,11 @@ import { DrainController } from './drain/controller';
 import { ConfigError, describeError } from './errors';
 import { EurekaClient } from './eureka/client';
 import { createApp, planJson } from './http';
-import { runTermination } from './lifecycle';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { computePlan, describeFit, formatPlanTable } from './plan';
+import { startServer } from './server';
+import { allowsAnyone } from './source-filter';
 import { parseSelector, readInFlight } from './tail';
 
 /** Exit codes: 0 all went well; 1 the drain or clean-up could not finish; 2 bad configuration or usage. */
@@ -92,40 +93,24 @@ function serve(): void {
       ? { readInFlight: (signal: AbortSignal) => readInFlight(config.tailMetricsUrl!, selector, 2_000, signal) }
       : {}),
   });
-  let terminating = false;
-  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !terminating });
+  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !controller.lifecycle.terminating });
 
   logger.info({ version: version(), config: redactConfig(config) }, 'effective configuration');
   if (plan.fits) logger.info({ plan: planJson(plan) }, 'drain plan');
   else logger.warn({ plan: planJson(plan) }, `drain plan ${describeFit(plan)}`);
-  if (config.allowedSources.length === 0 && config.token === undefined) {
-    logger.warn('no DRAINER_TOKEN and no source allow-list (NODE_IP / DRAINER_ALLOWED_SOURCES): anyone who reaches the pod can start a drain');
+  if (allowsAnyone(config.allowedSources) && config.token === undefined) {
+    logger.warn('no DRAINER_TOKEN and a source allow-list that admits any address (empty, *, or a /0 block; see NODE_IP / DRAINER_ALLOWED_SOURCES): anyone who reaches the pod can start a drain');
   }
 
-  const server: Server = app.listen(config.port, config.host, () => {
-    const address = server.address();
-    logger.info({ port: typeof address === 'object' && address ? address.port : config.port, host: config.host }, 'listening');
-  });
+  const server: Server = startServer(app, config, logger, { onListenError: () => process.exit(EXIT_INCOMPLETE) });
   void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'startup override check failed'));
-  server.on('error', (error) => {
-    logger.fatal({ err: describeError(error), port: config.port }, 'cannot listen');
-    process.exit(EXIT_INCOMPLETE);
-  });
-  // Keep-alive from probes must not hold the process open at exit.
-  server.keepAliveTimeout = 5_000;
-  // /prestop blocks for the whole drain, which can outlast Node's default
-  // 5-minute request timeout; the drain's own deadline bounds it instead.
-  server.requestTimeout = 0;
-  server.timeout = 0;
 
+  let exiting = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (terminating) {
-      logger.warn({ signal, deadlineAt: new Date(controller.exitDeadline()).toISOString() }, 'signal received again; still finishing the drain');
-      return;
-    }
-    terminating = true;
-    logger.info({ signal, phase: controller.currentPhase }, 'termination signal received');
-    void runTermination({ controller, config, clock, logger }).then(
+    const again = controller.lifecycle.terminating;
+    logger.info({ signal, phase: controller.currentPhase, again }, again ? 'signal received again; still finishing the drain' : 'termination signal received');
+    if (again) return;
+    void controller.terminate().then(
       (code) => exit(code),
       (error: unknown) => {
         logger.error({ err: describeError(error) }, 'termination failed');
@@ -136,6 +121,8 @@ function serve(): void {
     setTimeout(() => exit(EXIT_INCOMPLETE), Math.max(0, controller.exitDeadline() - clock.now()) + 500).unref();
   };
   const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
     logger.info({ code }, 'exiting');
     server.closeAllConnections();
     server.close();
