@@ -14,13 +14,23 @@ const LATE_CALL_MS = 1_000;
 export async function tellApp(deps: DrainDeps, record: DrainRecord): Promise<AppExitResult> {
   const { clock } = deps;
   const until = Math.min(record.exitDeadline, Math.max(record.deadline, clock.now() + LATE_CALL_MS));
+  let timedOut = false;
   const result = await bounded(clock, until, undefined, (signal) =>
     Promise.race([
-      deps.appExit(signal),
-      new Promise<AppExitResult>((resolve) => signal.addEventListener('abort', () => resolve({ strategy: deps.config.appExit, ok: false, detail: 'no answer before the deadline' }), { once: true })),
+      deps.appExit(signal).catch((error: unknown) => ({ strategy: deps.config.appExit, ok: false, detail: String(error) })),
+      new Promise<AppExitResult>((resolve) =>
+        signal.addEventListener(
+          'abort',
+          () => {
+            timedOut = true;
+            resolve({ strategy: deps.config.appExit, ok: false, detail: `no answer before the deadline (${new Date(until).toISOString()})` });
+          },
+          { once: true },
+        ),
+      ),
     ]),
   );
-  if (clock.now() > record.deadline) record.cutShort = true;
+  if (timedOut || clock.now() > record.deadline) record.cutShort = true;
   if (!result.ok) record.problems.push(`app exit (${result.strategy}): ${result.detail}`);
   return result;
 }

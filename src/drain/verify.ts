@@ -27,6 +27,8 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
   const cutoff = (): number => Math.min(deadline, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs));
   try {
     for (;;) {
+      // After an abort nothing may send another PUT: the instance is being put back.
+      if (signal.aborted) throw signal.reason;
       // Every request of this round ends at the cutoff, even on a hanging server.
       const round = untilSignal(clock, cutoff(), signal, 'verification cutoff reached');
       try {

@@ -22,9 +22,11 @@ export async function waitTail(deps: DrainDeps, record: DrainRecord, deadline: n
     if (now >= deadline && now < fixedEnd) return 'deadline';
     if (now >= fixedEnd) return fallback;
     if (adaptive && now >= windowEnd) {
-      const reading = await bounded(clock, deadline, signal, (s) => deps.readInFlight!(s)).catch((error: unknown) => {
+      // A read never outlasts the tail itself, nor the deadline.
+      const readBy = Math.min(fixedEnd, deadline);
+      const reading = await bounded(clock, readBy, signal, (s) => deps.readInFlight!(s)).catch((error: unknown) => {
         if (signal.aborted) throw error;
-        return { ok: false as const, reason: clock.now() >= deadline ? 'no answer before the deadline' : String(error) };
+        return { ok: false as const, reason: clock.now() >= readBy ? 'no answer before the end of the tail' : String(error) };
       });
       if (!reading.ok) {
         record.problems.push(`adaptive tail: ${reading.reason}; waiting the fixed tail`);

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import type { AppExitResult } from '../../src/app-exit';
+import type { AppExit, AppExitResult } from '../../src/app-exit';
 import type { PortState } from '../../src/app-probe';
 import type { Env } from '../../src/config';
 import { DrainController } from '../../src/drain/controller';
@@ -14,7 +14,7 @@ import { MemoryEureka } from './memory-eureka';
 export const INSTANCE_ID = '10.0.0.1:demo:8080';
 
 /** A controller over two in-memory servers, a manual clock and a fake app. */
-export function controllerFixture(env: Env = {}, options: { servers?: number; inFlight?: () => InFlightReading } = {}) {
+export function controllerFixture(env: Env = {}, options: { servers?: number; inFlight?: () => InFlightReading | Promise<InFlightReading>; readInFlight?: (signal: AbortSignal) => Promise<InFlightReading>; appExit?: AppExit } = {}) {
   const servers = MemoryEureka.serverConfigs(options.servers ?? 2);
   const config = testConfig({ DRAINER_EUREKA_URLS: servers.map((s) => s.url).join(','), DRAINER_GRACE_PERIOD_SECONDS: '300', ...env });
   const plan = computePlan(config.timings);
@@ -31,12 +31,14 @@ export function controllerFixture(env: Env = {}, options: { servers?: number; in
     eureka,
     logger,
     metrics,
-    appExit: async (): Promise<AppExitResult> => {
+    appExit: async (signal?: AbortSignal): Promise<AppExitResult> => {
       app.exits++;
+      if (options.appExit) return options.appExit(signal);
       return { strategy: 'kubelet', ok: true, detail: 'test' };
     },
     probeApp: async () => app.port,
     ...(options.inFlight ? { readInFlight: async () => options.inFlight!() } : {}),
+    ...(options.readInFlight ? { readInFlight: options.readInFlight } : {}),
   });
   return { config, plan, clock, eureka, logger, lines, registry, controller, app, servers };
 }

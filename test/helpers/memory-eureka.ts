@@ -15,6 +15,12 @@ interface ServerModel {
   hang: boolean;
   /** Per-operation latency in ms, on the injected clock. */
   latency: Partial<Record<string, number>>;
+  /** Operations that never answer on this server (only the caller's signal ends them). */
+  hangOps: Set<string>;
+  /** Operations answered with HTTP 503 until this clock time. */
+  refuseUntil: Partial<Record<string, number>>;
+  /** Rewrites the callers' view before it is returned (to serve false evidence). */
+  deltaFilter?: (instances: EurekaInstance[]) => EurekaInstance[];
 }
 
 /**
@@ -23,11 +29,11 @@ interface ServerModel {
  * the override and a cached view that lags by a set delay.
  */
 export class MemoryEureka implements EurekaApi {
-  readonly calls: { op: string; server: string; id?: string }[] = [];
+  readonly calls: { op: string; server: string; id?: string; at: number }[] = [];
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {} });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {} });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -67,6 +73,20 @@ export class MemoryEureka implements EurekaApi {
     }
   }
 
+  /**
+   * The app's Eureka client registers again (a config refresh, or a restarted
+   * process after a cancel): a new registration time, UP, and — because the
+   * cancel before it dropped the override — no override.
+   */
+  reRegister(id: string): void {
+    for (const model of this.servers.values()) {
+      const current = model.instances.get(id);
+      if (!current) continue;
+      model.instances.set(id, { ...current, status: 'UP', overriddenStatus: 'UNKNOWN', registrationTimestamp: this.clock.now(), lastRenewalTimestamp: this.clock.now() + 90_000 });
+      model.cachedStatus.set(id, { status: 'UP', previous: current.status, visibleAt: this.clock.now() + model.cacheDelayMs });
+    }
+  }
+
   /** The app cancels its own lease, as a Spring app does at the end of its shutdown. */
   appCancelled(id: string): void {
     for (const model of this.servers.values()) model.instances.delete(id);
@@ -77,12 +97,13 @@ export class MemoryEureka implements EurekaApi {
   }
 
   private async enter(op: string, server: EurekaServerConfig, id?: string, signal?: AbortSignal): Promise<ServerModel> {
-    this.calls.push({ op, server: server.label, ...(id !== undefined ? { id } : {}) });
+    this.calls.push({ op, server: server.label, at: this.clock.now(), ...(id !== undefined ? { id } : {}) });
     const model = this.model(server.label);
     const latency = model.latency[op];
     if (latency !== undefined) await this.clock.sleep(latency, signal);
     if (model.down) throw new EurekaRequestError(op, server.label, undefined, 'connect ECONNREFUSED');
-    if (model.hang) {
+    if ((model.refuseUntil[op] ?? 0) > this.clock.now()) throw new EurekaRequestError(op, server.label, 503, 'answered HTTP 503');
+    if (model.hang || model.hangOps.has(op)) {
       await new Promise((_resolve, reject) => {
         if (signal?.aborted) reject(signal.reason);
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
@@ -103,7 +124,7 @@ export class MemoryEureka implements EurekaApi {
       const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt ? cached.status : cached.previous;
       return { ...i, status, actionType: 'MODIFIED' };
     });
-    return { appsHashcode: undefined, instances };
+    return { appsHashcode: undefined, instances: model.deltaFilter ? model.deltaFilter(instances) : instances };
   }
 
   async getInstance(server: EurekaServerConfig, _app: string, id: string, signal?: AbortSignal): Promise<EurekaInstance | null> {

@@ -1,4 +1,4 @@
-import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff } from '../../../src/drain/timing';
+import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff, type ServerEvidence } from '../../../src/drain/timing';
 import { testConfig } from '../../helpers/config';
 
 const timings = testConfig().timings; // 30 s cache, 30 s fetch, 35 s LoadBalancer
@@ -19,7 +19,7 @@ describe('drain timing: when may a server last have offered the instance? (issue
     ['seen out, untrusted: the worst case', { changedAt: s(100), cacheVerifiedAt: s(3_000), trusted: false }, s(31_100), s(30_100)],
     ['seen at +32 s, untrusted: what was seen', { changedAt: s(100), cacheVerifiedAt: s(32_000), trusted: false }, s(31_100), s(32_000)],
     ['verified, then the override vanished and was put back at +50 s', { changedAt: s(50_000), cacheVerifiedAt: s(3_000), trusted: true, restored: 1 }, s(81_000), s(80_000)],
-  ])('%s', (_name, evidence, gaveUpAt, settled) => {
+  ] as [string, ServerEvidence, number, number][])('%s', (_name, evidence, gaveUpAt, settled) => {
     expect(serverSettledAt(evidence, gaveUpAt, timings)).toBe(settled);
     // Never earlier than the change could have reached the server, unless proven.
     if (!isVerified(evidence)) expect(settled).toBeGreaterThanOrEqual((evidence.changedAt ?? gaveUpAt) + timings.serverCacheMs);
