@@ -5,7 +5,7 @@
  * fail over to the surviving server, which has the override.
  */
 import { failureSummary } from './load';
-import { describeRollOut, rollOut, stackForFile } from './scenario';
+import { describeRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
 import type { DemoInstance } from './stack';
 
 jest.setTimeout(180_000);
@@ -24,7 +24,7 @@ test('with one Eureka server down, the drain fails no request and stays within i
   await s.eurekaA.stop();
   expect(s.eurekaA.exited).toBe(true);
 
-  const roll = await rollOut(drained, { sidecar: 'classic' });
+  const roll = await rollOut(drained, { sidecar: 'classic', stack: s });
   await load.waitForCompleted(RATE);
   const result = await load.stop();
   process.stdout.write(describeRollOut('one Eureka server down', drained, roll, load));
@@ -54,6 +54,7 @@ test('with one Eureka server down, the drain fails no request and stays within i
 
   expect(load.stats(drained.instanceId)!.lastServedAt).toBeLessThan(record.appSigtermAt!);
   expect(record.killed).toEqual([]);
+  expectShippedOrder(roll);
   expect(record.app.exitCode).toBe(143);
   // The drainer exits by itself before the grace period ends (its exit code says whether the clean-up could
   // reach every server; it cannot reach the stopped one).

@@ -4,7 +4,7 @@
  * terminated through the kubelet emulator with its drainer as a classic sidecar. No request may fail.
  */
 import { failureSummary } from './load';
-import { describeRollOut, rollOut, stackForFile, type RollOut } from './scenario';
+import { describeRollOut, expectShippedOrder, rollOut, stackForFile, type RollOut } from './scenario';
 import type { DemoInstance } from './stack';
 
 jest.setTimeout(240_000);
@@ -22,7 +22,7 @@ test('rolling both instances of the pair, one after the other, fails no request'
   for (const drained of old) {
     const replacement = await s.addInstance();
     await load.waitForServed(replacement.instanceId, 20);
-    const roll = await rollOut(drained, { sidecar: 'classic' });
+    const roll = await rollOut(drained, { sidecar: 'classic', stack: s });
     process.stdout.write(describeRollOut('rolling update', drained, roll, load));
     rolls.push({ drained, replacement, roll });
   }
@@ -35,6 +35,7 @@ test('rolling both instances of the pair, one after the other, fails no request'
     expect(roll.report.outcome).toBe('verified');
     expect(roll.report.durationMs).toBeLessThanOrEqual(roll.report.plan.drainMs + 1_000);
     expect(roll.record.killed).toEqual([]);
+    expectShippedOrder(roll);
     expect(roll.record.app.exitCode).toBe(143);
     expect(roll.record.drainer!.exitCode).toBe(0);
     expect(result.perInstance[drained.instanceId]!.lastServedAt).toBeLessThan(roll.record.appSigtermAt!);

@@ -1,17 +1,20 @@
 /**
- * Scenarios 1 and 2: rolling one instance out under load, with the drainer as a classic sidecar and as a
- * native sidecar, on the real stack (Eureka pair, Spring Boot demo instances with their own Eureka client,
- * Spring Cloud Gateway as the caller) and the kubelet emulator. No request may fail, and no request may reach
- * the drained instance after its app got SIGTERM.
+ * Scenarios 1 and 2: rolling one instance out under load, with the pod as each shipped manifest describes it —
+ * k8s/classic-sidecar.yaml, k8s/native-sidecar.yaml, and the Kustomize component rendered onto a plain
+ * Deployment — on the real stack (Eureka pair, Spring Boot demo instances with their own Eureka client, Spring
+ * Cloud Gateway as the caller) and the kubelet emulator. No request may fail, and no request may reach the
+ * drained instance after its app got SIGTERM. Instance 0 runs the classic pod, instance 1 the native one; the
+ * component's pod is started as instance 1's replacement and rolled last.
  */
 import { failureSummary, type LoadGenerator, type LoadResult } from './load';
-import { describeRollOut, rollOut, stackForFile } from './scenario';
+import type { ManifestSource } from './manifest';
+import { describeRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
 import type { DemoInstance } from './stack';
 
 jest.setTimeout(180_000);
 
 const RATE = 100;
-const suite = stackForFile();
+const suite = stackForFile({ demos: 2, manifest: ['k8s/classic-sidecar.yaml', 'k8s/native-sidecar.yaml'] });
 let load: LoadGenerator | undefined;
 
 afterEach(async () => {
@@ -25,18 +28,20 @@ function startLoad(): LoadGenerator {
 }
 
 /** What every drain must show, whatever the sidecar kind. */
-async function expectCleanRollOut(drained: DemoInstance, others: readonly DemoInstance[], sidecar: 'classic' | 'native'): Promise<void> {
+async function expectCleanRollOut(drained: DemoInstance, others: readonly DemoInstance[], source: ManifestSource): Promise<void> {
   const s = suite.stack();
   const l = load!;
   // The instance is in rotation under load before the drain starts (not a sleep: driven by the answers).
   await l.waitForServed(drained.instanceId, 20);
   for (const other of others) await l.waitForServed(other.instanceId, 20);
 
-  const roll = await rollOut(drained, { sidecar });
+  expect(drained.pod?.source).toBe(source);
+  const roll = await rollOut(drained, { stack: s });
   // Keep the load on for a while after the pod is gone: a late failure would show here.
   await l.waitForCompleted(RATE);
   const result: LoadResult = await l.stop();
-  process.stdout.write(describeRollOut(`${sidecar} sidecar`, drained, roll, l));
+  process.stdout.write(describeRollOut(source, drained, roll, l));
+  process.stdout.write(`  substituted from the manifest: ${JSON.stringify(drained.pod!.substituted)}\n`);
   process.stdout.write(`  load: ${JSON.stringify({ sent: result.sent, ok: result.ok, failed: result.failed, rate: result.achievedRate, latencyMs: result.latencyMs })}\n`);
 
   // Zero failed requests.
@@ -50,18 +55,13 @@ async function expectCleanRollOut(drained: DemoInstance, others: readonly DemoIn
   expect(report.servers.every((x) => x.verified)).toBe(true);
   expect(report.durationMs).toBeLessThanOrEqual(report.plan.drainMs + 1_000);
 
-  // Kubelet order: the app got SIGTERM only after its hook returned; nothing was SIGKILLed.
+  // Kubelet order of the shipped pod (scenario.ts expectShippedOrder); nothing was SIGKILLed.
   expect(record.killed).toEqual([]);
-  expect(record.appSigtermAt).toBeGreaterThanOrEqual(record.hookReturnedAt!);
+  expect(record.sidecar).toBe(drained.pod!.sidecar);
+  const order = expectShippedOrder(roll);
+  process.stdout.write(`  order (ms from the start): ${JSON.stringify(order)}\n`);
   expect(record.app.exitCode).toBe(143); // graceful JVM exit after SIGTERM
   expect(record.drainer!.exitCode).toBe(0); // drain and clean-up finished
-  if (sidecar === 'classic') {
-    // SIGTERM to the sidecar at the start, while the drain runs: it kept serving /prestop.
-    expect(record.drainerSigtermAt! - record.startedAt).toBeLessThan(100);
-    expect(record.drainerSigtermAt!).toBeLessThan(record.hookReturnedAt!);
-  } else {
-    expect(record.drainerSigtermAt!).toBeGreaterThanOrEqual(record.appExitedAt!);
-  }
 
   // No request reached the drained instance after its app got SIGTERM: its last answer came before it.
   const stats = l.stats(drained.instanceId)!;
@@ -73,19 +73,26 @@ async function expectCleanRollOut(drained: DemoInstance, others: readonly DemoIn
   expect(await s.liveOnBoth(drained.instanceId)).toEqual([null, null]);
 }
 
-test('classic sidecar: rolling one instance out under load fails no request', async () => {
+test('classic sidecar (k8s/classic-sidecar.yaml, both hooks): rolling one instance out under load fails no request', async () => {
   const [drained, other] = suite.stack().instances as [DemoInstance, DemoInstance];
   startLoad();
-  await expectCleanRollOut(drained, [other], 'classic');
+  await expectCleanRollOut(drained, [other], 'k8s/classic-sidecar.yaml');
 });
 
-test('native sidecar: rolling one instance out under load fails no request', async () => {
+test('native sidecar (k8s/native-sidecar.yaml): rolling one instance out under load fails no request', async () => {
   const s = suite.stack();
-  const running = s.instances.filter((i) => !i.app.exited);
-  expect(running.length).toBeGreaterThanOrEqual(1);
+  const drained = s.instances[1]!;
+  expect(drained.app.exited).toBe(false);
   startLoad();
-  // A rolling update: the replacement pod is up and routed before the old one is drained.
-  const replacement = await s.addInstance();
-  const drained = running[0]!;
-  await expectCleanRollOut(drained, [replacement, ...running.slice(1)], 'native');
+  // A rolling update: the replacement pod (here: the component's) is up and routed before the old one is drained.
+  const replacement = await s.addInstance({ manifest: 'k8s/component' });
+  await expectCleanRollOut(drained, [replacement], 'k8s/native-sidecar.yaml');
+});
+
+test('Kustomize component (k8s/component rendered onto a Deployment): rolling one instance out under load fails no request', async () => {
+  const s = suite.stack();
+  const drained = s.instances[2]!;
+  startLoad();
+  const replacement = await s.addInstance({ manifest: 'k8s/classic-sidecar.yaml' });
+  await expectCleanRollOut(drained, [replacement], 'k8s/component');
 });

@@ -10,10 +10,12 @@
  * Timings are the scaled-down ones (server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s) unless told otherwise;
  * `SPRING_DEFAULTS` gives the production defaults (30 s / 30 s / 35 s) for the benchmark.
  */
+import { request } from 'node:http';
 import { systemClock } from '../../../src/clock';
 import { EurekaClient } from '../../../src/eureka/client';
 import type { EurekaInstance } from '../../../src/eureka/codec';
 import { startDrainer, type DrainerProcess } from '../support/drainer-process';
+import { componentConfigMap, hookFrom, podFromManifest, type ManifestPod, type ManifestSource, type PortMap } from './manifest';
 import { pollUntil } from '../support/poll';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../support/spring-app';
 
@@ -44,9 +46,15 @@ export const SCALED_GRACE_SECONDS = 30;
 export interface DemoInstance {
   readonly app: SpringApp;
   readonly port: number;
-  /** `127.0.0.1:demo:<port>` */
+  /** `<podIp>:demo:<port>` */
   readonly instanceId: string;
+  /** The "pod IP": the app listens and registers there; the drainer's hooks are called there. */
+  readonly podIp: string;
+  /** The "node" address the hook calls and probes come from. */
+  readonly nodeIp: string;
   drainer?: DrainerProcess;
+  /** The pod read from k8s/ (when the drainer was started from a manifest). */
+  pod?: ManifestPod;
 }
 
 export interface StackOptions {
@@ -61,6 +69,16 @@ export interface StackOptions {
   readonly gracePeriodSeconds?: number;
   /** Log progress lines to stderr (the benchmark does). */
   readonly log?: (line: string) => void;
+  /**
+   * Build each drainer from a shipped manifest (k8s/…): its env, hooks, probes and grace period, with only
+   * addresses and scaled timings substituted (manifest.ts). One per demo instance, or one for all. Without it
+   * the drainers get `drainerEnv()` (the benchmark's hand-made sidecar).
+   */
+  readonly manifest?: ManifestSource | readonly ManifestSource[];
+  /** The demo instances' pod IP (default 127.0.0.1). */
+  readonly podIp?: string;
+  /** The node address hooks and probes come from (default 127.0.0.1). */
+  readonly nodeIp?: string;
 }
 
 const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTimings): string[] => [
@@ -115,7 +133,8 @@ export class Stack {
       ]);
       const serviceUrls = [a, b].map((s) => `${s.url}/eureka/`).join(',');
       log(`starting ${options.demos} demo instance(s)`);
-      const demos = await Promise.all(Array.from({ length: options.demos }, () => startDemo(serviceUrls)));
+      const podIp = options.podIp ?? '127.0.0.1';
+      const demos = await Promise.all(Array.from({ length: options.demos }, () => startDemo(serviceUrls, podIp)));
       // The gateway starts once every instance is registered, so its first full fetch already has them all
       // (with the Spring defaults a later registration would take up to 95 s to reach it).
       for (const demo of demos) await waitRegisteredOn([a, b], instanceIdOf(demo));
@@ -130,11 +149,10 @@ export class Stack {
         ],
       });
       stack = new Stack(a, b, gateway, timings, options);
-      for (const demo of demos) {
-        const instance: DemoInstance = { app: demo, port: demo.port, instanceId: instanceIdOf(demo) };
-        stack.instances.push(instance);
-      }
-      if (options.drainers ?? true) await Promise.all(stack.instances.map((i) => stack!.attachDrainer(i)));
+      for (const demo of demos) stack.instances.push(stack.newInstance(demo));
+      const manifests = options.manifest;
+      const manifestOf = (index: number): ManifestSource | undefined => (typeof manifests === 'string' ? manifests : manifests?.[index]);
+      if (options.drainers ?? true) await Promise.all(stack.instances.map((i, index) => stack!.attachDrainer(i, {}, manifestOf(index))));
       log('waiting until the gateway routes to every instance');
       await stack.waitRouted(stack.instances.map((i) => i.instanceId), routingTimeoutMs(timings));
       log('stack ready');
@@ -151,7 +169,7 @@ export class Stack {
     const t = this.timings;
     return {
       DRAINER_APP_NAME: 'demo',
-      POD_IP: '127.0.0.1',
+      POD_IP: instance.podIp,
       SERVER_PORT: String(instance.port),
       DRAINER_EUREKA_URLS: this.serviceUrls.join(','),
       EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(t.serverCacheMs),
@@ -168,26 +186,96 @@ export class Stack {
     };
   }
 
-  /** Starts a drainer sidecar for `instance` (replacing none: call once per instance). */
-  async attachDrainer(instance: DemoInstance, extraEnv: Readonly<Record<string, string>> = {}): Promise<DrainerProcess> {
+  private newInstance(app: SpringApp): DemoInstance {
+    return { app, port: app.port, instanceId: instanceIdOf(app), podIp: app.host, nodeIp: this.options.nodeIp ?? '127.0.0.1' };
+  }
+
+  /**
+   * The pod of `instance` as k8s/`manifest` describes it, with this stack's addresses and scaled timings
+   * substituted (see manifest.ts for the list).
+   */
+  podOf(instance: DemoInstance, manifest: ManifestSource): ManifestPod {
+    const t = this.timings;
+    const graceSeconds = this.options.gracePeriodSeconds ?? defaultGraceSeconds(t);
+    return podFromManifest(manifest, {
+      podIp: instance.podIp,
+      nodeIp: instance.nodeIp,
+      podName: `demo-${instance.port}`,
+      eurekaUrls: this.serviceUrls.join(','),
+      appPort: instance.port,
+      appName: 'demo',
+      graceSeconds,
+      env: {
+        // Scaled timings (the fleet's Spring settings; the manifests leave them at Spring's defaults).
+        EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(t.serverCacheMs),
+        EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: String(t.fetchSeconds),
+        SPRING_CLOUD_LOADBALANCER_CACHE_TTL: `${t.lbTtlMs}ms`,
+        DRAINER_TAIL_SECONDS: String(t.tailSeconds),
+        DRAINER_APP_SHUTDOWN_SECONDS: '10',
+        DRAINER_VERIFY_POLL_MS: '100',
+        // Address: every drainer here shares loopback, so each takes a free port (mapped to containerPort 8787).
+        DRAINER_PORT: '0',
+        ...(this.options.drainerEnv ?? {}),
+      },
+      // What the user provides outside the manifest: the component's ConfigMap, and for the native example the
+      // Secret defined in classic-sidecar.yaml (same name, same value as the hooks' header).
+      configMaps: { 'eureka-drainer': componentConfigMap() },
+      secrets: { 'orders-drainer': { token: MANIFEST_TOKEN }, 'eureka-drainer': { token: MANIFEST_TOKEN } },
+    });
+  }
+
+  /** The manifest's container ports → the ports the processes of `instance` listen on here. */
+  portsOf(instance: DemoInstance): PortMap {
+    const pod = instance.pod;
+    if (!pod || !instance.drainer) throw new Error(`${instance.instanceId} has no drainer from a manifest`);
+    const ports: Record<number, number> = {};
+    for (const p of pod.drainer.ports) ports[p.containerPort] = instance.drainer.port;
+    for (const p of pod.app.ports) ports[p.containerPort] = instance.port;
+    return ports;
+  }
+
+  /**
+   * Starts a drainer sidecar for `instance` (replacing none: call once per instance). With `manifest`, its env
+   * is the manifest's (plus `extraEnv`, reported in `pod.substituted`), and it is ready once its readinessProbe
+   * answers 200 from the node address, as the kubelet's prober would see it.
+   */
+  async attachDrainer(instance: DemoInstance, extraEnv: Readonly<Record<string, string>> = {}, manifest?: ManifestSource): Promise<DrainerProcess> {
     if (instance.drainer) throw new Error(`${instance.instanceId} already has a drainer`);
-    const drainer = await startDrainer(this.drainerEnv(instance, extraEnv));
+    let env: Record<string, string>;
+    if (manifest) {
+      const pod = this.podOf(instance, manifest);
+      const substituted = { ...pod.substituted } as Record<string, readonly [string | undefined, string]>;
+      for (const [k, v] of Object.entries(extraEnv)) substituted[k] = [pod.drainer.env[k], v];
+      instance.pod = { ...pod, drainer: { ...pod.drainer, env: { ...pod.drainer.env, ...extraEnv } }, substituted };
+      // The manifest does not set DRAINER_HOST: the drainer listens on its default address (not the launcher's 127.0.0.1).
+      env = { ...(pod.drainer.env.DRAINER_HOST === undefined ? { DRAINER_HOST: '' } : {}), ...instance.pod.drainer.env };
+    } else {
+      env = this.drainerEnv(instance, extraEnv);
+    }
+    const drainer = await startDrainer(env);
     this.drainers.add(drainer);
     void drainer.exited.then(() => this.drainers.delete(drainer));
     instance.drainer = drainer;
+    if (instance.pod?.drainer.readinessProbe) await waitProbe(instance, hookFrom(instance.pod.drainer.readinessProbe, this.portsOf(instance)), 15_000);
     return drainer;
+  }
+
+  /** Forgets the drainer of `instance` (it exited: a container restart) so a replacement can be attached. */
+  detachDrainer(instance: DemoInstance): void {
+    delete instance.drainer;
   }
 
   /**
    * A new demo instance (the replacement pod of a rolling update), with a drainer unless told not to; resolves
    * once it is registered on both servers and the gateway has routed at least one request to it.
    */
-  async addInstance(options: { drainer?: boolean; drainerEnv?: Readonly<Record<string, string>> } = {}): Promise<DemoInstance> {
-    const app = await startDemo(this.serviceUrls.join(','));
-    const instance: DemoInstance = { app, port: app.port, instanceId: instanceIdOf(app) };
+  async addInstance(options: { drainer?: boolean; drainerEnv?: Readonly<Record<string, string>>; manifest?: ManifestSource } = {}): Promise<DemoInstance> {
+    const app = await startDemo(this.serviceUrls.join(','), this.options.podIp ?? '127.0.0.1');
+    const instance = this.newInstance(app);
     this.instances.push(instance);
     await waitRegisteredOn([this.eurekaA, this.eurekaB], instance.instanceId);
-    if (options.drainer ?? true) await this.attachDrainer(instance, options.drainerEnv ?? {});
+    const fallback = typeof this.options.manifest === 'string' ? this.options.manifest : undefined;
+    if (options.drainer ?? true) await this.attachDrainer(instance, options.drainerEnv ?? {}, options.manifest ?? fallback);
     await this.waitRouted([instance.instanceId], routingTimeoutMs(this.timings));
     this.log(`replacement ${instance.instanceId} routed`);
     return instance;
@@ -248,13 +336,50 @@ export function routingTimeoutMs(t: StackTimings): number {
   return t.serverCacheMs + t.fetchSeconds * 1000 + t.lbTtlMs + 30_000;
 }
 
-function startDemo(serviceUrls: string): Promise<SpringApp> {
-  return startSpringApp({ jar: 'demo-service', args: [`--eureka.client.service-url.defaultZone=${serviceUrls}`] });
+/** A demo instance listening on, and registered with, the pod IP `host`. */
+async function startDemo(serviceUrls: string, host: string): Promise<SpringApp> {
+  return startSpringApp({
+    jar: 'demo-service',
+    host,
+    port: await freePort(host),
+    args: [`--eureka.client.service-url.defaultZone=${serviceUrls}`, `--eureka.instance.ip-address=${host}`],
+  });
 }
 
 /** The fixture's id: `${eureka.instance.ip-address}:demo:${server.port}` (test/e2e/spring/README.md). */
 function instanceIdOf(app: SpringApp): string {
-  return `127.0.0.1:demo:${app.port}`;
+  return `${app.host}:demo:${app.port}`;
+}
+
+/** The token of the shipped manifests (the Secret's value and the hooks' header must be the same string). */
+export const MANIFEST_TOKEN = 'change-me-to-a-long-random-token';
+
+/** An httpGet probe as the kubelet's prober sends it: from the node address to the pod IP; 200–399 is success. */
+export async function probeOnce(instance: DemoInstance, get: { path: string; port: number }, timeoutMs = 1_000): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: instance.podIp, port: get.port, path: get.path, method: 'GET', agent: false, localAddress: instance.nodeIp, timeout: timeoutMs, headers: { 'User-Agent': 'kube-probe/1.33' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error) => resolve(error.message));
+    req.end();
+  });
+}
+
+async function waitProbe(instance: DemoInstance, get: { path: string; port: number }, timeoutMs: number): Promise<void> {
+  await pollUntil(
+    `${instance.instanceId}: the drainer's readinessProbe ${get.path} from ${instance.nodeIp}`,
+    async () => {
+      const status = await probeOnce(instance, get);
+      return typeof status === 'number' && status >= 200 && status < 400 ? true : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** The drainer's own Eureka client (proven by the contract tests) reads the live view; no retries, a test polls. */

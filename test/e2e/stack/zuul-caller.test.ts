@@ -7,7 +7,7 @@
  * Ribbon's server-list refresh). No request may fail through either caller.
  */
 import { failureSummary, LoadGenerator, type LoadResult } from './load';
-import { describeRollOut, rollOut } from './scenario';
+import { describeRollOut, expectShippedOrder, rollOut } from './scenario';
 import { pollUntil, Stack, type DemoInstance } from './stack';
 import { assertJavaToolchain, startSpringApp, type SpringApp } from '../support/spring-app';
 
@@ -20,7 +20,7 @@ const loads: LoadGenerator[] = [];
 
 beforeAll(async () => {
   assertJavaToolchain(['eureka-server', 'demo-service', 'gateway', 'zuul-gateway']);
-  stack = await Stack.start({ demos: 2, drainerEnv: { DRAINER_LOAD_BALANCER: 'both', RIBBON_SERVERLISTREFRESHINTERVAL: '1000' } });
+  stack = await Stack.start({ demos: 2, manifest: 'k8s/classic-sidecar.yaml', drainerEnv: { DRAINER_LOAD_BALANCER: 'both', RIBBON_SERVERLISTREFRESHINTERVAL: '1000' } });
   zuul = await startSpringApp({ jar: 'zuul-gateway', name: 'zuul', args: [`--eureka.client.service-url.defaultZone=${stack.serviceUrls.join(',')}`] });
   // Routed through Zuul to both instances (Ribbon refreshes its list every second here).
   const seen = new Set<string>();
@@ -52,7 +52,7 @@ test('Zuul/Ribbon and Spring Cloud Gateway callers: a drained roll-out fails no 
     await load.waitForServed(other.instanceId, 10);
   }
 
-  const roll = await rollOut(drained, { sidecar: 'classic' });
+  const roll = await rollOut(drained, { sidecar: 'classic', stack: s });
   for (const load of loads) await load.waitForCompleted(RATE * 2);
   const [gateway, legacy] = (await Promise.all(loads.map((l) => l.stop()))) as [LoadResult, LoadResult];
   loads.length = 0;
@@ -60,6 +60,7 @@ test('Zuul/Ribbon and Spring Cloud Gateway callers: a drained roll-out fails no 
   process.stdout.write(`  gateway: ${gateway.sent} sent, ${gateway.failed} failed; zuul: ${legacy.sent} sent, ${legacy.failed} failed\n`);
 
   expect(roll.report.outcome).toBe('verified');
+  expectShippedOrder(roll);
   expect(roll.report.plan.selectMs).toBe(1_000 + 1_000 + 2_000); // cache + fetch + max(LB TTL 2 s, Ribbon 1 s)
   for (const result of [gateway, legacy]) {
     expect({ failed: result.failed, causes: failureSummary(result.failures) }).toEqual({ failed: 0, causes: {} });

@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * The README's YAML snippets are excerpts of the shipped manifests, never a second copy that can drift: each
+ * ```yaml block is one or more fragments separated by elision lines (`# …`), and every fragment is a run of
+ * consecutive lines found verbatim (indentation included), in order, in one file under k8s/.
+ */
+const root = resolve(__dirname, '..', '..');
+const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+
+function manifests(dir: string): { file: string; lines: string[] }[] {
+  return readdirSync(resolve(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? manifests(join(dir, e.name)) : e.name.endsWith('.yaml') ? [{ file: join(dir, e.name), lines: readFileSync(resolve(root, dir, e.name), 'utf8').split('\n') }] : [],
+  );
+}
+
+const ELISION = /^\s*# …\s*$/;
+
+export function fragmentsOf(block: string): string[][] {
+  const fragments: string[][] = [[]];
+  for (const line of block.split('\n')) {
+    if (ELISION.test(line)) fragments.push([]);
+    else fragments[fragments.length - 1]!.push(line);
+  }
+  return fragments.filter((f) => f.length > 0);
+}
+
+/** The first line index ≥ `from` where `fragment` starts in `lines`, or -1. */
+function indexOfRun(lines: readonly string[], fragment: readonly string[], from: number): number {
+  for (let i = from; i + fragment.length <= lines.length; i++) {
+    if (fragment.every((l, j) => lines[i + j] === l)) return i;
+  }
+  return -1;
+}
+
+export function excerptOf(block: string, files: readonly { file: string; lines: string[] }[]): string | undefined {
+  const fragments = fragmentsOf(block);
+  return files.find(({ lines }) => {
+    let at = 0;
+    for (const fragment of fragments) {
+      const found = indexOfRun(lines, fragment, at);
+      if (found < 0) return false;
+      at = found + fragment.length;
+    }
+    return true;
+  })?.file;
+}
+
+const files = manifests('k8s');
+const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\n$/, ''));
+
+test('the README has YAML snippets to check', () => {
+  expect(blocks.length).toBeGreaterThan(0);
+});
+
+test.each(blocks.map((b, i) => [i + 1, b] as const))('README yaml block %i is an excerpt of a manifest in k8s/', (_n, block) => {
+  expect({ block, file: excerptOf(block, files) }).toEqual({ block, file: expect.stringMatching(/^k8s\//) });
+});
+
+test('the check can fail: a changed value is not an excerpt', () => {
+  const first = blocks[0]!;
+  const changed = first.replace(/port: 8787/, 'port: 8788');
+  expect(changed).not.toBe(first);
+  expect(excerptOf(changed, files)).toBeUndefined();
+  // …and fragments out of order are not one either.
+  const reversed = fragmentsOf(first).reverse().map((f) => f.join('\n')).join('\n# …\n');
+  if (fragmentsOf(first).length > 1) expect(excerptOf(reversed, files)).toBeUndefined();
+});
