@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseDuration, type DurationUnit } from './duration';
 import { ConfigError } from './errors';
-import { parseSourceRule } from './source-filter';
+import { readSourceRule } from './source-filter';
 
 /** One Eureka server, addressed directly (per-pod URL, never a load-balanced Service). */
 export interface EurekaServerConfig {
@@ -64,7 +64,7 @@ export interface Config {
   readonly appExitProcess: string | undefined;
   readonly appExitFile: string | undefined;
   readonly token: string | undefined;
-  /** Addresses allowed to call /prestop and /drain/abort; empty = any. */
+  /** Addresses and CIDR blocks (IPv4 or IPv6) allowed to call /prestop and /drain/abort; empty = any. */
   readonly allowedSources: readonly string[];
   readonly sigtermPrestopWaitMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -269,7 +269,9 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   if (allowedFound) {
     allowedSources = allowedFound.raw.split(',').map((s) => s.trim()).filter(Boolean);
     for (const source of allowedSources) {
-      if (source !== '*' && parseSourceRule(source) === undefined) problems.push(`DRAINER_ALLOWED_SOURCES must list IP addresses or IPv4 CIDR blocks (or *), got ${shown(source)}`);
+      if (source === '*') continue;
+      const rule = readSourceRule(source);
+      if ('problem' in rule) problems.push(`DRAINER_ALLOWED_SOURCES must list IP addresses or CIDR blocks (or *); ${shown(source)}: ${rule.problem}`);
     }
     if (allowedSources.includes('*')) allowedSources = [];
   } else if (token === undefined && nodeIp) {
@@ -285,7 +287,9 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
 
   const config: Config = {
     port: integer(['DRAINER_PORT'], 8787, 0, 65_535),
-    host: get('DRAINER_HOST')?.raw ?? '0.0.0.0',
+    // "::" with ipv6Only off takes IPv4 too (as ::ffff:a.b.c.d); server.ts
+    // falls back to 0.0.0.0 on a host without IPv6.
+    host: get('DRAINER_HOST')?.raw ?? '::',
     mode: 'companion',
     appName: (appNameFound?.raw ?? '').toUpperCase(),
     appPort: integer(['DRAINER_APP_PORT', 'SERVER_PORT'], 8080, 1, 65_535),

@@ -144,9 +144,12 @@ export class DrainController {
       this.log.info({ waitMs: this.deps.config.sigtermPrestopWaitMs }, 'SIGTERM while idle: waiting for the /prestop call');
       void this.nextDrain(this.deps.config.sigtermPrestopWaitMs).then((run) => {
         if (run) this.log.info('/prestop arrived after SIGTERM: finishing the drain before exit');
-        else this.perform(this.dispatch('prestop_wait_over'));
+        else {
+          this.log.info('no /prestop call: cleaning up once the app is gone');
+          this.perform(this.dispatch('prestop_wait_over'));
+        }
       });
-    }
+    } else if (isDraining(this.state.phase)) this.log.info({ phase: this.state.phase }, 'SIGTERM during a drain: finishing the drain and the clean-up first');
     this.perform(actions);
     return this.exitCode;
   }
@@ -319,16 +322,17 @@ export class DrainController {
     const servers: ServerState[] = record?.servers ?? config.servers.map((s) => ({ server: s.label, put: 'pending', restored: 0 }));
     const until = this.state.terminating ? this.exitDeadline() : clock.now() + 10_000;
     let left = false;
+    let instanceId: string | undefined;
     try {
       const result = await cleanUp(this.deps, servers, record?.instanceId, until);
       left = result.leftSomething;
-      this.log.info({ instanceId: result.instanceId, servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) }, 'clean-up finished');
+      instanceId = result.instanceId;
     } catch (error) {
       left = true;
       this.log.error({ err: describeError(error) }, 'clean-up failed');
     }
     this.cleanupLeftSomething = left;
-    this.perform(this.dispatch('cleaned'));
+    this.perform(this.dispatch('cleaned', { instanceId, leftSomething: left, servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) }));
     for (const wake of this.cleanedWaiters) wake(!left);
     this.cleanedWaiters.clear();
   }

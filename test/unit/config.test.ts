@@ -138,8 +138,30 @@ describe('parseConfig', () => {
     expect(testConfig().allowedSources).toEqual([]);
     expect(testConfig({ DRAINER_ALLOWED_SOURCES: '10.1.1.1, 10.244.0.0/16' }).allowedSources).toEqual(['10.1.1.1', '10.244.0.0/16']);
     expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_ALLOWED_SOURCES: '10.0.0.0/33' })).toEqual([
-      expect.stringContaining('DRAINER_ALLOWED_SOURCES must list IP addresses or IPv4 CIDR blocks'),
+      expect.stringContaining('DRAINER_ALLOWED_SOURCES must list IP addresses or CIDR blocks (or *); "10.0.0.0/33"'),
     ]);
+  });
+
+  test('IPv6 addresses and CIDR blocks are accepted in the allow-list', () => {
+    expect(testConfig({ DRAINER_ALLOWED_SOURCES: '::1, fd00:10:244::/64, 10.244.0.0/16' }).allowedSources).toEqual(['::1', 'fd00:10:244::/64', '10.244.0.0/16']);
+  });
+
+  // "10.0.0.0/" used to parse as /0, which lets everyone in.
+  test('every malformed allow-list entry is a problem naming the variable and the entry, all at once', () => {
+    const bad = ['10.0.0.0/', '10.0.0.0/33', '10.0.0.0/8x', '/8', '::1/129', 'fe80::/abc'];
+    const found = problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_ALLOWED_SOURCES: ['127.0.0.1', ...bad].join(',') });
+    expect(found).toHaveLength(bad.length);
+    bad.forEach((entry, i) => {
+      expect(found[i]).toContain('DRAINER_ALLOWED_SOURCES');
+      expect(found[i]).toContain(JSON.stringify(entry));
+    });
+    expect(found[0]).toContain('no prefix length after "/"');
+    expect(found[4]).toContain('prefix length 129 is above 128');
+  });
+
+  test('the drainer listens dual-stack by default', () => {
+    expect(testConfig().host).toBe('::');
+    expect(testConfig({ DRAINER_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
   });
 
   test('owner mode is refused with a reason', () => {

@@ -9,8 +9,14 @@ const TOKEN = 'a-token-of-sufficient-length';
 function appFixture(env: Record<string, string> = {}) {
   const f = controllerFixture({ DRAINER_TOKEN: TOKEN, ...env });
   f.eureka.register({ instanceId: INSTANCE_ID });
-  const app = createApp({ config: f.config, plan: f.plan, controller: f.controller, registry: f.registry, metrics: createMetrics(new Registry()), logger: f.logger });
-  return { ...f, app };
+  const httpRegistry = new Registry();
+  const app = createApp({ config: f.config, plan: f.plan, controller: f.controller, registry: f.registry, metrics: createMetrics(httpRegistry), logger: f.logger });
+  return { ...f, app, httpRegistry };
+}
+
+async function refusals(registry: Registry, result: 'forbidden' | 'unauthorized'): Promise<number> {
+  const metric = await registry.getSingleMetric('eureka_drainer_prestop_requests_total')!.get();
+  return metric.values.find((v) => v.labels.result === result)?.value ?? 0;
 }
 
 describe('HTTP surface', () => {
@@ -28,6 +34,58 @@ describe('HTTP surface', () => {
     const res = await request(f.app).get('/prestop').set('Authorization', `Bearer ${TOKEN}`);
     expect(res.status).toBe(403);
     expect(f.eureka.calls).toHaveLength(0);
+  });
+
+  // RFC 7235: the auth scheme is case-insensitive, and 1*SP separates it from the credentials.
+  test.each(['Bearer', 'bearer', 'BEARER', 'bEaReR'])('the Authorization scheme %s is accepted', async (scheme) => {
+    const f = appFixture();
+    const res = await request(f.app).post('/drain/abort').set('Authorization', `${scheme} ${TOKEN}`);
+    expect(res.status).toBe(409);
+  });
+
+  test.each([`Bearer    ${TOKEN}`, `bearer\t${TOKEN}`, `BEARER \t ${TOKEN}`])('extra spaces between scheme and token are tolerated: %j', async (header) => {
+    const f = appFixture();
+    const res = await request(f.app).post('/drain/abort').set('Authorization', header);
+    expect(res.status).toBe(409);
+  });
+
+  test.each([`Bearer${TOKEN}`, `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`, 'Bearer ', `X ${TOKEN}`])(
+    'a wrong Authorization header is refused: %j',
+    async (header) => {
+      const f = appFixture();
+      const res = await request(f.app).post('/drain/abort').set('Authorization', header);
+      expect(res.status).toBe(401);
+    },
+  );
+
+  test('refusals write one log line per kind per 10 s, then the suppressed count; the metric counts every refusal', async () => {
+    let now = Date.parse('2026-01-01T00:00:00.000Z');
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const f = appFixture({ DRAINER_ALLOWED_SOURCES: '10.9.9.9' });
+      const forbiddenLines = () => f.lines.filter((l) => String(l.msg).startsWith('refused a call from a source'));
+      for (let i = 0; i < 30; i++) expect((await request(f.app).get('/prestop').set('Authorization', `Bearer ${TOKEN}`)).status).toBe(403);
+      expect(forbiddenLines()).toHaveLength(1);
+      expect(forbiddenLines()[0]).not.toHaveProperty('suppressed');
+      now += 9_000;
+      await request(f.app).post('/prestop');
+      expect(forbiddenLines()).toHaveLength(1);
+      now += 1_000;
+      await request(f.app).post('/drain/abort');
+      expect(forbiddenLines()).toHaveLength(2);
+      expect(forbiddenLines()[1]).toMatchObject({ suppressed: 30, level: 'warn' });
+      expect(await refusals(f.httpRegistry, 'forbidden')).toBe(32);
+      expect(f.eureka.calls).toHaveLength(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('401s are limited separately from 403s', async () => {
+    const f = appFixture();
+    for (let i = 0; i < 20; i++) expect((await request(f.app).get('/prestop').set('Authorization', 'Bearer wrong')).status).toBe(401);
+    expect(f.lines.filter((l) => String(l.msg).startsWith('refused a call without a valid token'))).toHaveLength(1);
+    expect(await refusals(f.httpRegistry, 'unauthorized')).toBe(20);
   });
 
   test('50 concurrent /prestop calls (GET and POST) get one drain and one set of Eureka calls', async () => {
