@@ -46,13 +46,14 @@ function int(value: unknown): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-/** Parses body text as JSON, with an error that shows a bounded snippet. */
+/** Parses body text as JSON, with an error that shows a bounded snippet (an HTML error page says more than "Unexpected token <"). */
 export function parseJson(body: string, what: string): unknown {
+  if (body.trim() === '') throw new EurekaCodecError(`${what}: body was empty, expected JSON`);
   try {
     return JSON.parse(body);
   } catch {
     const snippet = body.slice(0, 80).replace(/\s+/g, ' ');
-    throw new EurekaCodecError(`${what}: expected JSON, got ${JSON.stringify(snippet)}${body.length > 80 ? '…' : ''}`);
+    throw new EurekaCodecError(`${what}: body was not JSON: ${JSON.stringify(snippet)}${body.length > 80 ? '…' : ''}`);
   }
 }
 

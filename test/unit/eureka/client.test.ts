@@ -1,3 +1,4 @@
+import axios, { type AddressFamily, type LookupAddress, type LookupAddressEntry } from 'axios';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../../src/clock';
@@ -108,8 +109,42 @@ describe('EurekaClient', () => {
     const error = (await client(results).getDelta(eureka).catch((e: unknown) => e)) as EurekaRequestError;
     expect(error).toBeInstanceOf(EurekaRequestError);
     expect(error.message).toContain('bad response');
-    expect(error.message).toContain('expected JSON');
+    expect(error.message).toContain(`body was not JSON: ${JSON.stringify(body.slice(0, 80))}`);
     expect(results).toContain('bad_response');
+  });
+
+  test('an empty 200 body says so', async () => {
+    handler = (_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end();
+    const error = (await client().getDelta(eureka).catch((e: unknown) => e)) as EurekaRequestError;
+    expect(error.message).toMatch(/failed: bad response: applications: body was empty, expected JSON$/);
+  });
+
+  test('a 5xx that persists names the status and the start of the body', async () => {
+    handler = (_req, res) => res.writeHead(503, { 'Content-Type': 'text/plain' }).end('Service Unavailable: registry is starting');
+    const results: EurekaResult[] = [];
+    const error = (await client(results).getDelta(eureka).catch((e: unknown) => e)) as EurekaRequestError;
+    expect(error.status).toBe(503);
+    expect(error.message).toBe(`eureka get_delta on ${eureka.label} failed: answered HTTP 503: "Service Unavailable: registry is starting"`);
+    expect(results).toEqual(['server_error', 'server_error', 'server_error']);
+  });
+
+  test('a body that stalls after the headers times out too, and says how far it got', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"instance":'); // and nothing more
+    };
+    const results: EurekaResult[] = [];
+    const error = (await client(results).getInstance(eureka, 'DEMO', 'x').catch((e: unknown) => e)) as EurekaRequestError;
+    expect(error.message).toContain('timed out after 300 ms while reading the HTTP 200 body (12 bytes read)');
+    expect(results).toEqual(['network_error', 'network_error', 'network_error']);
+  });
+
+  test('a gzip-labelled body that is not gzip is a bad response, not retried', async () => {
+    handler = (_req, res) => res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end('{"applications":{}}');
+    const results: EurekaResult[] = [];
+    const error = (await client(results).getDelta(eureka).catch((e: unknown) => e)) as EurekaRequestError;
+    expect(error.message).toMatch(/body could not be decompressed: .+/);
+    expect(results).toEqual(['bad_response']);
   });
 
   test('a hanging server times out per request, is retried, and fails with a clear message', async () => {
@@ -117,7 +152,7 @@ describe('EurekaClient', () => {
     const results: EurekaResult[] = [];
     const started = Date.now();
     const error = (await client(results).getInstance(eureka, 'DEMO', 'x').catch((e: unknown) => e)) as EurekaRequestError;
-    expect(error.message).toContain('no answer within 300ms');
+    expect(error.message).toContain('timed out after 300 ms');
     expect(results).toEqual(['network_error', 'network_error', 'network_error']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
@@ -131,11 +166,43 @@ describe('EurekaClient', () => {
     expect(seen).toHaveLength(1);
   });
 
-  test('a refused connection is a network error', async () => {
-    const dead: EurekaServerConfig = { url: 'http://127.0.0.1:1/eureka/', label: 'http://127.0.0.1:1/eureka/' };
-    const error = (await client().cancel(dead, 'DEMO', 'x').catch((e: unknown) => e)) as EurekaRequestError;
-    expect(error.status).toBeUndefined();
-    expect(error.message).toContain('ECONNREFUSED');
+  describe('a refused connection is a network error with a specific message', () => {
+    let closedPort: number;
+    beforeAll(async () => {
+      // A port that was just free: nothing listens there now.
+      const probe = createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      closedPort = (probe.address() as AddressInfo).port;
+      await new Promise((resolve) => probe.close(resolve));
+    });
+
+    test.each(['127.0.0.1', 'localhost'])('on %s', async (host) => {
+      const url = `http://${host}:${closedPort}/eureka/`;
+      const results: EurekaResult[] = [];
+      const error = (await client(results).cancel({ url, label: url }, 'DEMO', 'x').catch((e: unknown) => e)) as EurekaRequestError;
+      expect(error.status).toBeUndefined();
+      expect(error.message).toMatch(new RegExp(`failed: connection refused \\(ECONNREFUSED [^)]*127\\.0\\.0\\.1:${closedPort}`));
+      expect(results).toEqual(['network_error', 'network_error', 'network_error']);
+    });
+
+    test('on a dual-stack localhost, where Node reports an AggregateError with an empty message', async () => {
+      // What `localhost` resolves to on most hosts (::1 first), pinned so the
+      // test does not depend on this machine's /etc/hosts.
+      const both: LookupAddressEntry[] = [
+        { address: '::1', family: 6 },
+        { address: '127.0.0.1', family: 4 },
+      ];
+      const lookup = (_host: string, options: object, callback: (error: Error | null, address: LookupAddress | LookupAddress[], family?: AddressFamily) => void): void => {
+        if ((options as { all?: boolean }).all) callback(null, both);
+        else callback(null, both[0]!);
+      };
+      const url = `http://localhost:${closedPort}/eureka/`;
+      const dualStack = new EurekaClient({ timeoutMs: 2_000, retries: 0, clock: systemClock, http: axios.create({ lookup }) });
+      const error = (await dualStack.cancel({ url, label: url }, 'DEMO', 'x').catch((e: unknown) => e)) as EurekaRequestError;
+      // Both attempts are named; without IPv6 the ::1 one fails with another code, in its own part.
+      expect(error.message).toMatch(new RegExp(`failed: .*connection refused \\(ECONNREFUSED [^)]*127\\.0\\.0\\.1:${closedPort}\\)`));
+      expect(error.message).toContain(`[::1]:${closedPort}`);
+    });
   });
 
   test('never registers as OUT_OF_SERVICE', async () => {

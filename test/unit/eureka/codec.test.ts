@@ -49,9 +49,9 @@ describe('Eureka JSON codec', () => {
   });
 
   test.each([
-    ['HTML', '<html><body>502 Bad Gateway</body></html>', 'expected JSON'],
-    ['XML', '<applications><application/></applications>', 'expected JSON'],
-    ['truncated JSON', '{"applications": {"application": [', 'expected JSON'],
+    ['HTML', '<html><body>502 Bad Gateway</body></html>', 'body was not JSON'],
+    ['XML', '<applications><application/></applications>', 'body was not JSON'],
+    ['truncated JSON', '{"applications": {"application": [', 'body was not JSON'],
     ['the wrong root', '{"instance": {}}', 'expected {"applications"'],
   ])('%s is a clear error', (_name, body, message) => {
     expect(() => decodeApplicationsDocument(body)).toThrow(message);
