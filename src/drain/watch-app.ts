@@ -25,9 +25,12 @@ export interface WatchInput {
  *
  * Back (a container restart, which also runs preStop): with no SIGTERM to us,
  * either the port was seen closed and open again, or — because a restart can
- * be faster than one poll — Eureka holds a newer registration of our id than
- * the one the drain found while the port is open. A registration cannot be
- * missed between polls the way a closed port can.
+ * be faster than one poll — some server holds a newer registration of our id
+ * than the one the drain found, UP and without our override, while the port
+ * is open: the old process cancelled (which drops the override) and a new one
+ * registered. A newer registration that still carries the override proves
+ * nothing: a peer re-creates an entry from its own copy when a replicated
+ * heartbeat gets 404 (eureka-facts §5), and that copy carries the override.
  */
 export async function watchApp(deps: DrainDeps, input: WatchInput): Promise<AppFate> {
   const { clock, config, eureka } = deps;
@@ -46,8 +49,10 @@ export async function watchApp(deps: DrainDeps, input: WatchInput): Promise<AppF
     const restartable = !input.terminating();
     if (restartable && port === 'open') {
       if (sawClosed) return 'back';
-      const newest = Math.max(0, ...live.map((x) => x?.registrationTimestamp ?? 0));
-      if (input.registeredAt !== undefined && newest > input.registeredAt) return 'back';
+      const registeredAgain = live.some(
+        (x) => x != null && input.registeredAt !== undefined && x.registrationTimestamp > input.registeredAt && x.status === 'UP' && x.overriddenStatus !== 'OUT_OF_SERVICE',
+      );
+      if (registeredAgain) return 'back';
     }
     if (port !== 'open' && input.appWasGone !== true) {
       if (id === undefined) {

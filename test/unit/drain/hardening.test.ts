@@ -95,25 +95,33 @@ describe('A. lifecycle', () => {
     expect(f.controller.currentPhase).toBe('idle');
   });
 
-  test('A4: a container restart faster than the port probe: a newer registration returns the drainer to idle', async () => {
+  test('A4: a container restart faster than the port probe: the new registration (UP, no override) returns the drainer to idle', async () => {
     const f = controllerFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
     const first = await f.clock.run(f.controller.prestop());
     await f.clock.advance(3 * SECOND);
     // The app exited and listened again between two probes: the port is never seen closed.
-    // Its new process registers again (SIGKILL: no cancel, so the override is inherited).
-    for (const s of f.servers) {
-      const m = f.eureka.model(s.label);
-      const cur = m.instances.get(INSTANCE_ID)!;
-      m.instances.set(INSTANCE_ID, { ...cur, registrationTimestamp: f.clock.now(), lastRenewalTimestamp: f.clock.now() + 90_000 });
-    }
+    // Its shutdown cancelled the lease (dropping the override); the new process registered UP.
+    f.eureka.reRegister(INSTANCE_ID);
     await f.clock.advance(2 * SECOND);
     expect(f.controller.currentPhase).toBe('idle');
-    expect(await liveStatus(f, 0)).toBe('UP/UNKNOWN');
-    expect(await liveStatus(f, 1)).toBe('UP/UNKNOWN');
     const second = await f.clock.run(f.controller.prestop());
     expect(second).not.toBe(first);
     expect(second.outcome).toBe('verified');
+  });
+
+  test('A4: a peer re-creating our entry (newer registration, override kept) is not a restart', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const first = await f.clock.run(f.controller.prestop());
+    await f.clock.advance(3 * SECOND);
+    const m = f.eureka.model(f.servers[1]!.label);
+    const cur = m.instances.get(INSTANCE_ID)!;
+    m.instances.set(INSTANCE_ID, { ...cur, registrationTimestamp: f.clock.now() });
+    await f.clock.advance(5 * SECOND);
+    expect(f.controller.currentPhase).toBe('drained');
+    expect(await liveStatus(f, 1)).toBe('OUT_OF_SERVICE/OUT_OF_SERVICE');
+    expect(await f.controller.prestop()).toBe(first);
   });
 
   test('A5: /prestop after the SIGTERM wait expired: a real drain, /drain shows it, abort works', async () => {
