@@ -1,13 +1,12 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EurekaOperation, EurekaResult } from './eureka/client';
-import type { DrainPhase } from './drain/machine';
-import { DRAIN_PHASES } from './drain/machine';
+import { DRAIN_PHASES, type DrainOutcome, type DrainPhase } from './phases';
 import type { Plan } from './plan';
 
 /** Every metric name lives here. Prometheus naming: base units, _seconds, _total. */
 export const METRIC_PREFIX = 'eureka_drainer_';
 
-export type DrainOutcome = 'verified' | 'partly_verified' | 'unverified' | 'not_taken_out' | 'cut_short' | 'aborted';
+export type { DrainOutcome } from './phases';
 
 export type PrestopResult = 'started' | 'joined' | 'finished' | 'queued' | 'join_joined' | 'join_no_drain' | 'unauthorized' | 'forbidden';
 

@@ -3,24 +3,9 @@
  * next state and what the shell must do. Pure and total: the controller, the
  * HTTP routes and the signal handler only tell it events and carry out the
  * actions it returns; nothing else keeps phase flags.
- *
- * Phases are snake_case so they double as JSON values and metric labels.
  */
-export const DRAIN_PHASES = [
-  'idle',
-  'locating',
-  'taking_out',
-  'verifying',
-  'waiting_clients',
-  'waiting_tail',
-  'exiting_app',
-  'aborting',
-  'drained',
-  'cleaning_up',
-  'done',
-] as const;
-
-export type DrainPhase = (typeof DRAIN_PHASES)[number];
+export { DRAIN_PHASES, type DrainPhase } from '../phases';
+import type { DrainPhase } from '../phases';
 
 /** Steps the running drain reports as it moves from one to the next. */
 export const PROGRESS_EVENTS = ['located', 'not_located', 'taken_out', 'verified', 'window_elapsed', 'tail_elapsed', 'app_told'] as const;
