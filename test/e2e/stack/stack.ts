@@ -2,9 +2,9 @@
  * Start/stop helpers for the real Spring Cloud stack the proof runs on:
  *
  *   Eureka server A (127.0.0.2) ⇄ Eureka server B (127.0.0.3)       a replicating pair (facts §16)
- *   demo-service × N (127.0.0.1:<port>), each registered to both    the service being rolled
+ *   demo-service × N (<podIp>:<port>), each registered to both      the service being rolled (podIp default 127.0.0.1)
  *   gateway (Spring Cloud Gateway, /demo/** → lb://demo)            the caller, with its Eureka + LB caches
- *   eureka-drainer × N (built dist/main.js), one per demo instance  POD_IP 127.0.0.1 + SERVER_PORT = its port
+ *   eureka-drainer × N (built dist/main.js), one per demo instance  env from a k8s/ manifest (manifest.ts), or drainerEnv()
  *
  * Every readiness wait polls (health, live registry, routing through the gateway); nothing sleeps a fixed time.
  * Timings are the scaled-down ones (server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s) unless told otherwise;
