@@ -1,9 +1,8 @@
 import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import { cleanUp } from './clean-up';
-import { DrainAborted, type DrainDeps } from './deps';
+import { DrainAborted, modeOf, type DrainDeps } from './deps';
 import { decide, exitCodeFor, INITIAL_STATE, isDraining, type DrainPhase, type LifecycleAction, type LifecycleEventType, type LifecycleState } from './machine';
-import { putBack } from './put-back';
 import { newRecord, type DrainRecord, type ServerState } from './record';
 import { buildReport, iso, serverReport, type DrainReport } from './report';
 import { runDrain } from './run';
@@ -339,13 +338,13 @@ export class DrainController {
 
   /** The app came back after a drain without the pod terminating: take our override off (the new process inherited it). */
   private async putBackAfterRestart(): Promise<void> {
-    const id = this.record?.instanceId;
-    this.log.info({ instanceId: id }, 'app restarted after a drain: removing the override; the next preStop drains again');
+    const record = this.record;
+    this.log.info({ instanceId: record?.instanceId }, 'app restarted after a drain: putting the instance back in service; the next preStop drains again');
     this.watchGeneration++;
     this.record = undefined;
     this.lastReport = undefined;
-    if (id === undefined) return;
-    for (const failure of await putBack(this.deps, id)) this.log.warn({ err: failure }, 'could not remove the override after the app restarted');
+    if (record === undefined) return;
+    for (const failure of await modeOf(this.deps).putBack(this.deps, record)) this.log.warn({ err: failure }, 'could not put the instance back after the app restarted');
   }
 
   private exit(): void {

@@ -7,6 +7,8 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { Plan } from '../plan';
 import type { InFlightReading } from '../tail';
+import { companionMode } from './companion-mode';
+import type { TakeOutMode } from './mode';
 
 /** What the drain's steps may use. Each step takes these, the per-drain record and a signal; none holds state. */
 export interface DrainDeps {
@@ -19,6 +21,12 @@ export interface DrainDeps {
   readonly appExit: AppExit;
   readonly probeApp: () => Promise<PortState>;
   readonly readInFlight?: (signal: AbortSignal) => Promise<InFlightReading>;
+  /** How the instance is taken out and put back; companion unless the drainer owns the registration. */
+  readonly mode?: TakeOutMode;
+}
+
+export function modeOf(deps: DrainDeps): TakeOutMode {
+  return deps.mode ?? companionMode;
 }
 
 /** Thrown into the waits by POST /drain/abort. */

@@ -1,8 +1,6 @@
 import { describeError } from '../errors';
-import type { DrainDeps } from './deps';
-import { liveEvidence } from './evidence';
+import { modeOf, type DrainDeps } from './deps';
 import type { DrainRecord } from './record';
-import { putOverride } from './take-out';
 import { untilSignal } from './until';
 
 /**
@@ -29,9 +27,9 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
         const round = untilSignal(clock, clock.now() + config.eurekaTimeoutMs, signal);
         try {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
-          if (liveEvidence(live, config.appName, id) === 'out' || signal.aborted) return;
+          if (modeOf(deps).live(live, config.appName, id) === 'out' || signal.aborted) return;
           const before = live === null ? 'absent' : `${live.status}/${live.overriddenStatus}`;
-          await putOverride(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
+          await modeOf(deps).change(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
           if (state.put !== 'ok') {
             logger.warn({ server: server.label, seen: before, err: state.error }, 'our override is gone and cannot be put back yet; retrying');
             return;

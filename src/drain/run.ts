@@ -1,9 +1,8 @@
 import type { DrainDeps } from './deps';
-import { DrainAborted } from './deps';
+import { DrainAborted, modeOf } from './deps';
 import { keepOut } from './keep-out';
 import { locate } from './locate';
 import type { ProgressEvent } from './machine';
-import { putBack } from './put-back';
 import type { DrainRecord } from './record';
 import { takeOut } from './take-out';
 import { isVerified, serverSettledAt, TAKE_OUT_FLOOR_MS, verificationCutoff } from './timing';
@@ -37,7 +36,8 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
 
     if (record.instanceId === undefined) step('not_located');
     else {
-      step('located', { instanceId: record.instanceId });
+      step('located', { instanceId: record.instanceId, mode: modeOf(deps).name });
+      await modeOf(deps).begin(deps, record);
       let attempted = 0;
       await Promise.all(
         config.servers.map(async (_server, i) => {
@@ -89,7 +89,7 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
     await Promise.race([pending, clock.sleep(config.eurekaTimeoutMs * (config.eurekaRetries + 1), giveUp.signal).catch(() => undefined)]);
     giveUp.abort();
     const late = record.inFlight.size > 0;
-    record.problems.push(...(await putBack(deps, id)));
-    if (late) void pending.then(() => putBack(deps, id)).then((failures) => failures.forEach((f) => deps.logger.warn({ err: f }, 'after a late PUT landed')));
+    record.problems.push(...(await modeOf(deps).putBack(deps, record)));
+    if (late) void pending.then(() => modeOf(deps).putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ err: f }, 'after a late PUT landed')));
   }
 }

@@ -1,9 +1,7 @@
 import { describeError } from '../errors';
-import type { DrainDeps } from './deps';
-import { deltaEvidence, liveEvidence } from './evidence';
+import { modeOf, type DrainDeps } from './deps';
 import type { DrainRecord } from './record';
 import { primedInTime, verificationCutoff } from './timing';
-import { putOverride } from './take-out';
 import { untilSignal } from './until';
 
 /**
@@ -35,18 +33,18 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
         if (state.put !== 'ok') {
           const putStage = untilSignal(clock, cutoff());
-          await putOverride(deps, record, server, state, putStage.signal).finally(putStage.cancel);
+          await modeOf(deps).change(deps, record, server, state, putStage.signal).finally(putStage.cancel);
         }
         if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
           if (live !== null) record.registeredAt = Math.max(record.registeredAt ?? 0, live.registrationTimestamp);
-          const seen = liveEvidence(live, config.appName, id);
+          const seen = modeOf(deps).live(live, config.appName, id);
           if (seen === 'out') state.liveVerifiedAt = clock.now();
           else if (seen === 'absent') state.put = 'not_found';
         }
         if (state.liveVerifiedAt !== undefined) {
           const delta = await eureka.getDelta(server, round.signal);
-          const seen = deltaEvidence(delta.instances, config.appName, id);
+          const seen = modeOf(deps).delta(delta.instances, config.appName, id);
           if (seen === 'out') {
             state.cacheVerifiedAt = clock.now();
             const inTime = primedInTime(state.primedAt, firstPutAt(record));
