@@ -6,7 +6,7 @@
  */
 import { failureSummary } from './load';
 import { describeRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
-import type { DemoInstance } from './stack';
+import { SCALED, type DemoInstance } from './stack';
 
 jest.setTimeout(180_000);
 
@@ -42,23 +42,25 @@ test('with one Eureka server down, the drain fails no request and stays within i
   const [onA, onB] = report.servers;
   expect(onA).toMatchObject({ verified: false });
   expect(onB).toMatchObject({ put: 'ok', verified: true });
-  // At most its worst case: cache + fetch + LB + tail, never cut short. The slack is not only scheduling: the
-  // drainer primes every server's delta view before it PUTs anywhere (so a peer's replication cannot make an
-  // unprimed server look verified early), and locates the instance on every server first; each of those steps
-  // waits for the stopped server's retries (connection refused, 2 retries with backoff), so the override reaches
-  // the live server 0.3–0.7 s after the drain started and its cache term counts from there. Measured: 1–457 ms over.
-  expect(report.durationMs).toBeLessThanOrEqual(report.plan.drainMs + 1_000);
-  // The tight form of the same bound: from the moment the live server showed the override, no more than the plan.
-  expect(report.durationMs).toBeLessThanOrEqual(onB!.liveVerifiedMs! + report.plan.drainMs + 300);
+  // At most its worst case, never cut short. The stopped server never accepted the override, so the change
+  // could still reach it (by replication from the live peer) until the drainer stopped trying: its verification
+  // cut-off, one cache term plus max(2 polls, 1 s) of slack after the start. Its callers may be served a stale
+  // copy for one more cache term from then (src/drain/timing.ts), then fetch + LB + tail. So the bound is the
+  // plan plus one cache term plus the slack, plus 1 s for scheduling on two busy cores.
+  const slackMs = Math.max(2 * 100, 1_000);
+  expect(report.durationMs).toBeGreaterThanOrEqual(SCALED.serverCacheMs + slackMs + report.plan.drainMs - 200);
+  expect(report.durationMs).toBeLessThanOrEqual(report.plan.drainMs + SCALED.serverCacheMs + slackMs + 1_000);
+  // The stopped server is reported with why it is unproven, never with a null error.
+  expect(onA!.error).toEqual(expect.any(String));
   expect(report.actual.tailEndedBy).toBe('fixed');
 
   expect(load.stats(drained.instanceId)!.lastServedAt).toBeLessThan(record.appSigtermAt!);
   expect(record.killed).toEqual([]);
   expectShippedOrder(roll);
   expect(record.app.exitCode).toBe(143);
-  // The drainer exits by itself before the grace period ends (its exit code says whether the clean-up could
-  // reach every server; it cannot reach the stopped one).
-  expect(record.drainer!.exitCode).not.toBeNull();
+  // The drainer exits by itself before the grace period ends, with 0: nothing is left that a caller can trip
+  // over (the stopped server takes the registry from its peer when it returns); the unreachable server is counted.
+  expect(record.drainer!.exitCode).toBe(0);
   expect(record.drainerExitedAt!).toBeLessThan(record.graceDeadlineAt);
   // Gone from the surviving server.
   expect(await s.liveInstance(s.eurekaB, drained.instanceId)).toBeNull();
