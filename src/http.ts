@@ -51,16 +51,37 @@ export function createApp(deps: HttpDeps): express.Express {
     log.warn({ source: source.slice(0, 64), path: path.slice(0, 64), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) }, message);
   };
 
+  // A refused preStop does not stop the kubelet: it sends the app SIGTERM at
+  // once, undrained. That is the one refusal an SRE must hear about.
+  const kubeletLog = createLogLimiter();
+  const refusedKubelet = (req: Request, reason: 'forbidden' | 'unauthorized', source: string): void => {
+    const agent = req.headers['user-agent'];
+    if (typeof agent !== 'string' || !agent.startsWith('kube-lifecycle/') || !req.path.startsWith('/prestop')) return;
+    metrics.kubeletHookRefused(reason);
+    const admitted = kubeletLog.admit(reason);
+    if (admitted !== undefined) {
+      log.error(
+        { source: source.slice(0, 64), path: req.path.slice(0, 64), userAgent: agent.slice(0, 64), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) },
+        reason === 'unauthorized'
+          ? "the kubelet's preStop call was refused: its token does not match DRAINER_TOKEN. The app is being stopped WITHOUT a drain. Make the pod spec's httpHeaders token and the drainer's token the same value (see the README's security section)"
+          : "the kubelet's preStop call was refused: its source address is not in DRAINER_ALLOWED_SOURCES / NODE_IP. The app is being stopped WITHOUT a drain. Add the node's address (or the node's pod-CIDR bridge) to the allow-list",
+      );
+    }
+    controller.hookRefused();
+  };
+
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     const source = normalizeAddress(req.socket.remoteAddress ?? '');
     if (!sourceAllowed(rules, source)) {
       metrics.prestopRequest('forbidden');
+      refusedKubelet(req, 'forbidden', source);
       logRefusal('forbidden', source, req.path, 'refused a call from a source outside DRAINER_ALLOWED_SOURCES');
       res.status(403).json({ error: 'forbidden', message: 'source address not allowed (see DRAINER_ALLOWED_SOURCES / NODE_IP)' });
       return;
     }
     if (config.token !== undefined && !tokenMatches(req, config.token)) {
       metrics.prestopRequest('unauthorized');
+      refusedKubelet(req, 'unauthorized', source);
       logRefusal('unauthorized', source, req.path, 'refused a call without a valid token');
       res.status(401).json({ error: 'unauthorized', message: 'send the token as "Authorization: Bearer <token>" or "X-Drainer-Token: <token>"' });
       return;

@@ -23,6 +23,8 @@ export interface Metrics {
   cleanupDelete(result: CleanupResult): void;
   /** Our override had vanished during the waits and was put back on this server. */
   overrideRestored(server: string): void;
+  /** The guard refused a call that came from the kubelet (its preStop): the app is about to stop undrained. */
+  kubeletHookRefused(reason: 'unauthorized' | 'forbidden'): void;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -100,6 +102,13 @@ export function createMetrics(registry: Registry): Metrics {
     registers,
   });
 
+  const kubeletRefused = new Counter({
+    name: `${METRIC_PREFIX}kubelet_hook_refused_total`,
+    help: "The kubelet's preStop call was refused (token or source mismatch); the kubelet goes on to SIGTERM regardless.",
+    labelNames: ['reason'],
+    registers,
+  });
+
   return {
     setPhase(current) {
       for (const p of DRAIN_PHASES) phase.set({ phase: p }, p === current ? 1 : 0);
@@ -121,5 +130,6 @@ export function createMetrics(registry: Registry): Metrics {
     },
     cleanupDelete: (result) => cleanup.inc({ result }),
     overrideRestored: (server) => restored.inc({ server }),
+    kubeletHookRefused: (reason) => kubeletRefused.inc({ reason }),
   };
 }

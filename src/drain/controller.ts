@@ -116,6 +116,22 @@ export class DrainController {
     return { joined: false, reason: 'no drain started: only this container is stopping', phase: this.state.phase };
   }
 
+  /**
+   * The guard refused a call that looks like the kubelet's preStop (token or
+   * source mismatch). The kubelet ignores the answer and sends the app SIGTERM
+   * at once: with our own SIGTERM (which cannot be forged) that means the app
+   * is stopping undrained, so drain anyway as far as the grace period allows.
+   */
+  hookRefused(): void {
+    const actions = this.dispatch('hook_refused');
+    if (actions.includes('start_drain')) {
+      this.log.error('draining after a refused preStop call: fix the token or the allow-list (see the line before)');
+      this.perform(actions);
+      return;
+    }
+    void this.deps.clock.sleep(this.deps.config.sigtermPrestopWaitMs).then(() => this.dispatch('hook_refusal_expired'));
+  }
+
   /** POST /drain/abort: before the app was told to exit, put the instance back in service. */
   async abort(): Promise<AbortAnswer> {
     const before = this.state.phase;
@@ -139,6 +155,7 @@ export class DrainController {
     this.exitCode = new Promise((resolve) => (this.resolveExit = resolve));
     const deadline = this.exitDeadline();
     void this.deps.clock.sleep(Math.max(0, deadline - this.deps.clock.now())).then(() => this.perform(this.dispatch('deadline')));
+    if (actions.includes('start_drain')) this.log.error({ why: 'refused preStop' }, 'SIGTERM right after a refused preStop call: draining anyway; fix the token or the allow-list');
     if (actions.includes('wait_for_prestop')) {
       this.log.info({ waitMs: this.deps.config.sigtermPrestopWaitMs }, 'SIGTERM while idle: waiting for the /prestop call');
       void this.nextDrain(this.deps.config.sigtermPrestopWaitMs).then((run) => {

@@ -17,6 +17,8 @@ export const LIFECYCLE_EVENTS = [
   'join_timed_out', // a join waited its time and no drain started
   'sigterm', // the process got SIGTERM (or SIGINT)
   'prestop_wait_over', // after a SIGTERM while idle, the wait for /prestop ended
+  'hook_refused', // the kubelet's preStop call was refused (token or source mismatch): the kubelet goes on to SIGTERM
+  'hook_refusal_expired', // too long ago to pair with a SIGTERM
   'abort', // POST /drain/abort
   ...PROGRESS_EVENTS,
   'abort_done', // the aborted drain put the instance back and ended
@@ -47,6 +49,8 @@ export interface LifecycleState {
   readonly prestopQueued: boolean;
   /** The current or last drain took the instance out (or tried to): something of ours may be in Eureka. */
   readonly tookOut: boolean;
+  /** A preStop call from the kubelet was just refused: the app is about to get SIGTERM with no drain. */
+  readonly hookRefused: boolean;
 }
 
 /** What the shell must do; carried out in order. */
@@ -79,6 +83,7 @@ export const INITIAL_STATE: LifecycleState = {
   prestopWaitOver: false,
   prestopQueued: false,
   tookOut: false,
+  hookRefused: false,
 };
 
 /** Phases in which a drain is running and /prestop joins it. */
@@ -110,7 +115,7 @@ const go = (state: LifecycleState, patch: Partial<LifecycleState>, why: string, 
 
 /** A fresh drain: the grace period counts from the termination's first event. */
 function startDrain(s: LifecycleState, at: number, why: string): Decision {
-  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false }, why, 'start_drain');
+  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false, hookRefused: false }, why, 'start_drain');
 }
 
 /** Back to exactly what a fresh drainer is, keeping only what SIGTERM told us. */
@@ -124,6 +129,7 @@ function backToIdle(s: LifecycleState, why: string, ...actions: LifecycleAction[
       tookOut: false,
       joinFoundNoDrain: false,
       prestopWaitOver: s.prestopWaitOver,
+      hookRefused: false,
     },
     why,
     ...actions,
@@ -163,6 +169,9 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
       const t = go(s, { terminating: true, terminationStartedAt: s.terminationStartedAt ?? event.at }, '');
       if (s.terminating) return stay(t.state, 'SIGTERM again: nothing new');
       if (phase === 'idle') {
+        // The refused call alone proves nothing (anyone can send one); with the
+        // kubelet's SIGTERM it means the app is stopping undrained: drain anyway.
+        if (s.hookRefused) return startDrain(t.state, event.at, 'SIGTERM right after a refused preStop call (token or source mismatch): drain anyway, the app is stopping');
         if (s.joinFoundNoDrain) return stay(t.state, 'our own preStop found no drain: a restart of this container alone; leave Eureka alone', 'exit');
         return stay(t.state, 'SIGTERM while idle: termination has begun; the kubelet’s /prestop may still come', 'wait_for_prestop');
       }
@@ -173,6 +182,14 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
     case 'prestop_wait_over':
       if (phase === 'idle' && s.terminating && !s.prestopWaitOver) return go(s, { prestopWaitOver: true }, 'no /prestop yet: keep serving, clean up once the app is gone', 'watch_app');
       return stay(s, 'the wait for /prestop no longer matters');
+
+    case 'hook_refused':
+      if (phase !== 'idle') return stay(s, `a refused preStop in ${phase} changes nothing`);
+      if (s.terminating) return startDrain(s, event.at, 'a refused preStop after SIGTERM (token or source mismatch): drain anyway, the app is stopping');
+      return go(s, { hookRefused: true }, 'a preStop call was refused: drain if SIGTERM follows');
+
+    case 'hook_refusal_expired':
+      return s.hookRefused ? go(s, { hookRefused: false }, 'the refused preStop was too long ago to pair with a SIGTERM') : stay(s, 'nothing to expire');
 
     case 'abort':
       if (isDraining(phase) && phase !== 'exiting_app') return go(s, { phase: 'aborting' }, 'abort: put the instance back', 'cancel_drain');

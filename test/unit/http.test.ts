@@ -151,3 +151,28 @@ describe('HTTP surface', () => {
     expect(f.eureka.calls).toHaveLength(0);
   });
 });
+
+describe('a refused preStop from the kubelet (issue 9: a token mismatch must not silently skip the drain)', () => {
+  test('is logged at error with what to fix, counted, and with the kubelet’s SIGTERM the drain runs anyway', async () => {
+    const f = appFixture();
+    const res = await request(f.app).get('/prestop').set('User-Agent', 'kube-lifecycle/1.33').set('X-Drainer-Token', 'the-old-token-nobody-updated');
+    expect(res.status).toBe(401);
+    const line = f.lines.find((l) => l.level === 'error' && String(l.msg).includes("the kubelet's preStop call was refused"));
+    expect(line?.msg).toContain('WITHOUT a drain');
+    const refused = await f.httpRegistry.getSingleMetric('eureka_drainer_kubelet_hook_refused_total')!.get();
+    expect(refused.values.find((v) => v.labels.reason === 'unauthorized')?.value).toBe(1);
+    expect(f.controller.currentPhase).toBe('idle'); // a refused call alone changes nothing
+    void f.controller.terminate(); // the kubelet sends SIGTERM right away
+    expect(f.controller.currentPhase).toBe('locating');
+    await f.clock.advance(2_000);
+    expect(f.eureka.count('put_status')).toBe(2);
+  });
+
+  test('a refused call that is not the kubelet’s is a plain refusal: SIGTERM still waits for /prestop', async () => {
+    const f = appFixture();
+    await request(f.app).get('/prestop').set('User-Agent', 'curl/8').set('X-Drainer-Token', 'wrong');
+    void f.controller.terminate();
+    expect(f.controller.currentPhase).toBe('idle');
+    expect(f.lines.some((l) => l.level === 'error')).toBe(false);
+  });
+});

@@ -23,7 +23,8 @@ function everyState(): LifecycleState[] {
       for (const joinFoundNoDrain of [false, true])
         for (const prestopWaitOver of [false, true])
           for (const prestopQueued of [false, true])
-            out.push(state(phase, { terminating, joinFoundNoDrain, prestopWaitOver, prestopQueued, terminationStartedAt: terminating ? AT - 5_000 : undefined }));
+            for (const hookRefused of [false, true])
+              out.push(state(phase, { terminating, joinFoundNoDrain, prestopWaitOver, prestopQueued, hookRefused, terminationStartedAt: terminating ? AT - 5_000 : undefined }));
   return out;
 }
 
@@ -44,7 +45,7 @@ describe('lifecycle decider: the whole table', () => {
         expect(d.why.length).toBeGreaterThan(0);
       }
     }
-    expect(cells).toBe(DRAIN_PHASES.length * 16 * LIFECYCLE_EVENTS.length);
+    expect(cells).toBe(DRAIN_PHASES.length * 32 * LIFECYCLE_EVENTS.length);
   });
 
   test('invariants that hold in every cell', () => {
@@ -54,6 +55,9 @@ describe('lifecycle decider: the whole table', () => {
         const a = d.actions;
         // A drain starts only from idle (or right after an abort finishes), never replays an aborted one.
         if (a.includes('start_drain')) expect(s.phase === 'idle' || (s.phase === 'aborting' && type === 'abort_done')).toBe(true);
+        // A refused call alone never drains: only with the kubelet's SIGTERM.
+        if (a.includes('start_drain') && type === 'hook_refused') expect(s.terminating).toBe(true);
+        if (a.includes('start_drain') && type === 'sigterm') expect(s.hookRefused).toBe(true);
         // /prestop in idle always drains (issue: an aborted report was replayed).
         if (s.phase === 'idle' && type === 'prestop') expect(a).toEqual(['start_drain']);
         // The old report is only given while it stands.
@@ -62,8 +66,8 @@ describe('lifecycle decider: the whole table', () => {
         if (type === 'deadline' && s.terminating) expect(a).toContain('exit');
         // Nothing exits a process that got no SIGTERM.
         if (a.includes('exit')) expect(d.state.terminating).toBe(true);
-        // SIGTERM never undoes progress.
-        if (type === 'sigterm') expect(d.state.phase).toBe(s.phase);
+        // SIGTERM never undoes progress (it starts a drain only after a refused preStop).
+        if (type === 'sigterm') expect(d.state.phase).toBe(s.phase === 'idle' && s.hookRefused && !s.terminating ? 'locating' : s.phase);
         // Once terminating, always terminating.
         if (s.terminating) expect(d.state.terminating).toBe(true);
         // Only a running drain can be cancelled; a told app cannot be un-told.
@@ -127,6 +131,16 @@ describe('lifecycle decider: the paths of issue 7 A', () => {
     expect(on(timedOut.state, 'sigterm').actions).toEqual(['exit']);
     // But the app's /prestop after a lonely join still drains.
     expect(on(timedOut.state, 'prestop').actions).toEqual(['start_drain']);
+  });
+
+  test('issue 9: a refused kubelet preStop (token mismatch) plus SIGTERM drains anyway, in either order', () => {
+    const refusedFirst = on(state('idle'), 'hook_refused');
+    expect(refusedFirst.actions).toEqual([]);
+    expect(on(refusedFirst.state, 'sigterm').actions).toEqual(['start_drain']);
+    const sigtermFirst = on(state('idle'), 'sigterm').state;
+    expect(on(sigtermFirst, 'hook_refused').actions).toEqual(['start_drain']);
+    // Alone, or long before the signal, it changes nothing.
+    expect(on(on(refusedFirst.state, 'hook_refusal_expired').state, 'sigterm').actions).toEqual(['wait_for_prestop']);
   });
 
   test('issue 13 C9: preStop delivered again after a finished drain gets the same report', () => {
