@@ -7,9 +7,9 @@ import YAML from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Secret } from 'kubernetes-models/v1';
-import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 
-const KINDS = { Deployment, NetworkPolicy, Secret, PodMonitor };
+const KINDS = { Deployment, NetworkPolicy, Secret, PodMonitor, PrometheusRule };
 const root = process.argv[2];
 const results = [];
 
@@ -55,5 +55,10 @@ check('k8s/component (patched Deployment)', target);
 const broken = structuredClone(target);
 broken.spec.template.spec.containers[0].lifecycle.preStop.httpGet.port = { not: 'a port' };
 check('self-check (broken on purpose)', broken);
+
+// And a PrometheusRule whose `for` Prometheus could not parse.
+const rules = YAML.parse(readFileSync(join(root, 'k8s/prometheus-rule.yaml'), 'utf8'));
+rules.spec.groups[0].rules[0].for = '5 minutes';
+check('self-check (broken rule on purpose)', rules);
 
 process.stdout.write(`${JSON.stringify(results)}\n`);

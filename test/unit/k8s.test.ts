@@ -16,8 +16,10 @@ test.each(results.filter((r) => !r.file.startsWith('self-check')).map((r) => [`$
   expect(result.ok).toBe(true);
 });
 
-test('a broken manifest is rejected (the check can fail)', () => {
-  expect(results.find((r) => r.file.startsWith('self-check'))?.ok).toBe(false);
+test('a broken manifest is rejected (the check can fail): a Deployment and a PrometheusRule', () => {
+  const selfChecks = results.filter((r) => r.file.startsWith('self-check'));
+  expect(selfChecks.map((r) => r.kind).sort()).toEqual(['Deployment', 'PrometheusRule']);
+  for (const r of selfChecks) expect(r.ok).toBe(false);
 });
 
 test('every Deployment wires the preStop hook to the drainer and sets the grace period', () => {
