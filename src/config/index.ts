@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors';
+import { readSourceRule } from '../source-filter';
+import { EnvReader, shown } from './reader';
+import { parseServerUrl } from './servers';
+import type { Config, EurekaServerConfig, Env, ParseOptions } from './types';
+import { readVariables, type Values } from './variables';
+
+export type { AppExitStrategy, Config, EurekaServerConfig, Env, LoadBalancerKind, ParseOptions, TailMode, Timings } from './types';
+export { redactUrlText } from './servers';
+export { VARIABLE_NAMES } from './variables';
+
+/**
+ * Environment → frozen Config. Reads nothing but `env` (and the token or
+ * credential files it names): the table in variables.ts, then the rules that
+ * tie values together. Every problem is collected and thrown at once as a
+ * ConfigError, so one restart fixes them all.
+ */
+export function parseConfig(env: Env, options: ParseOptions = {}): Config {
+  const requireTarget = options.requireTarget ?? true;
+  const reader = new EnvReader(env, options.readFile ?? ((path: string) => readFileSync(path, 'utf8')));
+  const v = readVariables(reader);
+  const problem = (text: string): void => reader.problem(text);
+
+  if (v.mode === 'owner') problem('DRAINER_MODE=owner is not available in this version; use companion (the app registers itself with Eureka)');
+  checkTarget(v, requireTarget, problem);
+  const servers = readServers(v, requireTarget, problem);
+  checkTail(v, problem);
+  checkAppExit(v, problem);
+  if (v.token !== undefined && v.token.length < 16) problem('DRAINER_TOKEN(_FILE) must be at least 16 characters');
+  if (v.eurekaTimeoutMs === 0) problem('DRAINER_EUREKA_TIMEOUT_MS must be above 0');
+  if (v.verifyPollMs < 50) problem(`DRAINER_VERIFY_POLL_MS must be at least 50ms, got ${v.verifyPollMs}`);
+
+  const config: Config = {
+    port: v.port,
+    host: v.host,
+    mode: v.mode,
+    appName: (v.appName?.raw ?? '').toUpperCase(),
+    appPort: v.appPort,
+    appHost: v.appHost,
+    instanceId: v.instanceId?.raw,
+    podIp: v.podIp,
+    podName: v.podName,
+    nodeIp: v.nodeIp,
+    servers,
+    eurekaTimeoutMs: v.eurekaTimeoutMs,
+    eurekaRetries: v.eurekaRetries,
+    verifyPollMs: v.verifyPollMs,
+    timings: {
+      serverCacheMs: v.readOnlyCache ? v.serverCacheMs : 0,
+      registryFetchMs: v.registryFetchMs,
+      loadBalancerTtlMs: v.lbCacheEnabled ? v.loadBalancerTtlMs : 0,
+      ribbonRefreshMs: v.ribbonRefreshMs,
+      loadBalancer: v.loadBalancer,
+      tailMs: v.tailMs,
+      marginMs: v.marginMs,
+      appShutdownMs: v.appShutdownMs,
+      gracePeriodMs: v.gracePeriodSeconds * 1000,
+    },
+    tailMode: v.tailMode,
+    tailMetricsUrl: v.tailMetricsUrl,
+    tailMetric: v.tailMetric,
+    tailIdleThreshold: v.tailIdleThreshold,
+    appExit: v.appExit,
+    appExitUrl: v.appExitUrl,
+    appExitProcess: v.appExitProcess,
+    appExitFile: v.appExitFile,
+    token: v.token,
+    allowedSources: allowList(v, problem),
+    sigtermPrestopWaitMs: v.sigtermPrestopWaitMs,
+    logLevel: v.logLevel,
+  };
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return deepFreeze(config);
+}
+
+function checkTarget(v: Values, requireTarget: boolean, problem: (text: string) => void): void {
+  if (!v.appName && requireTarget) problem('DRAINER_APP_NAME (or SPRING_APPLICATION_NAME) is required: the Eureka application name of the app');
+  else if (v.appName && !/^[A-Za-z0-9._-]+$/.test(v.appName.raw)) problem(`${v.appName.name} must be a Eureka application name (letters, digits, . _ -), got ${shown(v.appName.raw)}`);
+  if (v.instanceId && /[/?#\s]/.test(v.instanceId.raw)) problem(`DRAINER_INSTANCE_ID must not contain "/", "?", "#" or spaces, got ${shown(v.instanceId.raw)}`);
+  if (!v.instanceId && !v.podIp && requireTarget) problem('set DRAINER_INSTANCE_ID, or POD_IP (Downward API status.podIP) so the drainer can find its instance in Eureka');
+}
+
+function readServers(v: Values, requireTarget: boolean, problem: (text: string) => void): EurekaServerConfig[] {
+  if (v.credentials !== undefined && !v.credentials.includes(':')) problem('DRAINER_EUREKA_CREDENTIALS(_FILE) must hold "user:password"');
+  const servers: EurekaServerConfig[] = [];
+  const found = v.serverUrls;
+  if (!found) {
+    if (requireTarget) problem('DRAINER_EUREKA_URLS (or EUREKA_CLIENT_SERVICEURL_DEFAULTZONE) is required: comma-separated Eureka server URLs, one per server pod');
+    return servers;
+  }
+  for (const part of found.raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const server = parseServerUrl(part, v.credentials);
+    if (typeof server === 'string') problem(`${found.name} has ${server}`);
+    else if (servers.some((s) => s.url === server.url)) problem(`${found.name} lists ${server.label} twice`);
+    else servers.push(server);
+  }
+  return servers;
+}
+
+function checkTail(v: Values, problem: (text: string) => void): void {
+  if (v.tailMode === 'adaptive' && v.tailMetricsUrl === undefined && !problemAlreadyNamed(v)) {
+    problem('DRAINER_TAIL_MODE=adaptive needs DRAINER_TAIL_METRICS_URL (e.g. http://127.0.0.1:8080/actuator/prometheus)');
+  }
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$/.test(v.tailMetric)) problem(`DRAINER_TAIL_METRIC must be a Prometheus metric name with optional {label="value"} matchers, got ${shown(v.tailMetric)}`);
+}
+
+/** A bad DRAINER_TAIL_METRICS_URL was already reported by its row; do not report it missing too. */
+function problemAlreadyNamed(v: Values): boolean {
+  return v.tailMetricsUrlSet;
+}
+
+function checkAppExit(v: Values, problem: (text: string) => void): void {
+  if (v.appExit === 'http' && !v.appExitUrlSet) problem('DRAINER_APP_EXIT=http needs DRAINER_APP_EXIT_URL (e.g. http://127.0.0.1:8080/actuator/shutdown)');
+  if (v.appExit === 'signal' && !v.appExitProcess) problem('DRAINER_APP_EXIT=signal needs DRAINER_APP_EXIT_PROCESS, a pattern matched against /proc/*/cmdline (needs shareProcessNamespace: true)');
+  if (v.appExit === 'signal' && v.appExitProcess) {
+    try {
+      new RegExp(v.appExitProcess);
+    } catch {
+      problem(`DRAINER_APP_EXIT_PROCESS must be a valid regular expression, got ${shown(v.appExitProcess)}`);
+    }
+  }
+  if (v.appExit === 'file' && !v.appExitFile) problem('DRAINER_APP_EXIT=file needs DRAINER_APP_EXIT_FILE, a path in a volume shared with the app');
+}
+
+function allowList(v: Values, problem: (text: string) => void): string[] {
+  if (v.allowedSources) {
+    const sources = v.allowedSources.raw.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const source of sources) {
+      if (source === '*') continue;
+      const rule = readSourceRule(source);
+      if ('problem' in rule) problem(`DRAINER_ALLOWED_SOURCES must list IP addresses or CIDR blocks (or *); ${shown(source)}: ${rule.problem}`);
+    }
+    return sources.includes('*') ? [] : sources;
+  }
+  // No token: only loopback and the node may start a drain. The kubelet's
+  // source can also be the node's bridge address (CNI-dependent); a refused
+  // call is logged with its source so the list can be widened.
+  if (v.token === undefined && v.nodeIp) return ['127.0.0.1', '::1', v.nodeIp];
+  // With a token the token is the guard: a source filter that misses the
+  // kubelet's address would silently skip the drain.
+  return [];
+}
+
+/** The configuration as it may be logged: secrets replaced, nothing else hidden. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    servers: config.servers.map((s) => ({ url: s.label, basicAuth: s.username !== undefined })),
+    token: config.token === undefined ? undefined : '[redacted]',
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
