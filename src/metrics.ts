@@ -25,6 +25,8 @@ export interface Metrics {
   overrideRestored(server: string): void;
   /** The guard refused a call that came from the kubelet (its preStop): the app is about to stop undrained. */
   kubeletHookRefused(reason: 'unauthorized' | 'forbidden'): void;
+  /** Kubernetes ended the grace period earlier than DRAINER_GRACE_PERIOD_SECONDS. */
+  gracePeriodShortened(): void;
 }
 
 export function createMetrics(registry: Registry): Metrics {
@@ -109,6 +111,12 @@ export function createMetrics(registry: Registry): Metrics {
     registers,
   });
 
+  const graceShortened = new Counter({
+    name: `${METRIC_PREFIX}grace_period_shortened_total`,
+    help: 'Terminations whose real grace period (the pod deletionTimestamp) ended earlier than DRAINER_GRACE_PERIOD_SECONDS.',
+    registers,
+  });
+
   return {
     setPhase(current) {
       for (const p of DRAIN_PHASES) phase.set({ phase: p }, p === current ? 1 : 0);
@@ -131,5 +139,6 @@ export function createMetrics(registry: Registry): Metrics {
     cleanupDelete: (result) => cleanup.inc({ result }),
     overrideRestored: (server) => restored.inc({ server }),
     kubeletHookRefused: (reason) => kubeletRefused.inc({ reason }),
+    gracePeriodShortened: () => graceShortened.inc(),
   };
 }

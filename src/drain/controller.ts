@@ -43,6 +43,8 @@ export class DrainController {
   private cleanupLeftSomething = false;
   private watchGeneration = 0;
   private exitCode: Promise<number> | undefined;
+  /** The real end of the grace period when Kubernetes said it is earlier than DRAINER_GRACE_PERIOD_SECONDS. */
+  private graceEndsAt: number | undefined;
   private resolveExit: ((code: number) => void) | undefined;
   private readonly drainStartWaiters = new Set<() => void>();
   private readonly cleanedWaiters = new Set<(ok: boolean) => void>();
@@ -65,7 +67,32 @@ export class DrainController {
   /** When the process must be gone: the grace period from termination start, less a second. */
   exitDeadline(): number {
     const start = this.state.terminationStartedAt ?? this.deps.clock.now();
-    return start + this.deps.plan.gracePeriodMs - 1_000;
+    const configured = start + this.deps.plan.gracePeriodMs - 1_000;
+    return this.graceEndsAt === undefined ? configured : Math.min(configured, this.graceEndsAt - 1_000);
+  }
+
+  /**
+   * Kubernetes ends the grace period earlier than DRAINER_GRACE_PERIOD_SECONDS
+   * (`kubectl delete --grace-period`, an eviction's DeleteOptions, node-pressure
+   * eviction, a second delete), learned from the pod's deletionTimestamp. The
+   * running drain's waits are cut so the app keeps its shutdown time, and the
+   * process deadline moves with it. Only ever earlier.
+   */
+  learnGraceEnd(at: number, source: string): void {
+    if (this.graceEndsAt !== undefined && at >= this.graceEndsAt) return;
+    const before = this.exitDeadline();
+    this.graceEndsAt = at;
+    if (this.exitDeadline() >= before) return;
+    const { timings } = this.deps.config;
+    this.deps.metrics.gracePeriodShortened();
+    this.log.warn({ graceEndsAt: iso(at), source, exitDeadlineWas: iso(before), exitDeadline: iso(this.exitDeadline()) }, 'Kubernetes ends the grace period earlier than DRAINER_GRACE_PERIOD_SECONDS: cutting the drain to fit');
+    const r = this.record;
+    if (r && (isDraining(this.state.phase) || this.state.phase === 'aborting')) {
+      r.deadline = Math.max(r.startedAt, Math.min(r.deadline, at - timings.appShutdownMs - timings.marginMs));
+      r.exitDeadline = Math.min(r.exitDeadline, at - 1_000);
+      r.problems.push(`the grace period ends at ${iso(at)} (${source}), earlier than DRAINER_GRACE_PERIOD_SECONDS: waits are cut at ${iso(r.deadline)}`);
+    }
+    if (this.resolveExit) this.armDeadline();
   }
 
   /** GET/POST /prestop: start a drain, join the running one, or return the finished report. */
@@ -153,8 +180,7 @@ export class DrainController {
     const actions = this.dispatch('sigterm');
     if (this.exitCode) return this.exitCode;
     this.exitCode = new Promise((resolve) => (this.resolveExit = resolve));
-    const deadline = this.exitDeadline();
-    void this.deps.clock.sleep(Math.max(0, deadline - this.deps.clock.now())).then(() => this.perform(this.dispatch('deadline')));
+    this.armDeadline();
     if (actions.includes('start_drain')) this.log.error({ why: 'refused preStop' }, 'SIGTERM right after a refused preStop call: draining anyway; fix the token or the allow-list');
     if (actions.includes('wait_for_prestop')) {
       this.log.info({ waitMs: this.deps.config.sigtermPrestopWaitMs }, 'SIGTERM while idle: waiting for the /prestop call');
@@ -168,6 +194,14 @@ export class DrainController {
     } else if (isDraining(this.state.phase)) this.log.info({ phase: this.state.phase }, 'SIGTERM during a drain: finishing the drain and the clean-up first');
     this.perform(actions);
     return this.exitCode;
+  }
+
+  /** At the exit deadline, tell the decider (it ends a terminating process). Re-armed when the deadline moves earlier. */
+  private armDeadline(): void {
+    const at = this.exitDeadline();
+    void this.deps.clock.sleep(Math.max(0, at - this.deps.clock.now())).then(() => {
+      if (this.exitDeadline() === at) this.perform(this.dispatch('deadline'));
+    });
   }
 
   /** Resolves when the next clean-up is over: true when nothing was left behind. */
@@ -254,7 +288,9 @@ export class DrainController {
   private startDrain(): Promise<DrainReport> {
     const { clock, plan, config } = this.deps;
     const startedAt = clock.now();
-    const deadline = Math.max(startedAt, (this.state.terminationStartedAt ?? startedAt) + plan.drainBudgetMs);
+    const budgetEnd = (this.state.terminationStartedAt ?? startedAt) + plan.drainBudgetMs;
+    const graceCut = this.graceEndsAt === undefined ? budgetEnd : this.graceEndsAt - config.timings.appShutdownMs - config.timings.marginMs;
+    const deadline = Math.max(startedAt, Math.min(budgetEnd, graceCut));
     const record = newRecord(
       config.servers.map((s) => s.label),
       startedAt,

@@ -30,10 +30,10 @@ export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
 /** The per-drain record: created by the sequence, filled in by the steps, never shared between drains. */
 export interface DrainRecord {
   readonly startedAt: number;
-  /** When /prestop must have answered (the drain budget from the termination start). */
-  readonly deadline: number;
+  /** When /prestop must have answered (the drain budget from the termination start); moves earlier if Kubernetes shortens the grace period. */
+  deadline: number;
   /** When the process must be gone. */
-  readonly exitDeadline: number;
+  exitDeadline: number;
   readonly servers: ServerState[];
   readonly problems: string[];
   instanceId?: string;

@@ -21,10 +21,10 @@ import { waitTail } from './wait-tail';
  */
 export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: AbortSignal, step: (event: ProgressEvent, fields?: Record<string, unknown>) => void): Promise<void> {
   const { clock, config, metrics } = deps;
-  const { startedAt, deadline } = record;
+  const { startedAt } = record;
   try {
     // Taking out is always tried, even when no wait fits (a 3 s grace period).
-    const takeOutBy = Math.max(deadline, Math.min(startedAt + TAKE_OUT_FLOOR_MS, record.exitDeadline));
+    const takeOutBy = Math.max(record.deadline, Math.min(startedAt + TAKE_OUT_FLOOR_MS, record.exitDeadline));
     const locateBy = Math.min(verificationCutoff(undefined, startedAt, config.timings, config.verifyPollMs), takeOutBy);
     const located = untilSignal(clock, locateBy, signal, 'verification cutoff reached');
     record.instanceId = await locate(deps, record, locateBy, located.signal)
@@ -43,7 +43,7 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
         config.servers.map(async (_server, i) => {
           await takeOut(deps, record, i, takeOutBy);
           if (++attempted === config.servers.length) step('taken_out', { servers: record.servers.map((s) => ({ server: s.server, put: s.put })) });
-          await verify(deps, record, i, deadline, signal);
+          await verify(deps, record, i, signal);
         }),
       );
     }
@@ -59,10 +59,10 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
     const watch = new AbortController();
     const watching = keepOut(deps, record, AbortSignal.any([watch.signal, signal]));
     try {
-      if ((await waitClients(deps, record, deadline, signal)) === 'deadline') record.cutShort = true;
+      if ((await waitClients(deps, record, signal)) === 'deadline') record.cutShort = true;
       step('window_elapsed', { clientWindowEndsAt: new Date(record.windowEnd ?? clock.now()).toISOString() });
-      record.tailEnd = await waitTail(deps, record, deadline, signal);
-      if (record.tailEnd === 'deadline' || (record.windowEnd ?? 0) > deadline) {
+      record.tailEnd = await waitTail(deps, record, signal);
+      if (record.tailEnd === 'deadline' || (record.windowEnd ?? 0) > record.deadline) {
         record.tailEnd = 'deadline';
         record.cutShort = true;
       }

@@ -14,15 +14,15 @@ import { untilSignal } from './until';
  * the server and did not already show us out.
  *
  * Polls until one cache term (plus slack) after the change reached the
- * server, never past `deadline`; what is not proven by then counts at its
+ * server, never past the drain's deadline; what is not proven by then counts at its
  * worst case (timing.ts).
  */
-export async function verify(deps: DrainDeps, record: DrainRecord, index: number, deadline: number, signal: AbortSignal): Promise<void> {
+export async function verify(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<void> {
   const { config, clock, eureka, logger } = deps;
   const server = config.servers[index]!;
   const state = record.servers[index]!;
   const id = record.instanceId!;
-  const cutoff = (): number => Math.min(deadline, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs));
+  const cutoff = (): number => Math.min(record.deadline, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs));
   try {
     for (;;) {
       // After an abort nothing may send another PUT: the instance is being put back.

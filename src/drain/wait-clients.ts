@@ -12,11 +12,13 @@ export function windowEndOf(deps: DrainDeps, record: DrainRecord): number {
  * Step 4: wait until every caller has let go: the servers settled, then one
  * registry fetch and one load-balancer refresh. The end is read again on
  * every poll because keep-out.ts may move it (a restored override).
- * Ends at `deadline` at the latest; says whether the deadline cut it.
+ * Ends at the record's deadline at the latest (read every poll: Kubernetes may
+ * shorten it); says whether the deadline cut it.
  */
-export async function waitClients(deps: DrainDeps, record: DrainRecord, deadline: number, signal: AbortSignal): Promise<'elapsed' | 'deadline'> {
+export async function waitClients(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<'elapsed' | 'deadline'> {
   const { clock, config } = deps;
   for (;;) {
+    const deadline = record.deadline;
     const end = windowEndOf(deps, record);
     record.windowEnd = end;
     const now = clock.now();

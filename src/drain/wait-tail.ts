@@ -10,11 +10,12 @@ import { windowEndOf } from './wait-clients';
  * later than the fixed end. If the client window moves (a restored override),
  * the tail waits for it again.
  */
-export async function waitTail(deps: DrainDeps, record: DrainRecord, deadline: number, signal: AbortSignal): Promise<TailEnd> {
+export async function waitTail(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<TailEnd> {
   const { clock, config, logger } = deps;
   let adaptive = config.tailMode !== 'fixed' && deps.readInFlight !== undefined;
   let fallback: TailEnd = 'fixed';
   for (;;) {
+    const deadline = record.deadline;
     const windowEnd = windowEndOf(deps, record);
     record.windowEnd = windowEnd;
     const fixedEnd = windowEnd + config.timings.tailMs;

@@ -317,3 +317,33 @@ describe('the drainer container\'s own preStop (/prestop/join)', () => {
     expect(report.outcome).toBe('verified');
   });
 });
+
+describe('issue 13 C8: Kubernetes shortens the grace period', () => {
+  test('learned mid-drain: the waits are cut so the app keeps its shutdown time, and the process deadline moves', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_GRACE_PERIOD_SECONDS: '300' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    let code: number | undefined;
+    void f.controller.terminate().then((c) => (code = c));
+    const drain = f.controller.prestop();
+    await f.clock.advance(10 * SECOND);
+    const graceEndsAt = f.clock.now() + 45 * SECOND; // e.g. kubectl delete --grace-period=55 issued at the start
+    f.controller.learnGraceEnd(graceEndsAt, 'test');
+    const report = await f.clock.run(drain);
+    expect(report.outcome).toBe('cut_short');
+    // The app keeps its 30 s shutdown and the 2 s margin.
+    expect(Date.parse(report.answeredAt)).toBeLessThanOrEqual(graceEndsAt - 32 * SECOND + 2 * SECOND);
+    expect(report.problems.join('\n')).toContain('earlier than DRAINER_GRACE_PERIOD_SECONDS');
+    expect(f.controller.exitDeadline()).toBe(graceEndsAt - 1_000);
+    await f.clock.advance(60 * SECOND); // the app never goes: the shortened deadline ends the process
+    expect(code).toBe(1); // our override may be left on the still-running app: lease expiry or the next start removes it
+    expect(await f.registry.metrics()).toContain('eureka_drainer_grace_period_shortened_total 1');
+  });
+
+  test('a later, longer deadline changes nothing', async () => {
+    const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '60' });
+    void f.controller.terminate();
+    const before = f.controller.exitDeadline();
+    f.controller.learnGraceEnd(f.clock.now() + 600 * SECOND, 'test');
+    expect(f.controller.exitDeadline()).toBe(before);
+  });
+});
