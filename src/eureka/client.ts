@@ -204,6 +204,15 @@ export class EurekaClient {
     await this.request(server, { operation: 'register', method: 'POST', path: `apps/${enc(input.app.toUpperCase())}`, body: encodeRegistration(input) }, signal);
   }
 
+  /**
+   * POST apps/{APP} with a complete instance document the caller built (owner
+   * mode sets every field a Spring Cloud caller reads). 204 on success; a 400
+   * names the missing field in its text, which the error message carries.
+   */
+  async registerDocument(server: EurekaServerConfig, app: string, document: string, signal?: AbortSignal): Promise<void> {
+    await this.request(server, { operation: 'register', method: 'POST', path: `apps/${enc(app.toUpperCase())}`, body: document }, signal);
+  }
+
   /** PUT apps/{APP}/{ID}?status=…&lastDirtyTimestamp=…, as the Java client renews; not_found asks for a re-register. */
   async heartbeat(
     server: EurekaServerConfig,
