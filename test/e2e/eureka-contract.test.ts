@@ -105,3 +105,42 @@ test('locate by pod IP and port finds the right instance among several', async (
   const found = await pollUntil('instance located', () => findOwnInstance(config, client, logger));
   expect(found).toBe(target.instanceId);
 });
+
+/**
+ * Issue 10: the drainer verifies on the app's own cached key (`/apps/{APP}`,
+ * whose size depends on the app, not the fleet) instead of `/apps/delta`
+ * (which carries every instance changed in the last 3 minutes: the whole
+ * wave during a mass drain). That is sound only if both keys flip on the
+ * same cache tick: the read-only cache copies every key from the read-write
+ * cache on one timer (ResponseCacheImpl's cache update task). Measured here
+ * for several ticks, at a 2 s interval (not the 30 s default).
+ */
+test('the app key and the delta callers poll show a change on the same cache tick', async () => {
+  const app = await newApp();
+  const flips: { deltaMs: number; appMs: number }[] = [];
+  const ours = (list: readonly { instanceId: string; status: string }[]): string | undefined => list.find((i) => i.instanceId === app.instanceId)?.status;
+  for (const target of ['OUT_OF_SERVICE', 'UP', 'OUT_OF_SERVICE', 'UP'] as const) {
+    // Both keys primed before the change, as the drainer does.
+    await client.getDelta(server);
+    await client.getApplication(server, 'DEMO');
+    const changedAt = Date.now();
+    if (target === 'OUT_OF_SERVICE') await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', Date.now());
+    else await client.removeStatusOverride(server, 'DEMO', app.instanceId, Date.now());
+    await app.beat(); // after a removal the next heartbeat sets the real status (404 → re-register, or UP)
+    let deltaAt: number | undefined;
+    let appAt: number | undefined;
+    while ((deltaAt === undefined || appAt === undefined) && Date.now() - changedAt < 10_000) {
+      const [delta, instances] = await Promise.all([client.getDelta(server), client.getApplication(server, 'DEMO')]);
+      const now = Date.now();
+      if (deltaAt === undefined && ours(delta.instances) === target) deltaAt = now;
+      if (appAt === undefined && ours(instances) === target) appAt = now;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect({ target, deltaSeen: deltaAt !== undefined, appSeen: appAt !== undefined }).toEqual({ target, deltaSeen: true, appSeen: true });
+    flips.push({ deltaMs: deltaAt! - changedAt, appMs: appAt! - changedAt });
+  }
+  process.stdout.write(`cache flips (ms after the change, delta / app key): ${flips.map((f) => `${f.deltaMs}/${f.appMs}`).join(', ')}\n`);
+  for (const f of flips) expect(Math.abs(f.deltaMs - f.appMs)).toBeLessThanOrEqual(150);
+  // And they are cached (not live): at least one flip waited for a tick.
+  expect(Math.max(...flips.map((f) => f.appMs))).toBeGreaterThan(200);
+});
