@@ -208,7 +208,6 @@ function writeTimeline(timeline: Timeline): string[] {
   writeFileSync(join(RESULTS, 'drain-timeline.json'), `${JSON.stringify(timeline, null, 1)}\n`);
   try {
     // A devDependency: present after `npm ci`, absent from a production install.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
     const png = new Resvg(svg, { fitTo: { mode: 'original' }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
     paths.push(join(RESULTS, 'drain-timeline.png'));
