@@ -91,6 +91,36 @@ test('the cases cover every alert, each firing at least once and quiet at least 
     expect({ status: result.status, out: `${result.stdout}${result.stderr}` }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
   });
 
+  test('every Grafana dashboard query parses as PromQL (promtool check rules, Grafana variables filled in)', () => {
+    const dashboard = JSON.parse(readFileSync(resolve(root, 'k8s/grafana-dashboard.json'), 'utf8')) as {
+      panels: { title: string; targets?: { expr?: string }[]; panels?: unknown[] }[];
+      templating: { list: { name: string; type: string; query: unknown }[] };
+    };
+    const fill = (expr: string): string =>
+      expr
+        .replace(/^\s*label_values\(([\s\S]*),\s*\w+\s*\)\s*$/, '$1')
+        .replace(/\$__rate_interval|\$__interval/g, '1m')
+        .replace(/\$__range/g, '6h')
+        .replace(/\$(namespace|pod)/g, '.*');
+    const exprs = [
+      ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')),
+      ...dashboard.templating.list.filter((v) => v.type === 'query').map((v) => String(v.query)),
+    ].filter((e) => e.trim() !== '');
+    expect(exprs.length).toBeGreaterThan(20);
+    const rules = { groups: [{ name: 'dashboard', rules: exprs.map((e, i) => ({ record: `dashboard:query_${i}`, expr: fill(e) })) }] };
+    const dir = mkdtempSync(join(tmpdir(), 'eureka-drainer-dashboard-'));
+    try {
+      writeFileSync(join(dir, 'dashboard.yaml'), YAML.stringify(rules));
+      const check = spawnSync(promtool, ['check', 'rules', 'dashboard.yaml'], { cwd: dir, encoding: 'utf8' });
+      expect({ status: check.status, out: `${check.stdout}${check.stderr}` }).toEqual({ status: 0, out: expect.stringContaining(`SUCCESS: ${exprs.length} rules found`) });
+      // And the check can fail: a broken expression is refused.
+      writeFileSync(join(dir, 'broken.yaml'), YAML.stringify({ groups: [{ name: 'b', rules: [{ record: 'b:x', expr: 'sum by (pod (eureka_drainer_drain_phase)' }] }] }));
+      expect(spawnSync(promtool, ['check', 'rules', 'broken.yaml'], { cwd: dir, encoding: 'utf8' }).status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the evaluation can fail: expecting silence where an alert fires is reported', () => {
     const wrong = withAnnotations(cases);
     const firing = wrong.tests[0]!.alert_rule_test!.find((t) => t.alertname === 'EurekaDrainerDrainCutShort' && t.exp_alerts.length > 0)!;
