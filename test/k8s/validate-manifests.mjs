@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { Secret } from 'kubernetes-models/v1';
+import { Secret, ServiceAccount } from 'kubernetes-models/v1';
+import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 
-const KINDS = { Deployment, NetworkPolicy, Secret, PodMonitor, PrometheusRule };
+const KINDS = { Deployment, NetworkPolicy, Secret, ServiceAccount, Role, RoleBinding, PodMonitor, PrometheusRule };
 const root = process.argv[2];
 const results = [];
 
