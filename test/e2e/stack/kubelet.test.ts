@@ -10,7 +10,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDrainer, type DrainerProcess } from '../support/drainer-process';
 import type { SpringApp } from '../support/spring-app';
-import { childProcess, terminatePod } from './kubelet';
+import { childProcess, terminatePod, type DeleteEvent } from './kubelet';
 
 jest.setTimeout(30_000);
 
@@ -312,6 +312,136 @@ function call(url: string, from: string, method: 'GET' | 'POST', headers: Record
     req.end();
   });
 }
+
+describe('a shorter effective grace period (R9) and a mid-way shrink (R10)', () => {
+  const near = (value: number, expected: number, slack = 350): void => {
+    expect(value).toBeGreaterThanOrEqual(expected - 20);
+    expect(value).toBeLessThan(expected + slack);
+  };
+
+  test('R9 kubectl delete --grace-period=3 on a 30 s pod: the API records it, the hung hook is cut at 3 s, SIGKILL 2 s later; the classic sidecar is SIGKILLed at 3 s', async () => {
+    const hook = await hookServer(null);
+    const deletes: DeleteEvent[] = [];
+    try {
+      const record = await terminatePod({
+        app: await fakeApp(null),
+        drainer: await fakeDrainer(null), // a drainer still draining: ignores SIGTERM
+        sidecar: 'classic',
+        appPreStop: { kind: 'httpGet', path: '/prestop', port: hook.port },
+        terminationGracePeriodSeconds: 30,
+        effectiveGrace: { seconds: 3, via: 'delete' },
+        onDelete: (e) => deletes.push(e),
+      });
+      expect(record.effectiveGraceSeconds).toBe(3);
+      expect(deletes).toEqual([{ kind: 'delete', at: record.startedAt, graceSeconds: 3, deletionTimestamp: record.startedAt + 3_000 }]);
+      expect(record.app.hook?.timedOut).toBe(true);
+      near(record.appSigtermAt! - record.startedAt, 3_000);
+      expect(record.app.stopGraceSeconds).toBe(2);
+      near(record.app.sigkillAt! - record.startedAt, 5_000);
+      near(record.drainerSigtermAt! - record.startedAt, 0, 100);
+      near(record.drainer!.sigkillAt! - record.startedAt, 3_000);
+      expect(record.killed.sort()).toEqual(['app', 'drainer']);
+    } finally {
+      closeHook(hook);
+    }
+  });
+
+  test('R9 node-pressure eviction (hard threshold, 1 s): nothing written to the API, hook bounded by 1 s, SIGKILL 2 s after SIGTERM', async () => {
+    const hook = await hookServer(null);
+    const deletes: DeleteEvent[] = [];
+    try {
+      const record = await terminatePod({
+        app: await fakeApp(null),
+        appPreStop: { kind: 'httpGet', path: '/prestop', port: hook.port },
+        terminationGracePeriodSeconds: 30,
+        effectiveGrace: { seconds: 1, via: 'node-pressure' },
+        onDelete: (e) => deletes.push(e),
+      });
+      expect(deletes).toEqual([]);
+      near(record.appSigtermAt! - record.startedAt, 1_000);
+      near(record.app.sigkillAt! - record.startedAt, 3_000);
+    } finally {
+      closeHook(hook);
+    }
+  });
+
+  test('R10 a second delete (30 → 4 s) while the hook blocks: the API moves deletionTimestamp back, the running hook is not cut, its StopContainer is; the kill runs again (hook again, then the NEW grace)', async () => {
+    const hook = await hookServer(1_500);
+    const deletes: DeleteEvent[] = [];
+    try {
+      const record = await terminatePod({
+        app: await fakeApp(null),
+        appPreStop: { kind: 'httpGet', path: '/prestop', port: hook.port },
+        terminationGracePeriodSeconds: 30,
+        shrink: { afterMs: 500, seconds: 4 },
+        onDelete: (e) => deletes.push(e),
+      });
+      expect(deletes.map((d) => [d.kind, d.graceSeconds, d.deletionTimestamp - record.startedAt])).toEqual([
+        ['delete', 30, 30_000],
+        ['shrink', 4, 4_000], // BeforeDelete: old timestamp − 30 s + 4 s
+      ]);
+      near(record.shrunkAt! - record.startedAt, 500);
+      // The first hook ran to its end (1.5 s); its StopContainer was cancelled: no SIGTERM from the first kill.
+      expect(record.app.hook?.timedOut).toBe(false);
+      near(record.app.hook!.returnedAt! - record.startedAt, 1_500);
+      expect(record.app.stopCancelled).toBe(true);
+      expect(record.app.sigtermAt).toBeUndefined();
+      // The second kill: the hook again (another GET), then StopContainer(4 − 1 s of hook = 3 s).
+      expect(hook.seen).toHaveLength(2);
+      near(record.killAgainAt! - record.startedAt, 1_500);
+      near(record.app.again!.hook!.startedAt - record.startedAt, 1_500);
+      near(record.app.again!.sigtermAt! - record.startedAt, 3_000);
+      expect(record.app.again!.stopGraceSeconds).toBe(3);
+      near(record.app.again!.sigkillAt! - record.startedAt, 6_000);
+      expect(record.killed).toEqual(['app']);
+    } finally {
+      closeHook(hook);
+    }
+  });
+
+  test('R10 a shrink while the app is already stopping: the first StopContainer is abandoned (no SIGKILL from it), the second stops it with the new grace', async () => {
+    const hook = await hookServer(200);
+    try {
+      const record = await terminatePod({
+        app: await fakeApp(null),
+        appPreStop: { kind: 'httpGet', path: '/prestop', port: hook.port },
+        terminationGracePeriodSeconds: 30,
+        shrink: { afterMs: 1_000, seconds: 3 },
+      });
+      near(record.appSigtermAt! - record.startedAt, 200);
+      expect(record.app.stopCancelled).toBe(true);
+      expect(record.app.sigkillAt).toBeUndefined();
+      near(record.killAgainAt! - record.startedAt, 1_000);
+      near(record.app.again!.sigtermAt! - record.startedAt, 1_200);
+      expect(record.app.again!.stopGraceSeconds).toBe(3);
+      near(record.app.again!.sigkillAt! - record.startedAt, 4_200);
+    } finally {
+      closeHook(hook);
+    }
+  });
+
+  test('R10 a shrink to less than has already passed: deletionTimestamp = now and 1 s (BeforeDelete)', async () => {
+    const deletes: DeleteEvent[] = [];
+    const record = await terminatePod({
+      app: await fakeApp(null),
+      appPreStop: { kind: 'exec', description: 'sleep 2.2', run: () => sleep(2_200) },
+      terminationGracePeriodSeconds: 30,
+      shrink: { afterMs: 1_500, seconds: 1 },
+      onDelete: (e) => deletes.push(e),
+    });
+    expect(deletes[1]!.graceSeconds).toBe(1);
+    near(deletes[1]!.deletionTimestamp - record.startedAt, 1_500);
+    expect(record.shrunkToSeconds).toBe(1);
+    // The second kill: the hook again with 1 s (cut), then the 2 s minimum.
+    expect(record.app.again!.hook!.timedOut).toBe(true);
+    expect(record.app.again!.stopGraceSeconds).toBe(2);
+    near(record.app.again!.sigkillAt! - record.startedAt, 2_200 + 1_000 + 2_000);
+  });
+
+  test('a grace period can only shrink', async () => {
+    await expect(terminatePod({ app: await fakeApp(0), terminationGracePeriodSeconds: 5, shrink: { afterMs: 1, seconds: 5 } })).rejects.toThrow(/only get shorter/);
+  });
+});
 
 describe('the built drainer behind the emulator (no Eureka needed: nothing may start)', () => {
   const base = {

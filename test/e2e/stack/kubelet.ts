@@ -63,6 +63,37 @@
  *     its own preStop, then StopContainer with the pod's terminationGracePeriodSeconds, then a new container.
  *     The other containers are not touched. See `restartContainer` below.
  *
+ * R9  The effective grace period can be shorter than spec.terminationGracePeriodSeconds. `kubectl delete
+ *     --grace-period=N` and the eviction API's DeleteOptions set it on the delete: `pkg/registry/core/pod/
+ *     strategy.go` CheckGracefulDelete takes `options.GracePeriodSeconds` over the spec's value, and
+ *     `staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go` BeforeDelete writes `deletionTimestamp = now +
+ *     grace` and `deletionGracePeriodSeconds = grace` into the pod. Node-pressure eviction does not delete through
+ *     the API at all: `pkg/kubelet/eviction/eviction_manager.go` synchronize → evictPod calls killPodFunc with a
+ *     grace override of `immediateEvictionGracePeriodSeconds = 1` for a hard threshold (soft:
+ *     `--eviction-max-pod-grace-period`), which reaches the pod worker as `KillPodOptions
+ *     .PodTerminationGracePeriodSecondsOverride`; no deletionTimestamp is written. Either way
+ *     `pkg/kubelet/pod_workers.go` calculateEffectiveGracePeriod takes the smallest of the pod's
+ *     deletionGracePeriodSeconds and the override, at least 1 s, and that value goes to every killContainer
+ *     (R1). `PodSpec.effectiveGrace`; the emulator tells `onDelete` what the API would write (nothing for a
+ *     node-pressure eviction).
+ *
+ * R10 The grace period can shrink while the pod terminates: a second delete with a smaller value (BeforeDelete,
+ *     "we may only shorten the deletion grace period": `deletionTimestamp = deletionTimestamp − old grace + new
+ *     grace`, never before now — then the grace becomes 1 s), or an eviction override. `pod_workers.go` UpdatePod
+ *     sees `wasGracePeriodShortened` (calculateEffectiveGracePeriod only ever lowers the value) and calls the
+ *     running sync's cancelFn; the pod worker then runs SyncTerminatingPod → killPod AGAIN with the smaller
+ *     value once the first one has returned. The cancellation does not reach a running preStop: executePreStopHook
+ *     selects on `time.After(gracePeriod)` or the handler finishing, not on the context, and runHTTPHandler's
+ *     request (`httpprobe.NewRequestForHTTPGetAction`, `httpDoer.Do`) carries no context; waitForTurn has only
+ *     its timer too. What it does cancel is StopContainer (its CRI call takes the context): a first kill whose
+ *     hook is still running ends, when the hook returns or the OLD grace runs out, without stopping the
+ *     container (no SIGTERM); a first kill already in StopContainer returns at once (the kubelet stops waiting,
+ *     no SIGKILL from it). killContainersWithSyncResult waits for every first kill (`wg.Wait`), then the second
+ *     killPod runs killContainer for every container still running: preStop again (a second `/prestop`),
+ *     then StopContainer with the NEW grace less that hook's whole seconds (2 s minimum, R6). So a shrink while
+ *     the drain's hooks block does not cut the drain; it shortens what comes after it. `PodSpec.shrink`; the
+ *     second kill is recorded as `ContainerRecord.again`, `stopCancelled` marks a first kill the shrink cut.
+ *
  * What is not emulated: probes (they keep running while the pod terminates — readiness goes on being probed
  * and reported, a liveness failure no longer restarts anything — but nothing here reads them during
  * termination; the stack reads the manifests' drainer readiness probe before it rolls a pod), endpoint removal
@@ -136,6 +167,27 @@ export interface PodSpec {
   readonly podIp?: string;
   /** The node's address the hook calls come from (bound as the client socket's local address). Default: none bound. */
   readonly nodeIp?: string;
+  /**
+   * R9: the grace period this termination really gets, when shorter than terminationGracePeriodSeconds:
+   * `delete` (kubectl delete --grace-period, eviction API DeleteOptions: the API writes it into the pod) or
+   * `node-pressure` (the eviction manager's override, 1 s for a hard threshold: the API is not told).
+   */
+  readonly effectiveGrace?: { readonly seconds: number; readonly via: 'delete' | 'node-pressure' };
+  /** R10: `afterMs` into the termination, a second delete (or an eviction override) lowers the grace period to `seconds`. */
+  readonly shrink?: { readonly afterMs: number; readonly seconds: number; readonly via?: 'delete' | 'node-pressure' };
+  /** What the API server writes into the pod for each delete (R9, R10): the test double of the API serves it. */
+  readonly onDelete?: (event: DeleteEvent) => void;
+}
+
+/** A graceful delete as the API server records it in the pod's metadata (BeforeDelete, R9/R10). */
+export interface DeleteEvent {
+  readonly kind: 'delete' | 'shrink';
+  /** When the delete was made (epoch ms). */
+  readonly at: number;
+  /** metadata.deletionGracePeriodSeconds */
+  readonly graceSeconds: number;
+  /** metadata.deletionTimestamp (epoch ms, full precision; the API serialises it truncated to the second). */
+  readonly deletionTimestamp: number;
 }
 
 export interface HookRecord {
@@ -172,15 +224,25 @@ export interface ContainerRecord {
   /** Exited on its own before the kubelet signalled it. */
   exitedBeforeSigterm: boolean;
   killed: boolean;
+  /** R10: the second killContainer after the grace period shrank (its own hook call, SIGTERM, SIGKILL). */
+  again?: ContainerRecord;
+  /** R10: this kill's StopContainer was cancelled by the shrink (no SIGTERM from it, or no SIGKILL). */
+  stopCancelled?: boolean;
 }
 
 export interface TerminationRecord {
   readonly sidecar: SidecarKind | 'none';
   readonly terminationGracePeriodSeconds: number;
+  /** R9: the grace period the kill used (= terminationGracePeriodSeconds unless shortened). */
+  readonly effectiveGraceSeconds: number;
+  /** R10: when the grace period shrank and to what, and when the second killPod began (every first kill returned). */
+  shrunkAt?: number;
+  shrunkToSeconds?: number;
+  killAgainAt?: number;
   /** The grace clock starts (R1). */
   readonly startedAt: number;
-  /** startedAt + grace: the nominal SIGKILL time. */
-  readonly graceDeadlineAt: number;
+  /** startedAt + effective grace: the nominal SIGKILL time (R10 moves it: shrunkAt + the new grace). */
+  graceDeadlineAt: number;
   readonly app: ContainerRecord;
   readonly drainer?: ContainerRecord;
   /** The other sidecars, by name. */
@@ -332,7 +394,8 @@ async function killContainer(
   graceSeconds: number,
   turn: Promise<unknown> | undefined,
   net: HookNetwork,
-): Promise<void> {
+  cancel?: { readonly promise: Promise<'cancelled'>; cancelled(): boolean },
+): Promise<'stopped' | 'cancelled'> {
   let grace = graceSeconds;
   void proc.exit.then((code) => {
     record.exitedAt ??= Date.now();
@@ -361,13 +424,22 @@ async function killContainer(
   }
   record.stopGraceSeconds = grace;
 
+  // R10: the sync was cancelled while the hook (or the turn) ran: StopContainer fails on the cancelled context.
+  if (cancel?.cancelled()) {
+    record.stopCancelled = true;
+    return 'cancelled';
+  }
   // R7: StopContainer(timeout = grace).
   if (proc.hasExited()) {
     record.exitedBeforeSigterm = true;
   } else {
     record.sigtermAt = Date.now();
     proc.signal('SIGTERM');
-    const outcome = await raceTimeout(proc.exit, grace * 1000);
+    const outcome = await Promise.race([raceTimeout(proc.exit, grace * 1000), ...(cancel ? [cancel.promise] : [])]);
+    if (outcome === 'cancelled' && !proc.hasExited()) {
+      record.stopCancelled = true; // R10: the kubelet stops waiting; the second kill stops it again
+      return 'cancelled';
+    }
     if (outcome === 'timeout' && !proc.hasExited()) {
       record.sigkillAt = Date.now();
       record.killed = true;
@@ -377,6 +449,7 @@ async function killContainer(
   await proc.exit;
   record.exitedAt ??= Date.now();
   record.completedAt = Date.now(); // R5: containerTerminated(name) after StopContainer returned
+  return 'stopped';
 }
 
 function newContainer(name: string): ContainerRecord {
@@ -403,13 +476,19 @@ export async function terminatePod(spec: PodSpec): Promise<TerminationRecord> {
   const podIp = spec.podIp ?? '127.0.0.1';
   const net: HookNetwork = { podIp, ...(spec.nodeIp ? { nodeIp: spec.nodeIp } : {}), open: new Set<ClientRequest>() };
   const sidecar: SidecarKind | 'none' = spec.drainer ? (spec.sidecar ?? 'classic') : 'none';
+  // R9 calculateEffectiveGracePeriod: the smaller value wins, at least 1 s.
+  const effective = spec.effectiveGrace ? Math.max(1, Math.min(grace, Math.trunc(spec.effectiveGrace.seconds))) : grace;
+  if (spec.shrink && !(spec.shrink.seconds < effective)) throw new Error(`shrink: a grace period can only get shorter (${spec.shrink.seconds} s is not below ${effective} s)`);
   const startedAt = Date.now();
+  // R9 BeforeDelete: the API writes the deletion into the pod before the kubelet acts on it.
+  if (spec.effectiveGrace?.via !== 'node-pressure') spec.onDelete?.({ kind: 'delete', at: startedAt, graceSeconds: effective, deletionTimestamp: startedAt + effective * 1000 });
   const others: Record<string, ContainerRecord> = {};
   const record: TerminationRecord = {
     sidecar,
     terminationGracePeriodSeconds: grace,
+    effectiveGraceSeconds: effective,
     startedAt,
-    graceDeadlineAt: startedAt + grace * 1000,
+    graceDeadlineAt: startedAt + effective * 1000,
     app: newContainer('app'),
     ...(spec.drainer ? { drainer: newContainer('drainer') } : {}),
     others,
@@ -428,27 +507,79 @@ export async function terminatePod(spec: PodSpec): Promise<TerminationRecord> {
   if (spec.drainer && record.drainer) sidecars.push({ record: record.drainer, proc: drainerProc(spec.drainer), hook: spec.drainerPreStop, role: 'sidecar' });
   for (const o of spec.otherSidecars ?? []) if (o.declared === 'after-drainer') sidecars.push(otherMember(o));
 
-  // One "kill completed" promise per container (R5: the channel closed by containerTerminated).
-  const completed = new Map<Member, { promise: Promise<void>; resolve: () => void }>();
-  for (const m of [app, ...sidecars]) {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    completed.set(m, { promise, resolve });
-  }
-  const turnOf = (index: number): Promise<unknown> | undefined => {
+  // One "kill completed" promise per container and kill round (R5: the channel closed by containerTerminated;
+  // R10: each killPod builds a new ordering).
+  type Completion = Map<Member, { promise: Promise<void>; resolve: () => void }>;
+  const completion = (): Completion => {
+    const map: Completion = new Map();
+    for (const m of [app, ...sidecars]) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      map.set(m, { promise, resolve });
+    }
+    return map;
+  };
+  const turnOf = (completed: Completion, index: number): Promise<unknown> | undefined => {
     if (sidecar !== 'native') return undefined; // classic sidecars: no ordering (R1)
     const prereqs = [completed.get(app)!.promise]; // every main container…
     const later = sidecars[index + 1]; // …and the next-declared sidecar (reverse order)
     if (later) prereqs.push(completed.get(later)!.promise);
     return Promise.all(prereqs);
   };
+  const killRound = (
+    members: readonly Member[],
+    seconds: number,
+    recordOf: (m: Member) => ContainerRecord,
+    cancel?: { readonly promise: Promise<'cancelled'>; cancelled(): boolean },
+  ): Promise<unknown> => {
+    const completed = completion();
+    for (const m of [app, ...sidecars]) if (!members.includes(m)) completed.get(m)!.resolve(); // not running: nothing to wait for
+    return Promise.all(
+      members.map(async (m) => {
+        const turn = m.role === 'sidecar' ? turnOf(completed, sidecars.indexOf(m)) : undefined;
+        // R1; R5: containerTerminated only after a StopContainer that returned (not after a cancelled one).
+        if ((await killContainer(recordOf(m), m.proc, m.hook, seconds, turn, net, cancel)) === 'stopped') completed.get(m)!.resolve();
+      }),
+    );
+  };
 
-  const kills = [app, ...sidecars].map((m) => {
-    const turn = m.role === 'sidecar' ? turnOf(sidecars.indexOf(m)) : undefined;
-    return killContainer(m.record, m.proc, m.hook, grace, turn, net).finally(() => completed.get(m)!.resolve()); // R1
-  });
+  /** R10: the grace period shrinks mid-way: the API moves deletionTimestamp back; returns the new grace. */
+  const shrinkNow = (shrink: NonNullable<PodSpec['shrink']>): number => {
+    const now = Date.now();
+    let seconds = Math.max(1, Math.trunc(shrink.seconds));
+    if (shrink.via !== 'node-pressure') {
+      // BeforeDelete: deletionTimestamp − old grace + new grace, never before now (then 1 s).
+      let deletionTimestamp = startedAt + shrink.seconds * 1000;
+      if (deletionTimestamp < now) {
+        deletionTimestamp = now;
+        seconds = 1;
+      }
+      spec.onDelete?.({ kind: 'shrink', at: now, graceSeconds: seconds, deletionTimestamp });
+    }
+    record.shrunkAt = now;
+    record.shrunkToSeconds = seconds;
+    record.graceDeadlineAt = Math.min(record.graceDeadlineAt, now + seconds * 1000);
+    return seconds;
+  };
+
+  let cancelled = false;
+  let cancelFirst!: () => void;
+  const cancelPromise = new Promise<'cancelled'>((resolve) => (cancelFirst = () => resolve('cancelled')));
+  const firstRound = killRound([app, ...sidecars], effective, (m) => m.record, { promise: cancelPromise, cancelled: () => cancelled });
   try {
-    await Promise.all(kills);
+    if (spec.shrink) {
+      const outcome = await raceTimeout(firstRound, spec.shrink.afterMs - (Date.now() - startedAt));
+      if (outcome === 'timeout') {
+        const seconds = shrinkNow(spec.shrink);
+        cancelled = true; // UpdatePod → cancelFn
+        cancelFirst();
+        await firstRound; // wg.Wait: every first kill returns (a running hook only when it ends or its old grace does)
+        record.killAgainAt = Date.now();
+        const running = [app, ...sidecars].filter((m) => !m.proc.hasExited());
+        await killRound(running, seconds, (m) => (m.record.again = newContainer(m.record.name)));
+      }
+    }
+    await firstRound;
   } finally {
     // The pod sandbox is gone: any hook request still open dies with it.
     for (const req of net.open) req.destroy();
@@ -463,7 +594,7 @@ export async function terminatePod(spec: PodSpec): Promise<TerminationRecord> {
   if (record.app.exitedAt !== undefined) record.appExitedAt = record.app.exitedAt;
   if (record.drainer?.sigtermAt !== undefined) record.drainerSigtermAt = record.drainer.sigtermAt;
   if (record.drainer?.exitedAt !== undefined) record.drainerExitedAt = record.drainer.exitedAt;
-  record.killed = [record.app, ...sidecars.map((m) => m.record)].filter((c) => c.killed).map((c) => c.name);
+  record.killed = [record.app, ...sidecars.map((m) => m.record)].filter((c) => c.killed || c.again?.killed).map((c) => c.name);
   return record;
 }
 
@@ -511,6 +642,16 @@ export function timeline(record: TerminationRecord): Record<string, number | str
   }
   put('appSigkill', rel(record.app.sigkillAt));
   put('drainerSigkill', rel(record.drainer?.sigkillAt));
+  if (record.effectiveGraceSeconds !== record.terminationGracePeriodSeconds) out.effectiveGrace = record.effectiveGraceSeconds;
+  put('shrunk', rel(record.shrunkAt));
+  put('killAgain', rel(record.killAgainAt));
+  if (record.shrunkToSeconds !== undefined) out.shrunkTo = record.shrunkToSeconds;
+  put('appHookAgainReturned', rel(record.app.again?.hook?.returnedAt));
+  put('appSigtermAgain', rel(record.app.again?.sigtermAt));
+  put('appSigkillAgain', rel(record.app.again?.sigkillAt));
+  put('drainerHookAgainReturned', rel(record.drainer?.again?.hook?.returnedAt));
+  put('drainerSigtermAgain', rel(record.drainer?.again?.sigtermAt));
+  put('drainerSigkillAgain', rel(record.drainer?.again?.sigkillAt));
   if (record.app.exitCode !== undefined) out.appExitCode = String(record.app.exitCode);
   if (record.drainer?.exitCode !== undefined) out.drainerExitCode = String(record.drainer.exitCode);
   if (record.app.hook?.timedOut) out.hookTimedOut = true;
