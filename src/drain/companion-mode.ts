@@ -1,7 +1,7 @@
 import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
-import { deltaEvidence, liveEvidence } from './evidence';
+import { appViewEvidence, liveEvidence } from './evidence';
 import type { TakeOutMode } from './mode';
 import { putBack } from './put-back';
 import { track, type DrainRecord, type ServerState } from './record';
@@ -32,6 +32,6 @@ export const companionMode: TakeOutMode = {
   begin: async () => undefined,
   change: putOverride,
   live: liveEvidence,
-  delta: deltaEvidence,
+  cached: appViewEvidence,
   putBack: (deps, record) => (record.instanceId === undefined ? Promise.resolve([]) : putBack(deps, record.instanceId)),
 };

@@ -23,8 +23,8 @@ export interface TakeOutMode {
   change(deps: DrainDeps, record: DrainRecord, server: EurekaServerConfig, state: ServerState, signal: AbortSignal): Promise<void>;
   /** The live view: is the change in force on this server? */
   live(instance: EurekaInstance | null, app: string, id: string): 'out' | 'offered' | 'absent';
-  /** The callers' view (the delta): does it prove callers stop getting the instance? */
-  delta(instances: readonly EurekaInstance[], app: string, id: string): Evidence;
+  /** The cached view of the app (same tick as the callers' delta): does it prove callers stop getting the instance? */
+  cached(instances: readonly EurekaInstance[], app: string, id: string): Evidence;
   /** Undo the change everywhere (abort, or the app came back); returns one line per failure. */
   putBack(deps: DrainDeps, record: DrainRecord): Promise<string[]>;
 }

@@ -20,10 +20,10 @@ export async function takeOut(deps: DrainDeps, record: DrainRecord, index: numbe
   const state = record.servers[index]!;
   const id = record.instanceId!;
   const stage = untilSignal(clock, until);
-  const prime = eureka.getDelta(server, stage.signal).then(
-    (delta) => {
+  const prime = eureka.getApplication(server, config.appName, stage.signal).then(
+    (instances) => {
       state.primedAt = clock.now();
-      state.primedStale = modeOf(deps).delta(delta.instances, config.appName, id) === 'out';
+      state.primedStale = modeOf(deps).cached(instances, config.appName, id) === 'out';
     },
     (error: unknown) => {
       state.error = `cannot read the callers' view: ${describeError(error)}`;

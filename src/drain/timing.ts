@@ -60,9 +60,20 @@ export function clientWindowEnd(servers: readonly (ServerEvidence & { readonly g
   return Math.max(...settled) + timings.registryFetchMs + loadBalancerTerm(timings).ms;
 }
 
-/** The cache timer drifts a little past its interval; allow two polls of slack. */
-export function cacheSlackMs(pollMs: number): number {
-  return Math.max(2 * pollMs, 1_000);
+/**
+ * How long to wait between two reads of a server's cached view: the evidence
+ * changes only on a cache tick, so polling faster than a fraction of the
+ * interval only adds load; a thousand drainers must not poll in step either,
+ * so each pause is jittered by ±20 %.
+ */
+export function verifyPause(pollMs: number, serverCacheMs: number, random: () => number = Math.random): number {
+  const base = Math.max(pollMs, serverCacheMs / 16);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** The cache timer drifts a little past its interval; allow two (jittered) polls of slack. */
+export function cacheSlackMs(pollMs: number, serverCacheMs = 0): number {
+  return Math.max(2.4 * Math.max(pollMs, serverCacheMs / 16), 1_000);
 }
 
 /**
@@ -71,7 +82,7 @@ export function cacheSlackMs(pollMs: number): number {
  * started while no PUT has been accepted yet.
  */
 export function verificationCutoff(changedAt: number | undefined, startedAt: number, timings: Timings, pollMs: number): number {
-  return (changedAt ?? startedAt) + timings.serverCacheMs + cacheSlackMs(pollMs);
+  return (changedAt ?? startedAt) + timings.serverCacheMs + cacheSlackMs(pollMs, timings.serverCacheMs);
 }
 
 /**

@@ -1,14 +1,15 @@
 import { describeError } from '../errors';
 import { modeOf, type DrainDeps } from './deps';
 import type { DrainRecord } from './record';
-import { primedInTime, verificationCutoff } from './timing';
+import { primedInTime, verificationCutoff, verifyPause } from './timing';
 import { untilSignal } from './until';
 
 /**
  * Step 3, one server: prove that its callers no longer get the instance as
  * UP. Until the server has accepted the override, keep sending it; then the
- * live view must show our override, then the cached delta view callers poll
- * must show us out. A cache key nobody asked for is computed fresh on its
+ * live view must show the change, then the app's cached view (`/apps/{APP}`,
+ * refreshed on the same tick as the delta callers poll, but sized by the app,
+ * not the fleet: evidence.ts) must show us out. A cache key nobody asked for is computed fresh on its
  * first read and would look verified too early, which is why take-out primed
  * it: a proof counts only if that prime landed before the change could reach
  * the server and did not already show us out.
@@ -43,8 +44,8 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
           else if (seen === 'absent') state.put = 'not_found';
         }
         if (state.liveVerifiedAt !== undefined) {
-          const delta = await eureka.getDelta(server, round.signal);
-          const seen = modeOf(deps).delta(delta.instances, config.appName, id);
+          const instances = await eureka.getApplication(server, config.appName, round.signal);
+          const seen = modeOf(deps).cached(instances, config.appName, id);
           if (seen === 'out') {
             state.cacheVerifiedAt = clock.now();
             const inTime = primedInTime(state.primedAt, firstPutAt(record));
@@ -68,8 +69,10 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
       } finally {
         round.cancel();
       }
-      if (clock.now() + config.verifyPollMs > cutoff()) return;
-      await clock.sleep(config.verifyPollMs, signal);
+      // The last pause ends at the cutoff, so a flip just before it is still read.
+      const left = cutoff() - clock.now();
+      if (left <= 0) return;
+      await clock.sleep(Math.min(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), left), signal);
     }
   } finally {
     state.gaveUpAt = clock.now();

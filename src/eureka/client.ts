@@ -292,6 +292,8 @@ export class EurekaClient {
         data: spec.body,
         headers: {
           Accept: 'application/json',
+          // Registry answers compress ~10x; the server keeps a gzip copy of every cached key.
+          'Accept-Encoding': 'gzip',
           ...(spec.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         },
         ...(server.username !== undefined ? { auth: { username: server.username, password: server.password ?? '' } } : {}),

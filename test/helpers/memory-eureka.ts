@@ -19,7 +19,7 @@ interface ServerModel {
   hangOps: Set<string>;
   /** Operations answered with HTTP 503 until this clock time. */
   refuseUntil: Partial<Record<string, number>>;
-  /** Rewrites the callers' view before it is returned (to serve false evidence). */
+  /** Rewrites the cached views (the app's list and the delta) before they are returned (to serve false evidence). */
   deltaFilter?: (instances: EurekaInstance[]) => EurekaInstance[];
 }
 
@@ -112,9 +112,19 @@ export class MemoryEureka implements EurekaApi {
     return model;
   }
 
+  /** The app's cached view: like the delta, it shows a change only `cacheDelayMs` after it. */
   async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal): Promise<EurekaInstance[]> {
     const model = await this.enter('get_application', server, undefined, signal);
-    return [...model.instances.values()].filter((i) => i.app === app);
+    const instances = this.cachedView(model).filter((i) => i.app === app);
+    return model.deltaFilter ? model.deltaFilter(instances) : instances;
+  }
+
+  private cachedView(model: ServerModel): EurekaInstance[] {
+    return [...model.instances.values()].map((i) => {
+      const cached = model.cachedStatus.get(i.instanceId);
+      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt ? cached.status : cached.previous;
+      return { ...i, status };
+    });
   }
 
   async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {

@@ -145,7 +145,7 @@ describe('B. timing', () => {
     f.eureka.register({ instanceId: INSTANCE_ID });
     const late = f.eureka.model(f.servers[1]!.label);
     late.refuseUntil = { put_status: f.clock.now() + 3_500 };
-    late.deltaFilter = () => []; // its callers' view never proves anything: worst case
+    late.deltaFilter = (list) => list.map((i) => ({ ...i, status: 'UP' })); // its cached view never proves anything: worst case
     const report = await f.clock.run(f.controller.prestop());
     const accepted = putTimes(f, 1).find((t) => t >= f.clock.now() - report.durationMs + 3_500)!;
     const start = Date.parse(report.startedAt);
@@ -156,9 +156,10 @@ describe('B. timing', () => {
   });
 
   test('B7: a slow callers\' view read does not hold up the PUT', async () => {
-    const f = controllerFixture();
+    // An explicit instance id: the lookup by POD_IP reads the same (slow) app list.
+    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) f.eureka.model(s.label).latency = { get_delta: 1_500 };
+    for (const s of f.servers) f.eureka.model(s.label).latency = { get_application: 1_500 };
     const drain = f.controller.prestop();
     await f.clock.advance(400);
     expect(putTimes(f, 0)[0]).toBeDefined();
@@ -168,9 +169,10 @@ describe('B. timing', () => {
   });
 
   test('B7: a hanging callers\' view: the instance is still taken out on every server, counted at its worst case', async () => {
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    // An explicit instance id: the lookup by POD_IP reads the same (hanging) app list.
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_INSTANCE_ID: INSTANCE_ID });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) f.eureka.model(s.label).hangOps.add('get_delta');
+    for (const s of f.servers) f.eureka.model(s.label).hangOps.add('get_application');
     const report = await f.clock.run(f.controller.prestop());
     expect(f.eureka.count('put_status')).toBe(2);
     expect(report.servers.map((s) => s.put)).toEqual(['ok', 'ok']);
@@ -213,7 +215,6 @@ describe('B. timing', () => {
     ['status "up" in lower case', (list) => list.map((i) => ({ ...i, status: 'up' }))],
     ['status "out_of_service" in lower case', (list) => list.map((i) => ({ ...i, status: 'out_of_service' }))],
     ['another app with our instance id, out of service', (list) => list.map((i) => ({ ...i, app: 'OTHER', status: 'OUT_OF_SERVICE' }))],
-    ['no entry at all (the delta lists changes only)', () => []],
   ])('B9: false evidence is not proof: %s', async (_name, filter) => {
     const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
     f.eureka.register({ instanceId: INSTANCE_ID });

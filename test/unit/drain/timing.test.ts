@@ -1,4 +1,4 @@
-import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff, type ServerEvidence } from '../../../src/drain/timing';
+import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff, verifyPause, type ServerEvidence } from '../../../src/drain/timing';
 import { testConfig } from '../../helpers/config';
 
 const timings = testConfig().timings; // 30 s cache, 30 s fetch, 35 s LoadBalancer
@@ -30,9 +30,17 @@ describe('drain timing: when may a server last have offered the instance? (issue
     expect(clientWindowEnd([{ cacheVerifiedAt: s(1_000), trusted: true }, { cacheVerifiedAt: s(2_000), trusted: true }], START, timings)).toBe(s(67_000));
   });
 
-  test('verification polls one cache term past the accepted PUT, not past the drain start', () => {
-    expect(verificationCutoff(s(3_500), START, timings, 500)).toBe(s(3_500 + 30_000 + 1_000));
-    expect(verificationCutoff(undefined, START, timings, 500)).toBe(s(31_000));
+  test('verification polls one cache term (plus two jittered polls) past the accepted PUT, not past the drain start', () => {
+    // A 30 s cache is polled every 30/16 s ± 20 %: the slack is 2.4 × 1875 ms.
+    expect(verificationCutoff(s(3_500), START, timings, 500)).toBe(s(3_500 + 30_000 + 4_500));
+    expect(verificationCutoff(undefined, START, timings, 500)).toBe(s(34_500));
+  });
+
+  test('polls no faster than the evidence can change, jittered ±20 %', () => {
+    expect(verifyPause(500, 30_000, () => 0.5)).toBe(1_875);
+    expect(verifyPause(500, 30_000, () => 0)).toBe(1_500);
+    expect(verifyPause(500, 30_000, () => 1)).toBe(2_250);
+    expect(verifyPause(100, 1_000, () => 0.5)).toBe(100);
   });
 
   test.each([
