@@ -8,6 +8,8 @@ import { probePort } from './app-probe';
 import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
 import { DrainController } from './drain/controller';
+import { ownerMode } from './drain/owner-mode';
+import { startOwner } from './owner/start';
 import { ConfigError, describeError } from './errors';
 import { EurekaClient } from './eureka/client';
 import { createApp, planJson } from './http';
@@ -80,6 +82,19 @@ function serve(): void {
     onRequest: (operation, _server, result, seconds) => metrics.eurekaRequest(operation, result, seconds),
   });
   const selector = parseSelector(config.tailMetric);
+  // Owner mode: the drainer is the app's Eureka client (register, heartbeat, health-gate).
+  const owner = config.owner
+    ? startOwner(config, config.owner, {
+        eureka,
+        clock,
+        logger,
+        registry,
+        onRejected: (error) => {
+          logger.fatal({ err: describeError(error) }, 'every eureka server rejected the registration; fix the instance settings');
+          exit(EXIT_USAGE);
+        },
+      })
+    : undefined;
   const controller = new DrainController({
     config,
     plan,
@@ -89,11 +104,12 @@ function serve(): void {
     metrics,
     appExit: createAppExit(config),
     probeApp: () => probePort(config.appHost, config.appPort),
+    ...(owner ? { mode: ownerMode(owner) } : {}),
     ...(config.tailMetricsUrl
       ? { readInFlight: (signal: AbortSignal) => readInFlight(config.tailMetricsUrl!, selector, 2_000, signal) }
       : {}),
   });
-  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !controller.lifecycle.terminating });
+  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !controller.lifecycle.terminating && (owner?.isRegistered() ?? true) });
 
   logger.info({ version: version(), config: redactConfig(config) }, 'effective configuration');
   if (plan.fits) logger.info({ plan: planJson(plan) }, 'drain plan');
@@ -103,7 +119,8 @@ function serve(): void {
   }
 
   const server: Server = startServer(app, config, logger, { onListenError: () => process.exit(EXIT_INCOMPLETE) });
-  void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'startup override check failed'));
+  // Companion mode only: an override left by an earlier pod with our id. Owner mode registers afresh.
+  if (!owner) void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'startup override check failed'));
 
   let exiting = false;
   const onSignal = (signal: NodeJS.Signals): void => {

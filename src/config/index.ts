@@ -3,6 +3,7 @@ import { ConfigError } from '../errors';
 import { readSourceRule } from '../source-filter';
 import { EnvReader, shown } from './reader';
 import { parseServerUrl } from './servers';
+import { readOwnerConfig, type OwnerConfig } from '../owner/config';
 import type { Config, EurekaServerConfig, Env, ParseOptions } from './types';
 import { readVariables, type Values } from './variables';
 
@@ -22,8 +23,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   const v = readVariables(reader);
   const problem = (text: string): void => reader.problem(text);
 
-  if (v.mode === 'owner') problem('DRAINER_MODE=owner is not available in this version; use companion (the app registers itself with Eureka)');
   checkTarget(v, requireTarget, problem);
+  const owner = v.mode === 'owner' ? readOwner(env, v, problem) : undefined;
   const servers = readServers(v, requireTarget, problem);
   checkTail(v, problem);
   checkAppExit(v, problem);
@@ -38,7 +39,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     appName: (v.appName?.raw ?? '').toUpperCase(),
     appPort: v.appPort,
     appHost: v.appHost,
-    instanceId: v.instanceId?.raw,
+    // Owner mode registers the instance itself, so its id is known (default POD_NAME:app:port).
+    instanceId: v.instanceId?.raw ?? owner?.instanceId,
     podIp: v.podIp,
     podName: v.podName,
     nodeIp: v.nodeIp,
@@ -69,9 +71,18 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     allowedSources: allowList(v, problem),
     sigtermPrestopWaitMs: v.sigtermPrestopWaitMs,
     logLevel: v.logLevel,
+    owner,
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);
+}
+
+/** Owner mode's own variables (src/owner/config.ts); their problems join the list. */
+function readOwner(env: Env, v: Values, problem: (text: string) => void): OwnerConfig | undefined {
+  if (!v.podIp) problem('DRAINER_MODE=owner needs POD_IP (Downward API status.podIP): the address the drainer registers for the app');
+  const { config, problems } = readOwnerConfig(env, { appName: v.appName?.raw ?? '', appPort: v.appPort, podIp: v.podIp, podName: v.podName });
+  for (const p of problems) if (!p.startsWith('POD_IP')) problem(p);
+  return config;
 }
 
 function checkTarget(v: Values, requireTarget: boolean, problem: (text: string) => void): void {

@@ -1,3 +1,5 @@
+import type { OwnerConfig } from '../owner/config';
+
 /** One Eureka server, addressed directly (per-pod URL, never a load-balanced Service). */
 export interface EurekaServerConfig {
   /** Base URL ending in `/eureka/` (or `/eureka/v2/`), credentials stripped. */
@@ -64,6 +66,8 @@ export interface Config {
   readonly allowedSources: readonly string[];
   readonly sigtermPrestopWaitMs: number;
   readonly logLevel: LogLevel;
+  /** Owner mode only: what the drainer registers and heartbeats for the app. */
+  readonly owner: OwnerConfig | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -51,6 +51,7 @@ export class DrainController {
   private readonly log: Logger;
 
   constructor(private readonly deps: DrainDeps) {
+    this.state = { ...INITIAL_STATE, owner: modeOf(deps).name === 'owner' };
     this.log = deps.logger.child({ component: 'drain' });
     deps.metrics.setPhase('idle');
   }
@@ -341,7 +342,7 @@ export class DrainController {
   }
 
   private report(record: DrainRecord): DrainReport {
-    return buildReport(record, this.deps.plan, this.phaseAt, this.deps.clock.now());
+    return buildReport(record, this.deps.plan, this.phaseAt, this.deps.clock.now(), modeOf(this.deps).name);
   }
 
   /** Polls until the app is gone or back, then tells the decider. One watcher at a time. */

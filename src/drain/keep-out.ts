@@ -37,8 +37,14 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
           state.restored++;
           delete state.cacheVerifiedAt;
           metrics.overrideRestored(server.label);
-          record.problems.push(`${server.label}: the override vanished (seen ${before}) and was put back; that server counts at its worst case from then`);
-          logger.warn({ server: server.label, seen: before, restoredAt: new Date(state.changedAt).toISOString() }, 'our OUT_OF_SERVICE override had vanished; put it back and restarted the wait for this server');
+          const owner = modeOf(deps).name === 'owner';
+          record.problems.push(`${server.label}: the instance was offered again (seen ${before}) and was taken out again; that server counts at its worst case from then`);
+          logger.warn(
+            { server: server.label, seen: before, restoredAt: new Date(state.changedAt).toISOString() },
+            owner
+              ? 'our cancelled instance was back on this server (a peer re-created it); cancelled it again and restarted the wait for this server'
+              : 'our OUT_OF_SERVICE override had vanished; put it back and restarted the wait for this server',
+          );
         } catch (error) {
           if (!signal.aborted) logger.debug({ server: server.label, err: describeError(error) }, 'cannot check the override');
         } finally {

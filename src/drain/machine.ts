@@ -51,6 +51,8 @@ export interface LifecycleState {
   readonly tookOut: boolean;
   /** A preStop call from the kubelet was just refused: the app is about to get SIGTERM with no drain. */
   readonly hookRefused: boolean;
+  /** Owner mode: the drainer holds the registration, so SIGTERM alone drains (nobody else will). */
+  readonly owner: boolean;
 }
 
 /** What the shell must do; carried out in order. */
@@ -84,6 +86,7 @@ export const INITIAL_STATE: LifecycleState = {
   prestopQueued: false,
   tookOut: false,
   hookRefused: false,
+  owner: false,
 };
 
 /** Phases in which a drain is running and /prestop joins it. */
@@ -173,6 +176,7 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
         // kubelet's SIGTERM it means the app is stopping undrained: drain anyway.
         if (s.hookRefused) return startDrain(t.state, event.at, 'SIGTERM right after a refused preStop call (token or source mismatch): drain anyway, the app is stopping');
         if (s.joinFoundNoDrain) return stay(t.state, 'our own preStop found no drain: a restart of this container alone; leave Eureka alone', 'exit');
+        if (s.owner) return startDrain(t.state, event.at, 'SIGTERM in owner mode: we hold the registration, so we drain it ourselves');
         return stay(t.state, 'SIGTERM while idle: termination has begun; the kubelet’s /prestop may still come', 'wait_for_prestop');
       }
       if (phase === 'done') return stay(t.state, 'SIGTERM after the clean-up: exit', 'exit');

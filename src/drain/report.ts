@@ -7,6 +7,8 @@ import { isVerified } from './timing';
 
 export interface DrainReport {
   readonly outcome: DrainOutcome;
+  /** companion (the override) or owner (heartbeats stopped, cancelled everywhere). */
+  readonly mode: 'companion' | 'owner';
   readonly instanceId: string | null;
   readonly startedAt: string;
   readonly answeredAt: string;
@@ -67,10 +69,11 @@ export function serverReport(s: ServerState, startedAt: number): ServerReport {
 }
 
 /** Pure: the JSON report /prestop answers and the summary line logs. */
-export function buildReport(record: DrainRecord, plan: Plan, phases: Readonly<Partial<Record<DrainPhase, number>>>, answeredAt: number): DrainReport {
+export function buildReport(record: DrainRecord, plan: Plan, phases: Readonly<Partial<Record<DrainPhase, number>>>, answeredAt: number, mode: DrainReport['mode']): DrainReport {
   const { startedAt, windowEnd, tailEndedAt } = record;
   return {
     outcome: outcomeOf(record),
+    mode,
     instanceId: record.instanceId ?? null,
     startedAt: iso(startedAt),
     answeredAt: iso(answeredAt),

@@ -3,6 +3,7 @@ import type { AppExit, AppExitResult } from '../../src/app-exit';
 import type { PortState } from '../../src/app-probe';
 import type { Env } from '../../src/config';
 import { DrainController } from '../../src/drain/controller';
+import type { TakeOutMode } from '../../src/drain/mode';
 import { createMetrics } from '../../src/metrics';
 import { computePlan } from '../../src/plan';
 import type { InFlightReading } from '../../src/tail';
@@ -14,7 +15,7 @@ import { MemoryEureka } from './memory-eureka';
 export const INSTANCE_ID = '10.0.0.1:demo:8080';
 
 /** A controller over two in-memory servers, a manual clock and a fake app. */
-export function controllerFixture(env: Env = {}, options: { servers?: number; inFlight?: () => InFlightReading | Promise<InFlightReading>; readInFlight?: (signal: AbortSignal) => Promise<InFlightReading>; appExit?: AppExit } = {}) {
+export function controllerFixture(env: Env = {}, options: { servers?: number; inFlight?: () => InFlightReading | Promise<InFlightReading>; readInFlight?: (signal: AbortSignal) => Promise<InFlightReading>; appExit?: AppExit; mode?: TakeOutMode } = {}) {
   const servers = MemoryEureka.serverConfigs(options.servers ?? 2);
   const config = testConfig({ DRAINER_EUREKA_URLS: servers.map((s) => s.url).join(','), DRAINER_GRACE_PERIOD_SECONDS: '300', ...env });
   const plan = computePlan(config.timings);
@@ -39,6 +40,7 @@ export function controllerFixture(env: Env = {}, options: { servers?: number; in
     probeApp: async () => app.port,
     ...(options.inFlight ? { readInFlight: async () => options.inFlight!() } : {}),
     ...(options.readInFlight ? { readInFlight: options.readInFlight } : {}),
+    ...(options.mode ? { mode: options.mode } : {}),
   });
   return { config, plan, clock, eureka, logger, lines, registry, controller, app, servers };
 }

@@ -164,9 +164,16 @@ describe('parseConfig', () => {
     expect(testConfig({ DRAINER_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
   });
 
-  test('owner mode is refused with a reason', () => {
-    expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_MODE: 'owner' })).toEqual([
-      expect.stringContaining('DRAINER_MODE=owner is not available in this version'),
-    ]);
+  test('owner mode: the instance id defaults to POD_NAME:app:port and its settings are read', () => {
+    const config = parseConfig({ DRAINER_APP_NAME: 'orders', POD_IP: '10.0.0.1', POD_NAME: 'orders-7d9f', SERVER_PORT: '3000', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_MODE: 'owner' });
+    expect(config.mode).toBe('owner');
+    expect(config.instanceId).toBe('orders-7d9f:orders:3000');
+    expect(config.owner).toMatchObject({ instanceId: 'orders-7d9f:orders:3000', ipAddr: '10.0.0.1' });
+  });
+
+  test('owner mode needs POD_IP, and its problems join the list', () => {
+    expect(problems({ DRAINER_APP_NAME: 'a', DRAINER_INSTANCE_ID: 'x', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_MODE: 'owner', DRAINER_HEALTH_FAILURES_DOWN: 'many' })).toEqual(
+      expect.arrayContaining([expect.stringContaining('DRAINER_MODE=owner needs POD_IP'), expect.stringContaining('DRAINER_HEALTH_FAILURES_DOWN')]),
+    );
   });
 });

@@ -24,7 +24,8 @@ function everyState(): LifecycleState[] {
         for (const prestopWaitOver of [false, true])
           for (const prestopQueued of [false, true])
             for (const hookRefused of [false, true])
-              out.push(state(phase, { terminating, joinFoundNoDrain, prestopWaitOver, prestopQueued, hookRefused, terminationStartedAt: terminating ? AT - 5_000 : undefined }));
+              for (const owner of [false, true])
+                out.push(state(phase, { terminating, joinFoundNoDrain, prestopWaitOver, prestopQueued, hookRefused, owner, terminationStartedAt: terminating ? AT - 5_000 : undefined }));
   return out;
 }
 
@@ -45,7 +46,7 @@ describe('lifecycle decider: the whole table', () => {
         expect(d.why.length).toBeGreaterThan(0);
       }
     }
-    expect(cells).toBe(DRAIN_PHASES.length * 32 * LIFECYCLE_EVENTS.length);
+    expect(cells).toBe(DRAIN_PHASES.length * 64 * LIFECYCLE_EVENTS.length);
   });
 
   test('invariants that hold in every cell', () => {
@@ -57,7 +58,7 @@ describe('lifecycle decider: the whole table', () => {
         if (a.includes('start_drain')) expect(s.phase === 'idle' || (s.phase === 'aborting' && type === 'abort_done')).toBe(true);
         // A refused call alone never drains: only with the kubelet's SIGTERM.
         if (a.includes('start_drain') && type === 'hook_refused') expect(s.terminating).toBe(true);
-        if (a.includes('start_drain') && type === 'sigterm') expect(s.hookRefused).toBe(true);
+        if (a.includes('start_drain') && type === 'sigterm') expect(s.hookRefused || (s.owner && !s.joinFoundNoDrain)).toBe(true);
         // /prestop in idle always drains (issue: an aborted report was replayed).
         if (s.phase === 'idle' && type === 'prestop') expect(a).toEqual(['start_drain']);
         // The old report is only given while it stands.
@@ -67,7 +68,7 @@ describe('lifecycle decider: the whole table', () => {
         // Nothing exits a process that got no SIGTERM.
         if (a.includes('exit')) expect(d.state.terminating).toBe(true);
         // SIGTERM never undoes progress (it starts a drain only after a refused preStop).
-        if (type === 'sigterm') expect(d.state.phase).toBe(s.phase === 'idle' && s.hookRefused && !s.terminating ? 'locating' : s.phase);
+        if (type === 'sigterm') expect(d.state.phase).toBe(s.phase === 'idle' && !s.terminating && (s.hookRefused || (s.owner && !s.joinFoundNoDrain)) ? 'locating' : s.phase);
         // Once terminating, always terminating.
         if (s.terminating) expect(d.state.terminating).toBe(true);
         // Only a running drain can be cancelled; a told app cannot be un-told.
@@ -141,6 +142,11 @@ describe('lifecycle decider: the paths of issue 7 A', () => {
     expect(on(sigtermFirst, 'hook_refused').actions).toEqual(['start_drain']);
     // Alone, or long before the signal, it changes nothing.
     expect(on(on(refusedFirst.state, 'hook_refusal_expired').state, 'sigterm').actions).toEqual(['wait_for_prestop']);
+  });
+
+  test('owner mode: SIGTERM alone drains (nobody else holds the registration), except a lonely own-hook restart', () => {
+    expect(on(state('idle', { owner: true }), 'sigterm').actions).toEqual(['start_drain']);
+    expect(on(state('idle', { owner: true, joinFoundNoDrain: true }), 'sigterm').actions).toEqual(['exit']);
   });
 
   test('issue 13 C9: preStop delivered again after a finished drain gets the same report', () => {
