@@ -317,6 +317,38 @@ export class Stack {
     return [a, b];
   }
 
+  /**
+   * The kubelet's new app container after a single-container restart (kubelet.ts R8): a new demo JVM on the
+   * same pod address and port (so the same instance id), next to the same drainer. The old process must have
+   * exited. Returns the instance that replaces `old` in `instances`; resolves once the JVM is healthy.
+   */
+  async restartApp(old: DemoInstance): Promise<DemoInstance> {
+    if (!old.app.exited) throw new Error(`${old.instanceId}: the old app process is still running`);
+    const app = await startDemo(this.serviceUrls.join(','), old.podIp, old.port);
+    const instance: DemoInstance = { ...old, app };
+    this.instances[this.instances.indexOf(old)] = instance;
+    return instance;
+  }
+
+  /**
+   * A Eureka server of the pair started again on the same address and port (after `stop()` or a SIGKILL), with
+   * the pair's arguments plus `extraArgs` (e.g. `--eureka.server.registry-sync-retries=5` so it copies its
+   * peer's registry at startup). Replaces `eurekaA` / `eurekaB`.
+   */
+  async restartEureka(which: 'A' | 'B', extraArgs: readonly string[] = []): Promise<SpringApp> {
+    const [old, peer] = which === 'A' ? [this.eurekaA, this.eurekaB] : [this.eurekaB, this.eurekaA];
+    if (!old.exited) throw new Error(`${old.name} is still running`);
+    const app = await startSpringApp({
+      jar: 'eureka-server',
+      host: old.host,
+      port: old.port,
+      name: old.name,
+      args: [...eurekaPairArgs(old.host, peer.host, peer.port, this.timings), ...extraArgs],
+    });
+    Object.assign(this, which === 'A' ? { eurekaA: app } : { eurekaB: app });
+    return app;
+  }
+
   /** Kills every drainer (SIGKILL: they are test sidecars) and stops every JVM. Safe to call twice. */
   async stop(): Promise<void> {
     for (const drainer of this.drainers) drainer.kill('SIGKILL');
@@ -337,11 +369,11 @@ export function routingTimeoutMs(t: StackTimings): number {
 }
 
 /** A demo instance listening on, and registered with, the pod IP `host`. */
-async function startDemo(serviceUrls: string, host: string): Promise<SpringApp> {
+async function startDemo(serviceUrls: string, host: string, port?: number): Promise<SpringApp> {
   return startSpringApp({
     jar: 'demo-service',
     host,
-    port: await freePort(host),
+    port: port ?? (await freePort(host)),
     args: [`--eureka.client.service-url.defaultZone=${serviceUrls}`, `--eureka.instance.ip-address=${host}`],
   });
 }
