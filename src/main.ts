@@ -9,6 +9,7 @@ import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
 import { DrainController } from './drain/controller';
 import { ownerMode } from './drain/owner-mode';
+import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
 import { ConfigError, describeError } from './errors';
 import { EurekaClient } from './eureka/client';
@@ -109,6 +110,17 @@ function serve(): void {
       ? { readInFlight: (signal: AbortSignal) => readInFlight(config.tailMetricsUrl!, selector, 2_000, signal) }
       : {}),
   });
+  // Kubernetes may end the grace period earlier than DRAINER_GRACE_PERIOD_SECONDS (off by default; RBAC: get on its own pod).
+  const podDeadlineStop = new AbortController();
+  const podDeadline = watchPodDeadline({
+    env: process.env,
+    settings: config.podDeadline,
+    clock,
+    logger,
+    signal: podDeadlineStop.signal,
+    active: () => controller.lifecycle.terminating || controller.currentPhase !== 'idle',
+    onGraceEnd: (at, source) => controller.learnGraceEnd(at, source),
+  });
   const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !controller.lifecycle.terminating && (owner?.isRegistered() ?? true) });
 
   logger.info({ version: version(), config: redactConfig(config) }, 'effective configuration');
@@ -127,6 +139,7 @@ function serve(): void {
     const again = controller.lifecycle.terminating;
     logger.info({ signal, phase: controller.currentPhase, again }, again ? 'signal received again; still finishing the drain' : 'termination signal received');
     if (again) return;
+    podDeadline.start('SIGTERM');
     void controller.terminate().then(
       (code) => exit(code),
       (error: unknown) => {
@@ -140,6 +153,7 @@ function serve(): void {
   const exit = (code: number): void => {
     if (exiting) return;
     exiting = true;
+    podDeadlineStop.abort();
     logger.info({ code }, 'exiting');
     server.closeAllConnections();
     server.close();

@@ -3,13 +3,20 @@ import { ConfigError } from '../errors';
 import { readSourceRule } from '../source-filter';
 import { EnvReader, shown } from './reader';
 import { parseServerUrl } from './servers';
+import { podDeadlineSettings } from '../k8s/pod-deadline';
 import { readOwnerConfig, type OwnerConfig } from '../owner/config';
 import type { Config, EurekaServerConfig, Env, ParseOptions } from './types';
 import { readVariables, type Values } from './variables';
 
 export type { AppExitStrategy, Config, EurekaServerConfig, Env, LoadBalancerKind, ParseOptions, TailMode, Timings } from './types';
 export { redactUrlText } from './servers';
-export { VARIABLE_NAMES } from './variables';
+import { VARIABLE_NAMES as TABLE_NAMES } from './variables';
+
+/** Variables read outside the table: the pod-deadline watch (src/k8s/pod-deadline.ts). */
+const POD_DEADLINE_NAMES = ['DRAINER_POD_DEADLINE', 'DRAINER_SERVICEACCOUNT_DIR', 'DRAINER_POD_DEADLINE_POLL_MS', 'DRAINER_POD_DEADLINE_TIMEOUT_MS', 'POD_NAMESPACE'];
+
+/** Every variable the drainer reads (for the README's reference and its test). */
+export const VARIABLE_NAMES: readonly string[] = [...TABLE_NAMES, ...POD_DEADLINE_NAMES];
 
 /**
  * Environment → frozen Config. Reads nothing but `env` (and the token or
@@ -25,6 +32,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
 
   checkTarget(v, requireTarget, problem);
   const owner = v.mode === 'owner' ? readOwner(env, v, problem) : undefined;
+  const podDeadline = podDeadlineSettings(env);
+  podDeadline.problems.forEach(problem);
   const servers = readServers(v, requireTarget, problem);
   checkTail(v, problem);
   checkAppExit(v, problem);
@@ -72,6 +81,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     sigtermPrestopWaitMs: v.sigtermPrestopWaitMs,
     logLevel: v.logLevel,
     owner,
+    podDeadline: podDeadline.settings,
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return deepFreeze(config);

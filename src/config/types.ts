@@ -1,3 +1,4 @@
+import type { PodDeadlineSettings } from '../k8s/pod-deadline';
 import type { OwnerConfig } from '../owner/config';
 
 /** One Eureka server, addressed directly (per-pod URL, never a load-balanced Service). */
@@ -68,6 +69,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Owner mode only: what the drainer registers and heartbeats for the app. */
   readonly owner: OwnerConfig | undefined;
+  /** Learn the real end of the grace period from the pod's deletionTimestamp (off by default). */
+  readonly podDeadline: PodDeadlineSettings;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

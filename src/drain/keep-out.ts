@@ -27,13 +27,18 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
         const round = untilSignal(clock, clock.now() + config.eurekaTimeoutMs, signal);
         try {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
-          if (modeOf(deps).live(live, config.appName, id) === 'out' || signal.aborted) return;
+          // Absent is not offered either (the app cancelled, e.g. a refresh in progress): act when it is back and UP.
+          const seen = modeOf(deps).live(live, config.appName, id);
+          if (seen === 'out' || seen === 'absent' || signal.aborted) return;
           const before = live === null ? 'absent' : `${live.status}/${live.overriddenStatus}`;
           await modeOf(deps).change(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
           if (state.put !== 'ok') {
-            logger.warn({ server: server.label, seen: before, err: state.error }, 'our override is gone and cannot be put back yet; retrying');
+            // Once per server until it is back: an app that cancelled its lease mid-drain would repeat this every poll.
+            if (!state.restorePending) logger.warn({ server: server.label, seen: before, err: state.error }, `the instance is offered again or gone and the ${modeOf(deps).changeName} cannot be repeated yet; retrying every poll`);
+            state.restorePending = true;
             return;
           }
+          state.restorePending = false;
           state.restored++;
           delete state.cacheVerifiedAt;
           metrics.overrideRestored(server.label);

@@ -21,6 +21,8 @@ export interface ServerState {
   settledAt?: number;
   /** Times our override vanished during the waits and was put back. */
   restored: number;
+  /** keep-out.ts could not repeat the change yet (logged once until it can). */
+  restorePending?: boolean;
   error?: string;
   cleanup?: 'pending' | 'deleted' | 'absent' | 'failed' | 'unreachable' | 'skipped';
 }
