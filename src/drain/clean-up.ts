@@ -21,13 +21,17 @@ export interface CleanupResult {
 export async function cleanUp(deps: DrainDeps, servers: ServerState[], knownId: string | undefined, until: number): Promise<CleanupResult> {
   const { config, clock, eureka, logger, metrics } = deps;
   const signal = AbortSignal.timeout(Math.max(1_000, until - clock.now()));
-  const instanceId = knownId ?? (await findOwnInstance(config, eureka, logger, signal).catch(() => undefined));
+  // Servers that could not even be asked what they hold are unreachable, not "absent".
+  const unasked = new Set<string>();
+  const instanceId =
+    knownId ?? (await findOwnInstance(config, eureka, logger, signal, (server) => unasked.add(server.label)).catch(() => undefined));
   let leftSomething = false;
   await Promise.all(
     config.servers.map(async (server, i) => {
       const state = servers[i]!;
       if (instanceId === undefined) {
-        state.cleanup = 'absent';
+        state.cleanup = unasked.has(server.label) ? 'unreachable' : 'absent';
+        metrics.cleanupDelete(state.cleanup);
         return;
       }
       try {

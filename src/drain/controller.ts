@@ -1,6 +1,7 @@
 import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import { cleanUp } from './clean-up';
+import { keepBack } from './keep-back';
 import { DrainAborted, modeOf, type DrainDeps } from './deps';
 import { decide, exitCodeFor, INITIAL_STATE, isDraining, type DrainPhase, type LifecycleAction, type LifecycleEventType, type LifecycleState } from './machine';
 import { newRecord, type DrainRecord, type ServerState } from './record';
@@ -337,7 +338,10 @@ export class DrainController {
     this.deps.metrics.setRemaining(0);
     if (report.outcome === 'not_taken_out') this.log.error({ report }, 'drain finished: the instance was NOT taken out; callers may still select it');
     else this.log.info({ report }, 'drain finished');
-    if (record.aborted) this.perform(this.dispatch('abort_done'));
+    if (record.aborted) {
+      this.perform(this.dispatch('abort_done'));
+      this.watchPutBack(record);
+    }
     return report;
   }
 
@@ -399,6 +403,15 @@ export class DrainController {
     this.lastReport = undefined;
     if (record === undefined) return;
     for (const failure of await modeOf(this.deps).putBack(this.deps, record)) this.log.warn({ err: failure }, 'could not put the instance back after the app restarted');
+    this.watchPutBack(record);
+  }
+
+  /** Companion mode: an override our earlier PUT left in a peer's replication queue may land again; remove it while no new drain runs. */
+  private watchPutBack(record: DrainRecord): void {
+    const id = record.instanceId;
+    if (id === undefined || modeOf(this.deps).name !== 'companion') return;
+    const stillBack = (): boolean => this.record === record || (this.record === undefined && this.state.phase === 'idle');
+    void keepBack(this.deps, id, () => stillBack() && this.state.phase === 'idle').catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the put-back failed'));
   }
 
   private exit(): void {

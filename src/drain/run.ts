@@ -1,7 +1,7 @@
 import type { DrainDeps } from './deps';
 import { DrainAborted, modeOf } from './deps';
 import { keepOut } from './keep-out';
-import { locate } from './locate';
+import { locate, notFound } from './locate';
 import type { ProgressEvent } from './machine';
 import type { DrainRecord } from './record';
 import { takeOut } from './take-out';
@@ -30,7 +30,7 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
     record.instanceId = await locate(deps, record, locateBy, located.signal)
       .catch((error: unknown) => {
         if (signal.aborted || !located.expired()) throw error;
-        return undefined;
+        return notFound(deps, record, 'eureka did not answer before the verification cutoff');
       })
       .finally(located.cancel);
 

@@ -15,6 +15,7 @@ export async function findOwnInstance(
   eureka: EurekaApi,
   logger: Logger,
   signal?: AbortSignal,
+  onServerError?: (server: Config['servers'][number], error: unknown) => void,
 ): Promise<string | undefined> {
   if (config.instanceId) return config.instanceId;
   // The first server whose list holds our instance answers: a dead or
@@ -32,6 +33,7 @@ export async function findOwnInstance(
             if (match) resolve(match);
           },
           (error: unknown) => {
+            onServerError?.(server, error);
             if (signal?.aborted) reject(error);
             else logger.warn({ server: server.label, err: describeError(error) }, 'cannot list the app on this eureka server');
           },

@@ -83,6 +83,9 @@ describe('DrainController', () => {
     for (const s of f.servers) f.eureka.model(s.label).down = true;
     const report = await f.clock.run(f.controller.prestop());
     expect(report.outcome).toBe('not_taken_out'); // nothing could be taken out: never reported as merely unverified
+    // Every server says why (issue 7 item 15: never null when a request failed), and the problem is named.
+    for (const server of report.servers) expect(server.error).toEqual(expect.stringContaining('ECONNREFUSED'));
+    expect(report.problems.join('\n')).toContain('instance not found in eureka');
     expect(report.durationMs).toBeGreaterThanOrEqual(f.plan.drainMs);
   });
 

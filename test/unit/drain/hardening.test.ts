@@ -95,6 +95,25 @@ describe('A. lifecycle', () => {
     expect(f.controller.currentPhase).toBe('idle');
   });
 
+  test('A3: after an abort, an override that lands again by a late replication is removed again', async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const drain = f.controller.prestop();
+    await f.clock.advance(3 * SECOND);
+    await f.clock.run(f.controller.abort());
+    await drain;
+    await f.clock.advance(2 * SECOND);
+    await f.eureka.setStatusOverride(f.servers[1]!, 'DEMO', INSTANCE_ID, 'OUT_OF_SERVICE'); // a peer's retried replication of our first PUT
+    await f.clock.advance(3 * SECOND);
+    expect(await liveStatus(f, 1)).toBe('UP/UNKNOWN');
+    expect(f.lines.some((l) => l.msg === 'an OUT_OF_SERVICE override came back after the instance was put back (a late replication); removed it again')).toBe(true);
+    // A new drain is not fought: its override stays.
+    const second = f.controller.prestop();
+    await f.clock.advance(5 * SECOND);
+    expect(await liveStatus(f, 1)).toBe('OUT_OF_SERVICE/OUT_OF_SERVICE');
+    await f.clock.run(second);
+  });
+
   test('A4: a container restart faster than the port probe: the new registration (UP, no override) returns the drainer to idle', async () => {
     const f = controllerFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
