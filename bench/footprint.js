@@ -1,108 +1,325 @@
 #!/usr/bin/env node
 /**
- * Footprint benchmark (not a test): start-up time and memory of the built
- * drainer against a bare Node HTTP server measured in the same run, printed
- * as ratios. Used to size the container's resource requests.
- *   npm run build && node bench/footprint.js [--runs 5]
+ * Footprint benchmark (not a test): the built drainer against a bare node:http server started the same way
+ * (same node binary, same flags), in the same run, printed as ratios. Used to size the container's resources.
+ *
+ *   npm run build && node bench/footprint.js [--runs 3] [--idle-seconds 60] [--drains 100] [--scrapes 10000]
+ *        [--main dist/main.js] [--node-flags "--max-old-space-size=32 --max-semi-space-size=1"] [--label NAME]
+ *
+ * Per run and process:
+ * - ready: spawn → the first 200 answer (/healthz; the bare server's /), polled every 2 ms after its "listening" line.
+ * - RSS idle: VmRSS 2 s after ready.
+ * - RSS after N sequential /metrics scrapes on one keep-alive connection (the bare server: N GETs of /).
+ * - RSS after M full drains against a loopback fake Eureka in this process (drainer only): /prestop, then the app
+ *   "stops" (port closed, lease cancelled), the drainer cleans up, the app "restarts" (port open, registered
+ *   again) and the drainer returns to idle, as after a container restart. growth = after drains − after scrapes.
+ * - idle CPU: utime+stime from /proc/<pid>/stat over --idle-seconds, first run only (both processes idle at once).
+ * Medians over the runs; everything per run in bench/results/footprint[-label].json.
  */
 'use strict';
 const { spawn } = require('node:child_process');
-const { writeFileSync, mkdirSync } = require('node:fs');
+const { readFileSync, writeFileSync, mkdirSync } = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
+const arg = (flag, fallback) => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const runs = Number(arg('--runs', 3));
+const idleSeconds = Number(arg('--idle-seconds', 60));
+const drains = Number(arg('--drains', 100));
+const scrapes = Number(arg('--scrapes', 10_000));
+const label = arg('--label', '');
+const nodeFlags = arg('--node-flags', '').split(' ').filter(Boolean);
 const root = path.resolve(__dirname, '..');
+const main = path.resolve(arg('--main', path.join(root, 'dist', 'main.js')));
+const TOKEN = 'footprint-token-0123456789';
 const BARE = `
 const http = require('node:http');
 const s = http.createServer((req, res) => res.end('ok'));
 s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', port: s.address().port })));
 process.on('SIGTERM', () => process.exit(0));`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function start(kind) {
+// ---------- a loopback fake Eureka holding one instance, and the app's port ----------
+const APP = 'DEMO';
+const fake = { present: true, status: 'UP', overridden: 'UNKNOWN', registeredAt: Date.now(), renewedAt: Date.now(), alive: true, appPort: 0, requests: 0 };
+function instanceJson() {
+  if (fake.alive) fake.renewedAt = Date.now();
+  return {
+    instanceId: `127.0.0.1:demo:${fake.appPort}`,
+    app: APP,
+    hostName: '127.0.0.1',
+    ipAddr: '127.0.0.1',
+    status: fake.status,
+    overriddenStatus: fake.overridden,
+    port: { $: fake.appPort, '@enabled': 'true' },
+    leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: 5, registrationTimestamp: fake.registeredAt, lastRenewalTimestamp: fake.renewedAt },
+    lastDirtyTimestamp: fake.registeredAt,
+    actionType: 'MODIFIED',
+  };
+}
+const eurekaServer = http.createServer((req, res) => {
+  fake.requests++;
+  const url = new URL(req.url, 'http://x');
+  const parts = url.pathname.split('/').filter(Boolean); // eureka apps APP ID status
+  const send = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(body === undefined ? '' : JSON.stringify(body));
+  };
+  req.resume();
+  if (parts[1] !== 'apps') return send(404);
+  if (parts.length === 2 || parts[2] === 'delta') {
+    return send(200, { applications: { apps__hashcode: 'UP_1_', application: fake.present ? [{ name: APP, instance: [instanceJson()] }] : [] } });
+  }
+  if (parts.length === 3) return fake.present ? send(200, { application: { name: APP, instance: [instanceJson()] } }) : send(404);
+  if (!fake.present) return send(404);
+  if (parts.length === 4 && req.method === 'GET') return send(200, { instance: instanceJson() });
+  if (parts.length === 4 && req.method === 'DELETE') {
+    fake.present = false;
+    return send(200);
+  }
+  if (parts[4] === 'status' && req.method === 'PUT') {
+    fake.overridden = url.searchParams.get('value');
+    fake.status = fake.overridden;
+    return send(200);
+  }
+  if (parts[4] === 'status' && req.method === 'DELETE') {
+    fake.overridden = 'UNKNOWN';
+    fake.status = url.searchParams.get('value') || 'UP';
+    return send(200);
+  }
+  return send(200);
+});
+let appServer;
+function openApp() {
+  appServer = net.createServer((s) => s.end());
+  return new Promise((r) => appServer.listen(fake.appPort, '127.0.0.1', () => r((fake.appPort = appServer.address().port))));
+}
+function closeApp() {
+  return new Promise((r) => appServer.close(r));
+}
+
+// ---------- processes ----------
+function start(kind, eurekaPort) {
   const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
   const child =
     kind === 'drainer'
-      ? spawn(process.execPath, [path.join(root, 'dist', 'main.js')], {
+      ? spawn(process.execPath, [...nodeFlags, main], {
           env: {
             PATH: process.env.PATH,
             DRAINER_PORT: '0',
             DRAINER_HOST: '127.0.0.1',
             DRAINER_APP_NAME: 'demo',
             POD_IP: '127.0.0.1',
-            DRAINER_APP_PORT: '1',
-            DRAINER_EUREKA_URLS: 'http://127.0.0.1:1/eureka/',
+            SERVER_PORT: String(fake.appPort),
+            DRAINER_EUREKA_URLS: `http://127.0.0.1:${eurekaPort}/eureka/`,
+            // The smallest plan the configuration accepts, so 100 drains take seconds.
+            EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '100',
+            EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '100ms',
+            SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '0ms',
+            DRAINER_TAIL_SECONDS: '0',
+            DRAINER_VERIFY_POLL_MS: '50',
+            DRAINER_APP_SHUTDOWN_SECONDS: '1',
+            DRAINER_GRACE_PERIOD_SECONDS: '10',
             DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '0',
+            DRAINER_TOKEN: TOKEN,
             DRAINER_LOG_LEVEL: 'info',
           },
           stdio: ['ignore', 'pipe', 'inherit'],
         })
-      : spawn(process.execPath, ['-e', BARE], { stdio: ['ignore', 'pipe', 'inherit'] });
+      : spawn(process.execPath, [...nodeFlags, '-e', BARE], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    child.stdout.on('data', (chunk) => {
+    const onData = async (chunk) => {
       buffer += chunk;
       const line = buffer.split('\n').find((l) => l.includes('"listening"'));
-      if (line) resolve({ child, port: JSON.parse(line).port, startupMs: Number(process.hrtime.bigint() - started) / 1e6 });
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code} before listening`)));
+      if (!line) return;
+      child.stdout.off('data', onData);
+      child.stdout.resume();
+      const listeningMs = elapsed();
+      const port = JSON.parse(line).port;
+      const probe = kind === 'drainer' ? '/healthz' : '/';
+      for (;;) {
+        const status = await get(port, probe, false).catch(() => 0);
+        if (status === 200) break;
+        if (elapsed() > 30_000) return reject(new Error(`${kind} not answering ${probe}`));
+        await sleep(2);
+      }
+      resolve({ child, port, listeningMs, readyMs: elapsed() });
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code} before ready`)));
   });
 }
 
-function get(port, p) {
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function get(port, p, agent = keepAlive, timeout = 30_000) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, agent: keepAlive }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    }).on('error', reject);
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent, timeout, headers: { 'X-Drainer-Token': TOKEN } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        get.lastBody = body;
+        resolve(res.statusCode);
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${p} timed out`)));
+    req.on('error', reject);
   });
 }
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-function rssKiB(pid) {
-  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+function rssMiB(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+}
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+async function heapUsedMiB(port) {
+  await get(port, '/metrics');
+  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(get.lastBody);
+  return m ? Number(m[1]) / 2 ** 20 : NaN;
 }
 
-async function measure(kind) {
-  const { child, port, startupMs } = await start(kind);
-  await new Promise((r) => setTimeout(r, 300));
-  const idleKiB = rssKiB(child.pid);
-  const paths = kind === 'drainer' ? ['/metrics', '/drain', '/healthz', '/plan'] : ['/'];
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < 2000; i++) await get(port, paths[i % paths.length]);
-  const requestMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const busyKiB = rssKiB(child.pid);
+async function phaseOf(port) {
+  await get(port, '/readyz', false, 5_000);
+  return JSON.parse(get.lastBody).phase;
+}
+async function waitPhase(port, want, timeoutMs = 15_000) {
+  const until = Date.now() + timeoutMs;
+  let phase;
+  while ((phase = await phaseOf(port)) !== want) {
+    if (Date.now() > until) throw new Error(`drainer stayed in ${phase}, wanted ${want}`);
+    await sleep(10);
+  }
+}
+
+/** One drain and one container restart: /prestop, the app stops and cancels, clean-up, the app registers again, idle. */
+async function drainOnce(port) {
+  const status = await get(port, '/prestop', false);
+  const outcome = JSON.parse(get.lastBody).outcome;
+  if (status !== 200) throw new Error(`/prestop answered ${status}: ${get.lastBody.slice(0, 200)}`);
+  fake.alive = false;
+  fake.present = false;
+  await closeApp();
+  await waitPhase(port, 'done');
+  fake.present = true;
+  fake.alive = true;
+  fake.status = 'UP';
+  fake.overridden = 'UNKNOWN';
+  fake.registeredAt = Date.now();
+  await openApp();
+  await waitPhase(port, 'idle');
+  return outcome;
+}
+
+async function measure(kind, eurekaPort) {
+  const { child, port, listeningMs, readyMs } = await start(kind, eurekaPort);
+  await sleep(2_000);
+  const r = { listeningMs, readyMs, idleMiB: rssMiB(child.pid) };
+  const p = kind === 'drainer' ? '/metrics' : '/';
+  const c1 = cpuSeconds(child.pid);
+  const t1 = process.hrtime.bigint();
+  for (let i = 0; i < scrapes; i++) await get(port, p);
+  r.scrapeMs = Number(process.hrtime.bigint() - t1) / 1e6;
+  r.scrapeCpuMsEach = ((cpuSeconds(child.pid) - c1) * 1000) / scrapes;
+  r.afterScrapesMiB = rssMiB(child.pid);
+  if (kind === 'drainer') {
+    r.heapAfterScrapesMiB = await heapUsedMiB(port);
+    const outcomes = {};
+    const requests0 = fake.requests;
+    const t2 = Date.now();
+    const c2 = cpuSeconds(child.pid);
+    for (let i = 0; i < drains; i++) {
+      const o = await drainOnce(port);
+      outcomes[o] = (outcomes[o] || 0) + 1;
+      if (i === 9) r.after10DrainsMiB = rssMiB(child.pid);
+    }
+    r.drainSeconds = (Date.now() - t2) / 1000;
+    r.drainCpuMsEach = ((cpuSeconds(child.pid) - c2) * 1000) / drains;
+    r.outcomes = outcomes;
+    r.eurekaRequestsPerDrain = (fake.requests - requests0) / drains;
+    r.afterDrainsMiB = rssMiB(child.pid);
+    r.heapAfterDrainsMiB = await heapUsedMiB(port);
+    r.drainGrowthMiB = r.afterDrainsMiB - r.afterScrapesMiB;
+    r.drainGrowthAfter10MiB = r.afterDrainsMiB - r.after10DrainsMiB;
+  }
+  r.maxRssMiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
   child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  return { startupMs, idleKiB, busyKiB, requestMs };
+  await new Promise((res) => child.once('exit', res));
+  return r;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 (async () => {
+  await new Promise((r) => eurekaServer.listen(0, '127.0.0.1', r));
+  const eurekaPort = eurekaServer.address().port;
+  await openApp();
   const results = { drainer: [], bare: [] };
-  for (let i = 0; i < runs; i++) for (const kind of ['bare', 'drainer']) results[kind].push(await measure(kind));
+  for (let i = 0; i < runs; i++) {
+    if (i === 0 && idleSeconds > 0) {
+      // Both processes idle over the same window.
+      const procs = await Promise.all(['bare', 'drainer'].map((kind) => start(kind, eurekaPort)));
+      await sleep(2_000);
+      const c0 = procs.map((p) => cpuSeconds(p.child.pid));
+      const t0 = Date.now();
+      await sleep(idleSeconds * 1000);
+      const seconds = (Date.now() - t0) / 1000;
+      results.idleCpu = { bare: ((cpuSeconds(procs[0].child.pid) - c0[0]) / seconds) * 100, drainer: ((cpuSeconds(procs[1].child.pid) - c0[1]) / seconds) * 100 };
+      for (const p of procs) p.child.kill('SIGTERM');
+      await Promise.all(procs.map((p) => new Promise((res) => p.child.once('exit', res))));
+    }
+    for (const kind of ['bare', 'drainer']) results[kind].push(await measure(kind, eurekaPort));
+  }
+  const keys = ['readyMs', 'listeningMs', 'idleMiB', 'afterScrapesMiB', 'scrapeMs', 'scrapeCpuMsEach', 'maxRssMiB', 'heapAfterScrapesMiB', 'after10DrainsMiB', 'afterDrainsMiB', 'heapAfterDrainsMiB', 'drainGrowthMiB', 'drainGrowthAfter10MiB', 'eurekaRequestsPerDrain', 'drainSeconds', 'drainCpuMsEach'];
   const summary = {};
   for (const kind of ['bare', 'drainer']) {
-    summary[kind] = {
-      startupMs: median(results[kind].map((r) => r.startupMs)),
-      idleRssMiB: median(results[kind].map((r) => r.idleKiB)) / 1024,
-      busyRssMiB: median(results[kind].map((r) => r.busyKiB)) / 1024,
-      msPer2000Requests: median(results[kind].map((r) => r.requestMs)),
-    };
+    summary[kind] = {};
+    for (const k of keys) {
+      const xs = results[kind].map((r) => r[k]).filter((x) => x !== undefined);
+      if (xs.length) summary[kind][k] = median(xs);
+    }
+    if (results.idleCpu) summary[kind].idleCpuPercent = results.idleCpu[kind];
   }
-  const ratio = (k) => summary.drainer[k] / summary.bare[k];
-  const row = (name, k, unit) =>
-    `${name.padEnd(26)} ${summary.bare[k].toFixed(1).padStart(8)} ${summary.drainer[k].toFixed(1).padStart(9)} ${unit.padEnd(4)} ${ratio(k).toFixed(2).padStart(6)}`;
-  console.log(`footprint, median of ${runs} runs (node ${process.version}, ${require('node:os').cpus().length} cores)`);
-  console.log(`${''.padEnd(26)} ${'bare'.padStart(8)} ${'drainer'.padStart(9)}      ${'ratio'.padStart(6)}`);
-  console.log(row('start-up to listening', 'startupMs', 'ms'));
-  console.log(row('RSS idle', 'idleRssMiB', 'MiB'));
-  console.log(row('RSS after 2000 requests', 'busyRssMiB', 'MiB'));
-  console.log(row('2000 sequential requests', 'msPer2000Requests', 'ms'));
+  const f = (x, d = 1) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
+  const row = (name, k, unit, d = 1) => {
+    const b = summary.bare[k];
+    const dr = summary.drainer[k];
+    const ratio = b && dr !== undefined ? f(dr / b, 2) : '–';
+    return `| ${name} | ${f(b, d)} | ${f(dr, d)} | ${unit} | ${ratio} |`;
+  };
+  const os = require('node:os');
+  console.log(`footprint${label ? ` (${label})` : ''}, median of ${runs} runs; node ${process.version} ${nodeFlags.join(' ')}; ${os.cpus().length} × ${os.cpus()[0].model}; ${main}`);
+  console.log('| | bare node:http | drainer | unit | ratio |');
+  console.log('|---|---:|---:|---|---:|');
+  console.log(row('time to ready (first 200)', 'readyMs', 'ms', 0));
+  console.log(row('time to "listening" line', 'listeningMs', 'ms', 0));
+  console.log(row('RSS idle', 'idleMiB', 'MiB'));
+  console.log(row(`RSS after ${scrapes} ${'/metrics'} scrapes (bare: GET /)`, 'afterScrapesMiB', 'MiB'));
+  console.log(row('CPU per scrape', 'scrapeCpuMsEach', 'ms', 3));
+  console.log(row(`RSS after ${drains} drains`, 'afterDrainsMiB', 'MiB'));
+  console.log(row(`growth over ${drains} drains (after scrapes → after drains)`, 'drainGrowthMiB', 'MiB'));
+  console.log(row(`growth from drain 10 to drain ${drains}`, 'drainGrowthAfter10MiB', 'MiB'));
+  console.log(row('V8 heap used after scrapes → after drains', 'heapAfterScrapesMiB', 'MiB'), `→ ${f(summary.drainer.heapAfterDrainsMiB)}`);
+  console.log(row('CPU per drain cycle (drain + clean-up + back to idle)', 'drainCpuMsEach', 'ms', 1));
+  console.log(row('peak RSS (VmHWM)', 'maxRssMiB', 'MiB'));
+  console.log(row(`idle CPU over ${idleSeconds} s`, 'idleCpuPercent', '%', 3));
+  console.log(`drains: ${JSON.stringify(results.drainer.map((r) => r.outcomes))}, ${f(summary.drainer.eurekaRequestsPerDrain)} Eureka requests per drain cycle, ${f(summary.drainer.drainSeconds)} s for ${drains}`);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  writeFileSync(path.join(__dirname, 'results', 'footprint.json'), `${JSON.stringify({ runs, node: process.version, summary, results }, null, 2)}\n`);
+  writeFileSync(
+    path.join(__dirname, 'results', `footprint${label ? `-${label}` : ''}.json`),
+    `${JSON.stringify({ runs, node: process.version, nodeFlags, main, summary, results }, null, 2)}\n`,
+  );
+  eurekaServer.close();
+  appServer.close();
+  keepAlive.destroy();
 })().catch((error) => {
   console.error(error);
   process.exit(1);

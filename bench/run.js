@@ -8,7 +8,8 @@
  * compiling into another folder (which would move them), this launcher transpiles each .ts file in place as it
  * is required, with the project's own TypeScript (type-checking is `npm run lint`, which includes bench/).
  * Arguments are passed through, e.g. `npm run bench -- --rounds 5 --skip-defaults`.
- * `node bench/run.js demo` runs bench/demo.ts instead (`npm run demo`).
+ * `node bench/run.js demo` runs bench/demo.ts instead (`npm run demo`), `node bench/run.js fleet` bench/fleet.ts
+ * (`npm run bench:fleet`).
  */
 const { readFileSync } = require('node:fs');
 const ts = require('typescript');
@@ -27,7 +28,8 @@ require.extensions['.ts'] = (module, filename) => {
 };
 
 const [first, ...rest] = process.argv.slice(2);
-const [script, args] = first === 'demo' ? ['./demo.ts', rest] : ['./drain-bench.ts', process.argv.slice(2)];
+const named = { demo: './demo.ts', fleet: './fleet.ts' };
+const [script, args] = named[first] ? [named[first], rest] : ['./drain-bench.ts', process.argv.slice(2)];
 
 require(script)
   .main(args)

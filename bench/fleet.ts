@@ -1,0 +1,575 @@
+/**
+ * Fleet benchmark (not a test): N drainers draining at once against one real Eureka pair, as in a node-group
+ * migration. `npm run bench:fleet` (= node bench/run.js fleet); run it under the stack lock on a shared machine:
+ *   flock /tmp/stack.lock npm run bench:fleet -- [--sizes 1,25,100,200] [--dist DIR] [--before DIR] [--rate 200]
+ *
+ * - Eureka: the stack fixtures' eureka-server jar, a replicating pair on 127.0.0.2 / 127.0.0.3, scaled intervals
+ *   (response cache 1 s, eviction 1 s) and the delta queue's retention scaled to 20 s (production 180 s), so each
+ *   wave's delta holds that wave's changes (as a 3-minute retention holds a real wave) and not the previous wave's.
+ *   A fresh pair for every variant (--dist, --before), so the two never share a delta.
+ * - Apps: N lightweight instances (test/e2e/support/fake-app.ts: registered and heartbeated every 1 s like the
+ *   Java DiscoveryClient, lease 5 s), four instances per app (FLEET-000, FLEET-001, …: many services, as in a
+ *   migration), each with a real HTTP port on 127.0.0.1 that answers 200. On the drainer's answer the app does what
+ *   a Spring app does on SIGTERM: stops heartbeating, cancels its lease on both servers, closes its port.
+ * - Caller: a loopback client in this process that fetches the full registry (`GET /eureka/apps`, JSON) from
+ *   server A every 1 s (B when A fails), keeps the UP instances, refreshes its load-balancer list from that copy
+ *   every 2 s (LB TTL), and sends `--rate` requests/s round-robin, one new connection each (a closed port is a
+ *   refused connection, a failure).
+ * - Drainers: N separate processes of `<dist>/main.js`, each next to its own app (POD_IP=127.0.0.1, SERVER_PORT
+ *   = the app's port), DRAINER_VERIFY_POLL_MS left at its default. Each drainer reaches each Eureka server through
+ *   its own loopback TCP proxy, which counts the bytes the server sent it: that is "response bytes per drain"
+ *   (headers included, as on the wire, gzip when the drainer asked for it), read at the moment its /prestop
+ *   answered. Requests per drain: the drainer's own eureka_drainer_eureka_requests_total read from its /metrics
+ *   before the wave and right after its /prestop answered (the histogram's _count gives the same number; its
+ *   _sum the seconds spent in Eureka calls).
+ * - Wave: every drainer's `/prestop` called at once. Drain time = the /prestop call as the caller saw it. Eureka
+ *   CPU seconds: utime+stime of both JVMs from /proc/<pid>/stat over the wave, and over an idle window of the same
+ *   length just before it (heartbeats only) for comparison; peak RSS: VmRSS of each JVM sampled every 100 ms.
+ *   Failed requests: the caller's failures from the wave's start until 4 s after the last app closed its port.
+ *
+ * Loopback only; bounded: every wait has a timeout, the caller is capped in count and time per wave.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
+import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { EurekaServerConfig } from '../src/config';
+import { HeartbeatingApp } from '../test/e2e/support/fake-app';
+import { freePort, startSpringApp, stopAll, type SpringApp } from '../test/e2e/support/spring-app';
+
+const ROOT = resolve(__dirname, '..');
+const TOKEN = 'fleet-bench-token-0123456789';
+const PER_APP = 4;
+const CACHE_MS = 1_000;
+const RETENTION_MS = 20_000;
+const TICKS = 100; // USER_HZ, the unit of /proc/<pid>/stat times on Linux
+const log = (line: string): void => void process.stderr.write(`[fleet ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Options {
+  sizes: number[];
+  variants: { name: string; dist: string }[];
+  rate: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const sizes = (value('--sizes') ?? '1,25,100,200').split(',').map(Number).filter((n) => n > 0);
+  const variants = [{ name: 'after', dist: resolve(value('--dist') ?? join(ROOT, 'dist')) }];
+  const before = value('--before');
+  if (before) variants.push({ name: 'before', dist: resolve(before) });
+  for (const v of variants) if (!existsSync(join(v.dist, 'main.js'))) throw new Error(`${v.dist}/main.js missing (npm run build)`);
+  return { sizes, variants, rate: Number(value('--rate') ?? 200) };
+}
+
+// ---------- /proc readings ----------
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime (fields 14, 15)
+}
+function rssMiB(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+function memAvailableMiB(): number {
+  return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
+}
+
+// ---------- a byte-counting TCP proxy per drainer per server ----------
+interface Proxy {
+  readonly port: number;
+  down: number;
+  close(): void;
+}
+async function startProxy(host: string, targetPort: number): Promise<Proxy> {
+  const sockets = new Set<Socket>();
+  const proxy: Proxy & { server?: NetServer } = { port: 0, down: 0, close: () => undefined };
+  const server = createNetServer((client) => {
+    const upstream = connect(targetPort, host);
+    sockets.add(client).add(upstream);
+    upstream.on('data', (chunk: Buffer) => (proxy.down += chunk.length));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  (proxy as { port: number }).port = (server.address() as { port: number }).port;
+  proxy.close = () => {
+    server.close();
+    for (const s of sockets) s.destroy();
+  };
+  return proxy;
+}
+
+// ---------- the app instances ----------
+interface Instance {
+  readonly index: number;
+  readonly app: string;
+  readonly port: number;
+  readonly fake: HeartbeatingApp;
+  readonly http: Server;
+  portClosedAt?: number;
+  drainer?: Drainer;
+  proxies: Proxy[];
+}
+
+async function startInstance(index: number, servers: EurekaServerConfig[]): Promise<Instance> {
+  const app = `FLEET-${String(Math.floor(index / PER_APP)).padStart(3, '0')}`;
+  const http = createHttpServer((_req, res) => res.end('ok'));
+  http.keepAliveTimeout = 1;
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as { port: number }).port;
+  const fake = new HeartbeatingApp(servers, '127.0.0.1', port, app);
+  return { index, app, port, fake, http, proxies: [] };
+}
+
+/** What a Spring app does on SIGTERM after the hook returned: stop renewing, cancel on every server, close the port. */
+async function shutDownInstance(instance: Instance): Promise<void> {
+  instance.fake.stopHeartbeats();
+  await Promise.all(instance.fake.servers.map((s) => instance.fake.eureka.cancel(s, instance.app, instance.fake.instanceId).catch(() => undefined)));
+  await new Promise<void>((r) => {
+    instance.http.close(() => r());
+    instance.http.closeAllConnections();
+  });
+  instance.portClosedAt = Date.now();
+}
+
+// ---------- drainer processes ----------
+interface Drainer {
+  readonly child: ChildProcess;
+  readonly port: number;
+  exited: Promise<void>;
+}
+
+async function startDrainerProcess(dist: string, env: Record<string, string>): Promise<Drainer> {
+  const child = spawn(process.execPath, [join(dist, 'main.js')], {
+    env: { PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let buffer = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  const port = await new Promise<number>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`drainer not listening within 30 s: ${stderr}`)), 30_000);
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => l.includes('"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        buffer = '';
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        done(Number((JSON.parse(line) as { port: number }).port));
+      } else if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
+    };
+    child.stdout!.on('data', onData);
+    void exited.then(() => fail(new Error(`drainer exited before listening: ${stderr}`)));
+  });
+  return { child, port, exited };
+}
+
+function getText(port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers: { 'X-Drainer-Token': TOKEN } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      res.on('error', fail);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', fail);
+  });
+}
+
+interface EurekaCounters {
+  requests: number;
+  byOperation: Record<string, number>;
+  seconds: number;
+}
+function parseCounters(text: string): EurekaCounters {
+  const byOperation: Record<string, number> = {};
+  let requests = 0;
+  let seconds = 0;
+  for (const line of text.split('\n')) {
+    let m = /^eureka_drainer_eureka_requests_total\{([^}]*)\} (\S+)/.exec(line);
+    if (m) {
+      const op = /operation="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
+      byOperation[op] = (byOperation[op] ?? 0) + Number(m[2]);
+      requests += Number(m[2]);
+      continue;
+    }
+    m = /^eureka_drainer_eureka_request_duration_seconds_sum\{[^}]*\} (\S+)/.exec(line);
+    if (m) seconds += Number(m[1]);
+  }
+  return { requests, byOperation, seconds };
+}
+const diffCounters = (a: EurekaCounters, b: EurekaCounters): EurekaCounters => {
+  const byOperation: Record<string, number> = {};
+  for (const k of new Set([...Object.keys(a.byOperation), ...Object.keys(b.byOperation)])) {
+    const d = (b.byOperation[k] ?? 0) - (a.byOperation[k] ?? 0);
+    if (d) byOperation[k] = d;
+  }
+  return { requests: b.requests - a.requests, byOperation, seconds: b.seconds - a.seconds };
+};
+
+// ---------- the caller ----------
+class Caller {
+  private registry: { id: string; port: number }[] = [];
+  private lb: { id: string; port: number }[] = [];
+  private next = 0;
+  private timers: NodeJS.Timeout[] = [];
+  sent = 0;
+  ok = 0;
+  failures: { at: number; id: string; detail: string }[] = [];
+  fetchErrors = 0;
+
+  constructor(
+    private readonly servers: string[],
+    private readonly rate: number,
+  ) {}
+
+  upIds(): Set<string> {
+    return new Set(this.registry.map((r) => r.id));
+  }
+
+  private async fetchRegistry(): Promise<void> {
+    for (const url of this.servers) {
+      try {
+        const res = await fetch(`${url}apps`, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(2_000) });
+        const doc = (await res.json()) as { applications?: { application?: { name: string; instance: unknown }[] } };
+        const list: { id: string; port: number }[] = [];
+        for (const app of doc.applications?.application ?? []) {
+          if (!app.name.startsWith('FLEET-')) continue;
+          const instances = (Array.isArray(app.instance) ? app.instance : [app.instance]) as { instanceId: string; status: string; port: { $: number } }[];
+          for (const i of instances) if (i.status === 'UP') list.push({ id: i.instanceId, port: Number(i.port.$) });
+        }
+        this.registry = list;
+        return;
+      } catch {
+        this.fetchErrors++;
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.fetchRegistry();
+    this.lb = this.registry;
+    this.timers.push(setInterval(() => void this.fetchRegistry(), 1_000));
+    this.timers.push(setInterval(() => (this.lb = this.registry), 2_000));
+    const every = 1000 / this.rate;
+    let due = Date.now();
+    this.timers.push(
+      setInterval(() => {
+        const now = Date.now();
+        while (due <= now) {
+          due += every;
+          this.send();
+        }
+      }, 5),
+    );
+  }
+
+  private send(): void {
+    if (this.lb.length === 0) return;
+    const target = this.lb[this.next++ % this.lb.length]!;
+    this.sent++;
+    const req = httpGet({ host: '127.0.0.1', port: target.port, path: '/', agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? this.ok++ : this.failures.push({ at: Date.now(), id: target.id, detail: `HTTP ${res.statusCode}` })));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e: NodeJS.ErrnoException) => this.failures.push({ at: Date.now(), id: target.id, detail: e.code ?? e.message }));
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+}
+
+// ---------- statistics ----------
+const quantile = (xs: number[], q: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
+};
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (i < items.length) {
+        const k = i++;
+        out[k] = await fn(items[k]!);
+      }
+    }),
+  );
+  return out;
+}
+
+interface WaveResult {
+  variant: string;
+  n: number;
+  drainMs: { p50: number; p99: number; max: number };
+  outcomes: Record<string, number>;
+  requestsPerDrain: number;
+  requestsPerDrainByOp: Record<string, number>;
+  eurekaSecondsPerDrain: number;
+  bytesPerDrain: number;
+  bytesPerDrainMax: number;
+  waveMs: number;
+  eurekaCpuSeconds: number;
+  eurekaCpuSecondsIdleSameLength: number;
+  eurekaPeakRssMiB: number;
+  drainerRssMiB: number;
+  callerSent: number;
+  failed: number;
+  failureSample: string[];
+  skipped?: string;
+}
+
+async function runVariant(variant: { name: string; dist: string }, options: Options): Promise<WaveResult[]> {
+  const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
+  const eurekaArgs = (self: string, peer: string, peerPort: number): string[] => [
+    `--eureka.instance.hostname=${self}`,
+    `--eureka.client.service-url.defaultZone=http://${peer}:${peerPort}/eureka/`,
+    '--eureka.client.register-with-eureka=true',
+    '--eureka.client.fetch-registry=true',
+    `--eureka.server.response-cache-update-interval-ms=${CACHE_MS}`,
+    `--eureka.server.retentionTimeInMSInDeltaQueue=${RETENTION_MS}`,
+    '--eureka.server.deltaRetentionTimerIntervalInMs=2000',
+  ];
+  log(`${variant.name}: starting the Eureka pair (${variant.dist})`);
+  const [a, b] = await Promise.all([
+    startSpringApp({ jar: 'eureka-server', host: '127.0.0.2', port: portA, name: 'eureka-A', args: eurekaArgs('127.0.0.2', '127.0.0.3', portB), jvmArgs: ['-Xmx512m'] }),
+    startSpringApp({ jar: 'eureka-server', host: '127.0.0.3', port: portB, name: 'eureka-B', args: eurekaArgs('127.0.0.3', '127.0.0.2', portA), jvmArgs: ['-Xmx512m'] }),
+  ]);
+  const jvms: SpringApp[] = [a, b];
+  const servers: EurekaServerConfig[] = jvms.map((s, i) => ({ url: `${s.url}/eureka/`, label: `eureka-${'AB'[i]}` }) as EurekaServerConfig);
+  const results: WaveResult[] = [];
+  try {
+    for (const n of options.sizes) results.push(await runWave(variant, n, jvms, servers, options));
+  } finally {
+    await Promise.all(jvms.map((j) => j.stop()));
+  }
+  return results;
+}
+
+async function runWave(variant: { name: string; dist: string }, n: number, jvms: SpringApp[], servers: EurekaServerConfig[], options: Options): Promise<WaveResult> {
+  const needMiB = n * 85 + 2_000; // ~84 MiB RSS per drainer process measured on Node 26
+  if (memAvailableMiB() < needMiB) {
+    log(`${variant.name} N=${n}: skipped, ${Math.round(memAvailableMiB())} MiB available, ${needMiB} needed`);
+    return { variant: variant.name, n, skipped: `MemAvailable ${Math.round(memAvailableMiB())} MiB < ${needMiB} MiB` } as WaveResult;
+  }
+  log(`${variant.name} N=${n}: registering ${n} app instances`);
+  const instances = await mapLimit(
+    Array.from({ length: n }, (_, i) => i),
+    20,
+    (i) => startInstance(i, servers),
+  );
+  await mapLimit(instances, 10, async (i) => {
+    await i.fake.register();
+    await sleep(1_000 / Math.max(1, instances.length / 10)); // spread the heartbeats over the second
+    i.fake.startHeartbeats(1_000);
+  });
+  const registeredAt = Date.now();
+  const caller = new Caller(
+    jvms.map((j) => `${j.url}/eureka/`),
+    options.rate,
+  );
+  const drainerEnv = (i: Instance): Record<string, string> => ({
+    DRAINER_APP_NAME: i.app.toLowerCase(),
+    POD_IP: '127.0.0.1',
+    SERVER_PORT: String(i.port),
+    DRAINER_EUREKA_URLS: jvms.map((j, k) => `http://${j.host}:${i.proxies[k]!.port}/eureka/`).join(','),
+    EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(CACHE_MS),
+    EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1',
+    SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2000ms',
+    DRAINER_TAIL_SECONDS: '1',
+    DRAINER_APP_SHUTDOWN_SECONDS: '10',
+    DRAINER_GRACE_PERIOD_SECONDS: '30',
+    DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '0',
+    DRAINER_TOKEN: TOKEN,
+    DRAINER_LOG_LEVEL: 'info',
+  });
+  try {
+    log(`${variant.name} N=${n}: starting ${n} drainers`);
+    await mapLimit(instances, 6, async (i) => {
+      i.proxies = await Promise.all(jvms.map((j) => startProxy(j.host, j.port)));
+      i.drainer = await startDrainerProcess(variant.dist, drainerEnv(i));
+    });
+    // Ready: every drainer answers /readyz, the caller sees every instance UP.
+    await mapLimit(instances, 20, async (i) => {
+      const until = Date.now() + 30_000;
+      while ((await getText(i.drainer!.port, '/readyz', 5_000).catch(() => ({ status: 0 }))).status !== 200) {
+        if (Date.now() > until) throw new Error(`drainer of ${i.fake.instanceId} not ready in 30 s`);
+        await sleep(200);
+      }
+    });
+    await caller.start();
+    const wanted = instances.map((i) => i.fake.instanceId);
+    for (let until = Date.now() + 30_000; !wanted.every((id) => caller.upIds().has(id)); await sleep(200)) {
+      if (Date.now() > until) throw new Error(`the caller does not see all ${n} instances UP after 30 s`);
+    }
+    // The registrations must leave the delta first (retention + one timer run), as a real fleet's did long ago.
+    const settle = registeredAt + RETENTION_MS + 3_000 - Date.now();
+    if (settle > 0) {
+      log(`${variant.name} N=${n}: waiting ${Math.round(settle / 1000)} s for the registrations to leave the delta`);
+      await sleep(settle);
+    }
+    const drainerRss = quantile(instances.map((i) => rssMiB(i.drainer!.child.pid!)), 0.5);
+    const before = await mapLimit(instances, 20, async (i) => parseCounters((await getText(i.drainer!.port, '/metrics', 5_000)).body));
+    const bytesBefore = instances.map((i) => i.proxies.reduce((s, p) => s + p.down, 0));
+    const failuresBefore = caller.failures.length;
+    const sentBefore = caller.sent;
+
+    // Idle window of the expected wave length (heartbeats and the caller only), for comparison.
+    const idleMs = 6_000;
+    const cpuIdle0 = jvms.map((j) => cpuSeconds(j.pid));
+    await sleep(idleMs);
+    const cpuIdle = jvms.reduce((s, j, k) => s + cpuSeconds(j.pid) - cpuIdle0[k]!, 0);
+
+    log(`${variant.name} N=${n}: wave: ${n} /prestop calls at once`);
+    let peakRss = 0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, jvms.reduce((s, j) => s + rssMiB(j.pid), 0))), 100);
+    const cpu0 = jvms.map((j) => cpuSeconds(j.pid));
+    const waveStart = Date.now();
+    const drains = await Promise.all(
+      instances.map(async (i, k) => {
+        const t0 = Date.now();
+        let status = 0;
+        let outcome = 'error';
+        try {
+          const answer = await getText(i.drainer!.port, '/prestop', 60_000);
+          status = answer.status;
+          outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? `HTTP ${status}`;
+        } catch (e) {
+          outcome = `error: ${(e as Error).message}`;
+        }
+        const ms = Date.now() - t0;
+        const bytes = i.proxies.reduce((s, p) => s + p.down, 0) - bytesBefore[k]!;
+        const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
+        void shutDownInstance(i);
+        return { ms, outcome, bytes, counters: diffCounters(before[k]!, after) };
+      }),
+    );
+    const waveMs = Date.now() - waveStart;
+    const eurekaCpu = jvms.reduce((s, j, k) => s + cpuSeconds(j.pid) - cpu0[k]!, 0);
+    clearInterval(sampler);
+    // Callers may still hold the instance: count failures until 4 s after the last port closed.
+    for (let until = Date.now() + 10_000; instances.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
+    await sleep(4_000);
+    const failures = caller.failures.slice(failuresBefore);
+    const outcomes: Record<string, number> = {};
+    for (const d of drains) outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
+    const byOp: Record<string, number> = {};
+    for (const d of drains) for (const [op, c] of Object.entries(d.counters.byOperation)) byOp[op] = (byOp[op] ?? 0) + c / n;
+    const result: WaveResult = {
+      variant: variant.name,
+      n,
+      drainMs: { p50: quantile(drains.map((d) => d.ms), 0.5), p99: quantile(drains.map((d) => d.ms), 0.99), max: Math.max(...drains.map((d) => d.ms)) },
+      outcomes,
+      requestsPerDrain: mean(drains.map((d) => d.counters.requests)),
+      requestsPerDrainByOp: Object.fromEntries(Object.entries(byOp).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      eurekaSecondsPerDrain: mean(drains.map((d) => d.counters.seconds)),
+      bytesPerDrain: mean(drains.map((d) => d.bytes)),
+      bytesPerDrainMax: Math.max(...drains.map((d) => d.bytes)),
+      waveMs,
+      eurekaCpuSeconds: eurekaCpu,
+      eurekaCpuSecondsIdleSameLength: (cpuIdle * waveMs) / idleMs,
+      eurekaPeakRssMiB: peakRss,
+      drainerRssMiB: drainerRss,
+      callerSent: caller.sent - sentBefore,
+      failed: failures.length,
+      failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
+    };
+    log(`${variant.name} N=${n}: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    caller.stop();
+    for (const i of instances) i.fake.stopHeartbeats();
+    // Let the drainers' clean-up run (they watch the app go), then stop them.
+    await sleep(3_000);
+    await Promise.all(
+      instances.map(async (i) => {
+        if (!i.drainer) return;
+        i.drainer.child.kill('SIGTERM');
+        const killed = await Promise.race([i.drainer.exited.then(() => true), sleep(15_000).then(() => false)]);
+        if (!killed) i.drainer.child.kill('SIGKILL');
+      }),
+    );
+    for (const i of instances) {
+      for (const p of i.proxies) p.close();
+      if (i.portClosedAt === undefined) {
+        await Promise.all(i.fake.servers.map((s) => i.fake.eureka.cancel(s, i.app, i.fake.instanceId).catch(() => undefined)));
+        i.http.close();
+        i.http.closeAllConnections();
+      }
+    }
+  }
+}
+
+const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+export function table(results: WaveResult[]): string {
+  const lines = [
+    '| variant | N | drain p50 ms | drain p99 ms | p99 ÷ N=1 | outcomes | Eureka requests / drain | per server | KiB / drain | KiB / server / drain | Eureka CPU s (idle, same length) | Eureka peak RSS MiB | failed / sent |',
+    '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    if (r.skipped) {
+      lines.push(`| ${r.variant} | ${r.n} | skipped: ${r.skipped} |`);
+      continue;
+    }
+    const one = results.find((x) => x.variant === r.variant && x.n === 1 && !x.skipped);
+    const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(
+      `| ${r.variant} | ${r.n} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export async function main(args: string[]): Promise<number> {
+  const options = parseArgs(args);
+  const startedAt = Date.now();
+  log(`sizes ${options.sizes.join(', ')}; variants ${options.variants.map((v) => `${v.name}=${v.dist}`).join(', ')}; node ${process.version}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+  const results: WaveResult[] = [];
+  try {
+    for (const variant of options.variants) results.push(...(await runVariant(variant, options)));
+  } finally {
+    await stopAll();
+  }
+  const out = {
+    startedAt: new Date(startedAt).toISOString(),
+    seconds: Math.round((Date.now() - startedAt) / 1000),
+    node: process.version,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    options,
+    results,
+  };
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  writeFileSync(join(__dirname, 'results', 'fleet.json'), `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`${table(results)}\n\nrun: ${out.seconds} s, ${out.cpus}, ${out.memGiB} GiB, node ${out.node}\n`);
+  return 0;
+}
