@@ -1,10 +1,10 @@
 import pino, { type Logger } from 'pino';
-import type { Config } from './config';
+import type { LogLevel } from './config/types';
 
 export type { Logger };
 
 /** One JSON logger for the process; components take children with `{ component }`. */
-export function createLogger(level: Config['logLevel'], destination?: pino.DestinationStream): Logger {
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,

@@ -8,6 +8,7 @@ import { probePort } from './app-probe';
 import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
 import { DrainController } from './drain/controller';
+import { companionMode } from './drain/companion-mode';
 import { ownerMode } from './drain/owner-mode';
 import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
@@ -105,7 +106,7 @@ function serve(): void {
     metrics,
     appExit: createAppExit(config),
     probeApp: () => probePort(config.appHost, config.appPort),
-    ...(owner ? { mode: ownerMode(owner) } : {}),
+    mode: owner ? ownerMode(owner) : companionMode,
     ...(config.tailMetricsUrl
       ? { readInFlight: (signal: AbortSignal) => readInFlight(config.tailMetricsUrl!, selector, 2_000, signal) }
       : {}),

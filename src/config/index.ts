@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import { readSourceRule } from '../source-filter';
 import { EnvReader, shown } from './reader';
 import { parseServerUrl } from './servers';
-import { podDeadlineSettings } from '../k8s/pod-deadline';
+import { podDeadlineSettings } from '../k8s/pod-deadline-settings';
 import { readOwnerConfig, type OwnerConfig } from '../owner/config';
 import type { Config, EurekaServerConfig, Env, ParseOptions } from './types';
 import { readVariables, type Values } from './variables';

@@ -1,8 +1,7 @@
 import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
-import type { DrainDeps } from './deps';
+import type { DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence, liveEvidence } from './evidence';
-import type { TakeOutMode } from './mode';
 import { putBack } from './put-back';
 import { track, type DrainRecord, type ServerState } from './record';
 

@@ -1,7 +1,6 @@
 import { describeError } from '../errors';
-import type { DrainDeps } from './deps';
+import type { DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence } from './evidence';
-import type { TakeOutMode } from './mode';
 import { track } from './record';
 
 /** What the drain needs of the owner-mode registrar (src/owner/registrar.ts). */

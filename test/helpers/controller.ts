@@ -3,7 +3,8 @@ import type { AppExit, AppExitResult } from '../../src/app-exit';
 import type { PortState } from '../../src/app-probe';
 import type { Env } from '../../src/config';
 import { DrainController } from '../../src/drain/controller';
-import type { TakeOutMode } from '../../src/drain/mode';
+import { companionMode } from '../../src/drain/companion-mode';
+import type { TakeOutMode } from '../../src/drain/deps';
 import { createMetrics } from '../../src/metrics';
 import { computePlan } from '../../src/plan';
 import type { InFlightReading } from '../../src/tail';
@@ -40,7 +41,7 @@ export function controllerFixture(env: Env = {}, options: { servers?: number; in
     probeApp: async () => app.port,
     ...(options.inFlight ? { readInFlight: async () => options.inFlight!() } : {}),
     ...(options.readInFlight ? { readInFlight: options.readInFlight } : {}),
-    ...(options.mode ? { mode: options.mode } : {}),
+    mode: options.mode ?? companionMode,
   });
   return { config, plan, clock, eureka, logger, lines, registry, controller, app, servers };
 }
