@@ -230,6 +230,7 @@ export class DrainController {
     const r = this.record;
     return {
       phase: this.state.phase,
+      mode: modeOf(this.deps).name,
       terminating: this.state.terminating,
       instanceId: r?.instanceId ?? null,
       startedAt: r === undefined ? null : iso(r.startedAt),
