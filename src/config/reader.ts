@@ -129,3 +129,22 @@ export class EnvReader {
 export function shown(raw: string): string {
   return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
 }
+
+/** One environment variable (its own name first, then the Spring fallbacks) and how to read it. */
+export interface Variable<T> {
+  readonly names: readonly string[];
+  readonly read: (reader: EnvReader, names: readonly string[]) => T;
+}
+
+export const row = <T>(names: readonly string[], read: (reader: EnvReader, names: readonly string[]) => T): Variable<T> => ({ names, read });
+
+/** The values a table of rows reads to. */
+export type ValuesOf<Table extends Record<string, Variable<unknown>>> = { -readonly [K in keyof Table]: ReturnType<Table[K]['read']> };
+
+/** Reads every row of a table; problems collect in the reader. */
+export function readRows<Table extends Record<string, Variable<unknown>>>(reader: EnvReader, table: Table): ValuesOf<Table> {
+  const values: Partial<Record<keyof Table, unknown>> = {};
+  for (const [key, variable] of Object.entries(table)) values[key as keyof Table] = variable.read(reader, variable.names);
+  return values as ValuesOf<Table>;
+}
+

@@ -1,13 +1,5 @@
-import type { EnvReader } from './reader';
+import { readRows, row, type EnvReader } from './reader';
 import type { AppExitStrategy, LoadBalancerKind, LogLevel, RegistrationMode, TailMode } from './types';
-
-/** One environment variable (its own name first, then the Spring fallbacks) and how to read it. */
-export interface Variable<T> {
-  readonly names: readonly string[];
-  readonly read: (reader: EnvReader, names: readonly string[]) => T;
-}
-
-const row = <T>(names: readonly string[], read: (reader: EnvReader, names: readonly string[]) => T): Variable<T> => ({ names, read });
 
 /** Spring's default for spring.cloud.loadbalancer.cache.ttl. */
 const DEFAULT_LB_TTL_MS = 35_000;
@@ -80,9 +72,7 @@ export type Values = { -readonly [K in keyof typeof VARIABLES]: ReturnType<(type
 /** Every variable name the drainer reads (for the README's reference and its test). */
 export const VARIABLE_NAMES: readonly string[] = [...new Set(Object.values(VARIABLES).flatMap((v) => v.names))];
 
-/** Reads every row; problems collect in the reader. */
+/** Reads the drainer's own table. */
 export function readVariables(reader: EnvReader): Values {
-  const values: Partial<Record<keyof typeof VARIABLES, unknown>> = {};
-  for (const [key, variable] of Object.entries(VARIABLES)) values[key as keyof typeof VARIABLES] = (variable as Variable<unknown>).read(reader, variable.names);
-  return values as Values;
+  return readRows(reader, VARIABLES);
 }

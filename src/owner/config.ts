@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { parseDuration } from '../duration';
+import { EnvReader, readRows, row, shown } from '../config/reader';
 import { ConfigError } from '../errors';
 import type { InstanceIdentity } from './instance';
 
@@ -46,6 +46,19 @@ export const OWNER_VARIABLES: readonly OwnerVariable[] = [
   { name: 'EUREKA_INSTANCE_METADATAMAP_<KEY>', description: 'One metadata entry each, Spring\'s env form: the key is lower-cased and _ becomes . (…_MANAGEMENT_PORT → management.port).' },
 ];
 
+/** Owner mode's rows, in the same table form as src/config/variables.ts: adding a setting is adding a row. */
+export const OWNER_ROWS = {
+  healthUrl: row(['DRAINER_APP_HEALTH_URL'], (r, n) => r.url(n)),
+  healthIntervalMs: row(['DRAINER_HEALTH_INTERVAL_SECONDS'], (r, n) => r.duration(n, 5_000, 's')),
+  healthTimeoutMs: row(['DRAINER_HEALTH_TIMEOUT_SECONDS'], (r, n) => r.duration(n, 2_000, 's')),
+  healthFailuresDown: row(['DRAINER_HEALTH_FAILURES_DOWN'], (r, n) => r.integer(n, 3, 1, 1_000)),
+  healthSuccessesUp: row(['DRAINER_HEALTH_SUCCESSES_UP'], (r, n) => r.integer(n, 1, 1, 1_000)),
+  leaseRenewalSeconds: row(['DRAINER_LEASE_RENEWAL_SECONDS', 'EUREKA_INSTANCE_LEASERENEWALINTERVALINSECONDS'], (r, n) => r.integer(n, 30, 1, 3_600)),
+  leaseDurationSeconds: row(['DRAINER_LEASE_DURATION_SECONDS', 'EUREKA_INSTANCE_LEASEEXPIRATIONDURATIONINSECONDS'], (r, n) => r.integer(n, 90, 1, 86_400)),
+  instanceHostName: row(['DRAINER_INSTANCE_HOSTNAME', 'EUREKA_INSTANCE_HOSTNAME'], (r, n) => r.get(...n)),
+  instanceMetadata: row(['DRAINER_INSTANCE_METADATA'], (r, n) => r.get(...n)),
+} as const;
+
 const METADATA_PREFIX = 'EUREKA_INSTANCE_METADATAMAP_';
 /** Keys a Java caller can read back from the server's JSON and XML alike. */
 const METADATA_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -57,35 +70,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * them all; parseOwnerConfig is the stand-alone form that throws.
  */
 export function readOwnerConfig(env: Env, base: OwnerConfigBase): { readonly config: OwnerConfig | undefined; readonly problems: readonly string[] } {
-  const problems: string[] = [];
-  const get = (...names: string[]): { name: string; raw: string } | undefined => {
-    for (const name of names) {
-      const raw = env[name];
-      if (raw !== undefined && raw.trim() !== '') return { name, raw: raw.trim() };
-    }
-    return undefined;
-  };
-  const shown = (raw: string): string => JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
-  const integer = (names: string[], fallback: number, min: number, max: number): number => {
-    const found = get(...names);
-    if (!found) return fallback;
-    const value = Number(found.raw);
-    if (!/^\d+$/.test(found.raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${found.name} must be an integer from ${min} to ${max}, got ${shown(found.raw)}`);
-      return fallback;
-    }
-    return value;
-  };
-  const seconds = (name: string, fallbackMs: number, minMs: number): number => {
-    const found = get(name);
-    if (!found) return fallbackMs;
-    const ms = parseDuration(found.raw, 's');
-    if (ms === undefined || ms < minMs) {
-      problems.push(`${name} must be a duration of at least ${minMs} ms such as "5s", "500ms" or a number of seconds, got ${shown(found.raw)}`);
-      return fallbackMs;
-    }
-    return ms;
-  };
+  const reader = new EnvReader(env, () => '');
+  const v = readRows(reader, OWNER_ROWS);
+  const problems = reader.problems;
+  const get = (...names: string[]) => reader.get(...names);
 
   // --- who the instance is ------------------------------------------------------
   const app = base.appName.toUpperCase();
@@ -104,30 +92,19 @@ export function readOwnerConfig(env: Env, base: OwnerConfigBase): { readonly con
   // The id is a path segment of every heartbeat and cancel.
   if (instanceId && /[/?#\s]/.test(instanceId)) problems.push(`${idFound ? 'DRAINER_INSTANCE_ID' : 'the default instance id (POD_NAME:app:port)'} must not contain "/", "?", "#" or spaces, got ${shown(instanceId)}`);
 
-  const hostFound = get('DRAINER_INSTANCE_HOSTNAME', 'EUREKA_INSTANCE_HOSTNAME');
+  const hostFound = v.instanceHostName;
   if (hostFound && !/^[A-Za-z0-9.:_-]+$/.test(hostFound.raw)) problems.push(`${hostFound.name} must be a host name or IP address, got ${shown(hostFound.raw)}`);
   const hostName = hostFound?.raw ?? ipAddr;
 
   // --- health -------------------------------------------------------------------
-  let healthUrl = `http://127.0.0.1:${base.appPort}/health`;
-  const healthFound = get('DRAINER_APP_HEALTH_URL');
-  if (healthFound) {
-    try {
-      const parsed = new URL(healthFound.raw);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
-      healthUrl = parsed.toString();
-    } catch {
-      problems.push(`DRAINER_APP_HEALTH_URL must be an http(s) URL, got ${shown(healthFound.raw)}`);
-    }
+  const healthUrl = v.healthUrl ?? `http://127.0.0.1:${base.appPort}/health`;
+  const { healthIntervalMs, healthTimeoutMs, healthFailuresDown, healthSuccessesUp } = v;
+  for (const [name, ms] of [['DRAINER_HEALTH_INTERVAL_SECONDS', healthIntervalMs], ['DRAINER_HEALTH_TIMEOUT_SECONDS', healthTimeoutMs]] as const) {
+    if (ms < 100) problems.push(`${name} must be at least 100 ms, got ${ms} ms`);
   }
-  const healthIntervalMs = seconds('DRAINER_HEALTH_INTERVAL_SECONDS', 5_000, 100);
-  const healthTimeoutMs = seconds('DRAINER_HEALTH_TIMEOUT_SECONDS', 2_000, 100);
-  const healthFailuresDown = integer(['DRAINER_HEALTH_FAILURES_DOWN'], 3, 1, 1_000);
-  const healthSuccessesUp = integer(['DRAINER_HEALTH_SUCCESSES_UP'], 1, 1, 1_000);
 
   // --- the lease ----------------------------------------------------------------
-  const leaseRenewalSeconds = integer(['DRAINER_LEASE_RENEWAL_SECONDS', 'EUREKA_INSTANCE_LEASERENEWALINTERVALINSECONDS'], 30, 1, 3_600);
-  const leaseDurationSeconds = integer(['DRAINER_LEASE_DURATION_SECONDS', 'EUREKA_INSTANCE_LEASEEXPIRATIONDURATIONINSECONDS'], 90, 1, 86_400);
+  const { leaseRenewalSeconds, leaseDurationSeconds } = v;
   // A lease shorter than the heartbeat interval expires between two beats.
   if (leaseDurationSeconds <= leaseRenewalSeconds) {
     problems.push(`the lease duration (${leaseDurationSeconds} s) must be longer than the renewal interval (${leaseRenewalSeconds} s), or the lease expires between heartbeats`);
@@ -143,7 +120,7 @@ export function readOwnerConfig(env: Env, base: OwnerConfigBase): { readonly con
     if (!METADATA_KEY.test(key)) problems.push(`${name} does not name a metadata key (letters, digits, . _ - after ${METADATA_PREFIX})`);
     else metadata[key] = value;
   }
-  const listFound = get('DRAINER_INSTANCE_METADATA');
+  const listFound = v.instanceMetadata;
   if (listFound) {
     const seen = new Set<string>();
     for (const part of listFound.raw.split(',').map((s) => s.trim()).filter(Boolean)) {
