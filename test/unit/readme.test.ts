@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { VARIABLE_NAMES } from '../../src/config';
 import { createMetrics } from '../../src/metrics';
+import { OWNER_VARIABLES } from '../../src/owner/config';
+import { createOwnerMetrics } from '../../src/owner/metrics';
+import { systemClock } from '../../src/clock';
 
 const root = resolve(__dirname, '..', '..');
 const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
@@ -25,6 +28,17 @@ describe('the README documents the whole surface', () => {
   const metrics = new Registry();
   createMetrics(metrics);
   test.each(metrics.getMetricsAsArray().map((m) => m.name))('metric %s', (name) => {
+    expect(readme).toContain(`\`${name}\``);
+  });
+
+  // Owner mode's variables (src/owner/config.ts) and metrics (src/owner/metrics.ts), in the Owner mode section.
+  test.each(OWNER_VARIABLES.map((v) => v.name))('owner-mode variable %s', (name) => {
+    expect(readme).toContain(`\`${name}\``);
+  });
+
+  const ownerMetrics = new Registry();
+  createOwnerMetrics(ownerMetrics, systemClock);
+  test.each(ownerMetrics.getMetricsAsArray().map((m) => m.name))('owner-mode metric %s', (name) => {
     expect(readme).toContain(`\`${name}\``);
   });
 
