@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseDuration, type DurationUnit } from '../duration';
-import type { Env } from './types';
+/** The environment as the drainer reads it. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface Found {
   readonly name: string;

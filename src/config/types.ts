@@ -73,7 +73,7 @@ export interface Config {
   readonly podDeadline: PodDeadlineSettings;
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env } from './reader';
 
 export interface ParseOptions {
   /** False for `eureka-drainer plan`: only the timings matter, not where the app is. */
