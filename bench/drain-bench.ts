@@ -9,6 +9,10 @@
  *   drainer   eureka-drainer as a classic sidecar, fixed tail (DRAINER_TAIL_SECONDS).
  *   adaptive  eureka-drainer with DRAINER_TAIL_MODE=adaptive, reading the instance's /actuator/prometheus
  *             (default metric http_server_requests_active_seconds_count), tail max `--adaptive-tail` seconds.
+ *   owner     (scaled phase only) eureka-drainer in owner mode: a plain Node app with no Eureka client
+ *             (test/e2e/fixtures/plain-app.js), registered, heartbeated (1 s, lease 5 s) and drained by the drainer,
+ *             its pod as k8s/owner-mode.yaml (test/e2e/stack/owner-pods.ts), under its own load through the
+ *             gateway's /plain/** route at the same rate; ratio against the fixed-sleep rounds of the same run.
  *
  * Phase 1 (scaled: server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s): `--rounds` rounds of each; before
  * each drain a replacement instance is started and routed (a rolling update), so the fleet stays at two.
@@ -20,7 +24,7 @@
  * gets SIGTERM). Idle time = drain end minus the answer time of the last request the drained instance served.
  * Failed = non-2xx answers and connection errors seen by the load generator during the round.
  *
- * Usage: npm run bench [-- --rounds N] [--rate R] [--skip-defaults] [--skip-scaled] [--adaptive-tail S]
+ * Usage: npm run bench [-- --rounds N] [--rate R] [--skip-defaults] [--skip-scaled] [--skip-owner] [--adaptive-tail S]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -40,10 +44,19 @@ import {
   type StackTimings,
 } from '../test/e2e/stack/stack';
 import { assertJavaToolchain } from '../test/e2e/support/spring-app';
+import { rollOutOwned, startOwnedPod, stopOwnedPods, waitRoutedPlain, type OwnedPod } from '../test/e2e/stack/owner-pods';
 
-type Variant = 'fixed' | 'drainer' | 'adaptive';
-const VARIANTS: readonly Variant[] = ['fixed', 'drainer', 'adaptive'];
-const LABEL: Record<Variant, string> = { fixed: 'fixed sleep (PUT + sleep)', drainer: 'drainer, fixed tail', adaptive: 'drainer, adaptive tail' };
+type DemoVariant = 'fixed' | 'drainer' | 'adaptive';
+type Variant = DemoVariant | 'owner';
+/** The variants that drain a demo-service instance (each round, in this order). */
+const DEMO_VARIANTS: readonly DemoVariant[] = ['fixed', 'drainer', 'adaptive'];
+const VARIANTS: readonly Variant[] = [...DEMO_VARIANTS, 'owner'];
+const LABEL: Record<Variant, string> = {
+  fixed: 'fixed sleep (PUT + sleep)',
+  drainer: 'drainer, fixed tail',
+  adaptive: 'drainer, adaptive tail',
+  owner: 'drainer, owner mode (Node app)',
+};
 
 interface Options {
   rounds: number;
@@ -51,6 +64,8 @@ interface Options {
   scaled: boolean;
   defaults: boolean;
   adaptiveTailSeconds: number;
+  /** The owner-mode rounds in the scaled phase (`--skip-owner` turns them off). */
+  owner: boolean;
 }
 
 export interface RoundResult {
@@ -73,6 +88,8 @@ export interface PhaseResult {
   readonly adaptiveTailMaxSeconds: number;
   readonly rate: number;
   readonly load: { sent: number; ok: number; failed: number; achievedRate: number };
+  /** The plain app's load through /plain/** (owner-mode rounds). */
+  readonly ownerLoad?: { sent: number; ok: number; failed: number; achievedRate: number };
   readonly rounds: RoundResult[];
   readonly summary: Record<Variant, VariantSummary | undefined>;
 }
@@ -93,7 +110,7 @@ const log = (line: string): void => {
 };
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rounds: 5, rate: 100, scaled: true, defaults: true, adaptiveTailSeconds: 2 };
+  const options: Options = { rounds: 5, rate: 100, scaled: true, defaults: true, adaptiveTailSeconds: 2, owner: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = (): number => {
@@ -106,6 +123,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--adaptive-tail') options.adaptiveTailSeconds = next();
     else if (arg === '--skip-defaults') options.defaults = false;
     else if (arg === '--skip-scaled') options.scaled = false;
+    else if (arg === '--skip-owner') options.owner = false;
     else throw new Error(`unknown argument ${String(arg)}`);
   }
   return options;
@@ -122,7 +140,7 @@ function adaptiveTailSeconds(timings: StackTimings, options: Options): number {
   return Math.max(options.adaptiveTailSeconds, timings.tailSeconds);
 }
 
-function drainerEnv(variant: Variant, instance: DemoInstance, tailMaxSeconds: number): Record<string, string> {
+function drainerEnv(variant: DemoVariant, instance: DemoInstance, tailMaxSeconds: number): Record<string, string> {
   if (variant !== 'adaptive') return {};
   return {
     DRAINER_TAIL_MODE: 'adaptive',
@@ -150,7 +168,7 @@ async function drainOnce(
   stack: Stack,
   load: LoadGenerator,
   target: DemoInstance,
-  variant: Variant,
+  variant: DemoVariant,
   round: number,
   options: Options,
   graceSeconds: number,
@@ -195,6 +213,43 @@ async function drainOnce(
   log(
     `${variant} #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}` +
       (report ? ` (outcome ${report.outcome}, verified at ${report.cacheVerifiedMs.join('/')} ms, tail ${report.actual.tailEndedBy} ${report.actual.tailMs} ms)` : '') +
+      (record.killed.length ? ` KILLED ${record.killed.join(',')}` : ''),
+  );
+  return result;
+}
+
+/**
+ * One owner-mode round: a replacement plain pod is started and routed (a rolling update), then the oldest one is
+ * terminated through the kubelet emulator with the manifest's hooks (classic sidecar). Drain time, idle time and
+ * failures are measured as for the demo variants, on the plain app's own load.
+ */
+async function drainOwnedOnce(stack: Stack, load: LoadGenerator, fleet: OwnedPod[], round: number, options: Options): Promise<RoundResult> {
+  const replacement = await startOwnedPod({ eurekaUrls: stack.serviceUrls.join(','), timings: stack.timings });
+  await waitRoutedPlain(stack.gateway.url, [replacement.instanceId], routingTimeoutMs(stack.timings));
+  fleet.push(replacement);
+  const target = fleet.shift()!;
+  await load.waitForServed(target.instanceId, 10, routingTimeoutMs(stack.timings));
+  await load.waitForServed(replacement.instanceId, 10, routingTimeoutMs(stack.timings));
+  const failedBefore = load.failedCount;
+  const { record, report: r } = await rollOutOwned(target);
+  await load.waitForCompleted(options.rate);
+  const failures = load.snapshotFailures().slice(failedBefore);
+  const hookRecord = record.app.hook!;
+  const drainMs = hookRecord.returnedAt! - hookRecord.startedAt;
+  const stats = load.stats(target.instanceId);
+  const result: RoundResult = {
+    variant: 'owner',
+    round,
+    instanceId: target.instanceId,
+    drainMs,
+    idleMs: stats ? hookRecord.returnedAt! - stats.lastServedAt : null,
+    failed: failures.length,
+    failureCauses: failureSummary(failures),
+    report: { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) },
+    timeline: timeline(record),
+  };
+  log(
+    `owner #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed} (outcome ${r.outcome}, verified at ${result.report!.cacheVerifiedMs.join('/')} ms)` +
       (record.killed.length ? ` KILLED ${record.killed.join(',')}` : ''),
   );
   return result;
@@ -247,17 +302,29 @@ export function formatTable(phase: PhaseResult): string {
 
 async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds: number, options: Options): Promise<PhaseResult> {
   const replace = name === 'scaled';
-  const drains = rounds * VARIANTS.length;
+  // Owner mode needs a replacement pod routed before each drain: scaled phase only (at the defaults a new
+  // registration takes up to 95 s to reach the gateway).
+  const owner = replace && options.owner;
+  const drains = rounds * (DEMO_VARIANTS.length + (owner ? 1 : 0));
   const graceSeconds = Math.max(30, Math.ceil((fixedSleepMs(timings) + 12_000) / 1000) + 5);
   const perDrainBudgetMs = fixedSleepMs(timings) + routingTimeoutMs(timings) + 20_000;
   log(`${name}: starting the stack (${replace ? 2 : drains + 1} demo instances)`);
   const stack = await Stack.start({ demos: replace ? 2 : drains + 1, drainers: false, timings, gracePeriodSeconds: graceSeconds, log });
   const maxDurationMs = drains * perDrainBudgetMs + 60_000;
   const load = new LoadGenerator({ url: stack.helloUrl, ratePerSecond: options.rate, maxRequests: Math.ceil((options.rate * maxDurationMs) / 1000), maxDurationMs }).start();
+  const fleet: OwnedPod[] = [];
+  let plainLoad: LoadGenerator | undefined;
   const results: RoundResult[] = [];
   try {
+    if (owner) {
+      log('starting two owner-mode pods (plain Node app + drainer, k8s/owner-mode.yaml)');
+      for (let i = 0; i < 2; i++) fleet.push(await startOwnedPod({ eurekaUrls: stack.serviceUrls.join(','), timings }));
+      await waitRoutedPlain(stack.gateway.url, fleet.map((p) => p.instanceId), routingTimeoutMs(timings));
+      plainLoad = new LoadGenerator({ url: `${stack.gateway.url}/plain/hello`, ratePerSecond: options.rate, maxRequests: Math.ceil((options.rate * maxDurationMs) / 1000), maxDurationMs }).start();
+    }
     for (let round = 1; round <= rounds; round++) {
-      for (const variant of VARIANTS) {
+      if (plainLoad) results.push(await drainOwnedOnce(stack, plainLoad, fleet, round, options));
+      for (const variant of DEMO_VARIANTS) {
         const target = stack.instances.find((i) => !i.app.exited)!;
         if (replace) {
           const replacement = await stack.addInstance({ drainer: false });
@@ -268,6 +335,8 @@ async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds
     }
   } finally {
     const loadResult = await load.stop();
+    const plainResult = await plainLoad?.stop();
+    await stopOwnedPods();
     await stack.stop();
     const phase: PhaseResult = {
       name,
@@ -276,6 +345,7 @@ async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds
       adaptiveTailMaxSeconds: adaptiveTailSeconds(timings, options),
       rate: options.rate,
       load: { sent: loadResult.sent, ok: loadResult.ok, failed: loadResult.failed, achievedRate: loadResult.achievedRate },
+      ...(plainResult ? { ownerLoad: { sent: plainResult.sent, ok: plainResult.ok, failed: plainResult.failed, achievedRate: plainResult.achievedRate } } : {}),
       rounds: results,
       summary: summarise(results),
     };
