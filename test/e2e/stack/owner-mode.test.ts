@@ -34,6 +34,8 @@ import { expectShippedOrder, stackForFile, type RollOut } from './scenario';
 import { eurekaRest, pollUntil, type Stack } from './stack';
 import { terminatePod } from './kubelet';
 import type { SpringApp } from '../support/spring-app';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 jest.setTimeout(240_000);
 
@@ -135,6 +137,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stopOwnedPods();
+  rmSync(dirname(NATIVE), { recursive: true, force: true });
 });
 
 test('before the app answers its health URL nothing is registered and /readyz is 503; its first healthy answer registers it UP on both servers', async () => {
