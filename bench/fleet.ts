@@ -1,14 +1,14 @@
 /**
  * Fleet benchmark (not a test): N drainers draining at once against one real Eureka pair, as in a node-group
  * migration. `npm run bench:fleet` (= node bench/run.js fleet); run it under the stack lock on a shared machine:
- *   flock /tmp/stack.lock npm run bench:fleet -- [--sizes 1,25,100,200] [--dist DIR] [--before DIR] [--rate 200]
+ *   flock /tmp/stack.lock npm run bench:fleet -- [--sizes 1,25,100,200] [--dist DIR] [--before DIR] [--rate 100]
  *
  * - Eureka: the stack fixtures' eureka-server jar, a replicating pair on 127.0.0.2 / 127.0.0.3, scaled intervals
  *   (response cache 1 s, eviction 1 s) and the delta queue's retention scaled to 20 s (production 180 s), so each
  *   wave's delta holds that wave's changes (as a 3-minute retention holds a real wave) and not the previous wave's.
  *   A fresh pair for every variant (--dist, --before), so the two never share a delta.
- * - Apps: N lightweight instances (test/e2e/support/fake-app.ts: registered and heartbeated every 1 s like the
- *   Java DiscoveryClient, lease 5 s), four instances per app (FLEET-000, FLEET-001, …: many services, as in a
+ * - Apps: N lightweight instances (test/e2e/support/fake-app.ts: registered and heartbeated like the Java
+ *   DiscoveryClient; here every 5 s with a 30 s lease, see FleetApp), four instances per app (FLEET-000, FLEET-001, …: many services, as in a
  *   migration), each with a real HTTP port on 127.0.0.1 that answers 200. On the drainer's answer the app does what
  *   a Spring app does on SIGTERM: stops heartbeating, cancels its lease on both servers, closes its port.
  * - Caller: a loopback client in this process that fetches the full registry (`GET /eureka/apps`, JSON) from
@@ -64,7 +64,7 @@ function parseArgs(args: string[]): Options {
   const before = value('--before');
   if (before) variants.push({ name: 'before', dist: resolve(before) });
   for (const v of variants) if (!existsSync(join(v.dist, 'main.js'))) throw new Error(`${v.dist}/main.js missing (npm run build)`);
-  return { sizes, variants, rate: Number(value('--rate') ?? 200) };
+  return { sizes, variants, rate: Number(value('--rate') ?? 100) };
 }
 
 // ---------- /proc readings ----------
@@ -129,13 +129,25 @@ interface Instance {
   proxies: Proxy[];
 }
 
+/**
+ * The fixture app with a 5 s renewal and a 30 s lease (the fixture's 1 s / 5 s would be 400 heartbeats a second
+ * at N = 200 from this one process, which starved it on 2 cores: leases expired and the caller timed out). The
+ * renewal interval is not a term of the drain plan; the override survives any renewal rate.
+ */
+class FleetApp extends HeartbeatingApp {
+  override registration() {
+    return { ...super.registration(), leaseRenewalIntervalSecs: RENEW_S, leaseDurationSecs: 30 };
+  }
+}
+const RENEW_S = 5;
+
 async function startInstance(index: number, servers: EurekaServerConfig[]): Promise<Instance> {
   const app = `FLEET-${String(Math.floor(index / PER_APP)).padStart(3, '0')}`;
   const http = createHttpServer((_req, res) => res.end('ok'));
   http.keepAliveTimeout = 1;
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const port = (http.address() as { port: number }).port;
-  const fake = new HeartbeatingApp(servers, '127.0.0.1', port, app);
+  const fake = new FleetApp(servers, '127.0.0.1', port, app);
   return { index, app, port, fake, http, proxies: [] };
 }
 
@@ -343,6 +355,7 @@ interface WaveResult {
   drainerRssMiB: number;
   callerSent: number;
   failed: number;
+  reRegistrations: number;
   failureSample: string[];
   skipped?: string;
 }
@@ -388,8 +401,8 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
   );
   await mapLimit(instances, 10, async (i) => {
     await i.fake.register();
-    await sleep(1_000 / Math.max(1, instances.length / 10)); // spread the heartbeats over the second
-    i.fake.startHeartbeats(1_000);
+    await sleep((RENEW_S * 1_000) / Math.max(1, instances.length / 10)); // spread the heartbeats over the interval
+    i.fake.startHeartbeats(RENEW_S * 1_000);
   });
   const registeredAt = Date.now();
   const caller = new Caller(
@@ -500,6 +513,7 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
       drainerRssMiB: drainerRss,
       callerSent: caller.sent - sentBefore,
       failed: failures.length,
+      reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
     };
     log(`${variant.name} N=${n}: ${JSON.stringify(result)}`);
