@@ -1,6 +1,7 @@
 import { describeError } from '../errors';
 import { modeOf, type DrainDeps } from './deps';
 import type { DrainRecord } from './record';
+import { verifyPause } from './timing';
 import { untilSignal } from './until';
 
 /**
@@ -57,6 +58,8 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
         }
       }),
     );
-    await clock.sleep(config.verifyPollMs, signal).catch(() => undefined);
+    // Callers see a vanished override only at the server's next cache tick: checking a few times per tick is
+    // soon enough, and jittered so a fleet of drainers does not poll in step (issue 10).
+    await clock.sleep(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), signal).catch(() => undefined);
   }
 }

@@ -251,7 +251,7 @@ describe('B. timing', () => {
     await f.clock.advance(40 * SECOND); // in the client window
     const refreshAt = f.clock.now();
     f.eureka.reRegister(INSTANCE_ID);
-    await f.clock.advance(1_000);
+    await f.clock.advance(2_300); // within one keep-out poll (30/16 s ± 20 %)
     expect(await liveStatus(f, 0)).toBe('OUT_OF_SERVICE/OUT_OF_SERVICE');
     expect(await liveStatus(f, 1)).toBe('OUT_OF_SERVICE/OUT_OF_SERVICE');
     const report = await f.clock.run(drain);
