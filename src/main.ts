@@ -9,7 +9,7 @@ import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
 import { DrainController } from './drain/controller';
 import { companionMode } from './drain/companion-mode';
-import { ownerMode } from './drain/owner-mode';
+import { ownerMode, REPLICATION_SETTLE_MS } from './drain/owner-mode';
 import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
 import { ConfigError, describeError } from './errors';
@@ -62,7 +62,7 @@ function loadConfig(requireTarget: boolean): Config {
 
 function planCommand(args: string[]): never {
   const config = loadConfig(false);
-  const plan = computePlan(config.timings);
+  const plan = computePlan(config.timings, { replicationSettleMs: config.mode === 'owner' ? REPLICATION_SETTLE_MS : 0 });
   if (args.includes('--json')) process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
   else process.stdout.write(`${formatPlanTable(plan)}\n`);
   process.exit(plan.fits ? EXIT_OK : EXIT_INCOMPLETE);
@@ -71,7 +71,7 @@ function planCommand(args: string[]): never {
 function serve(): void {
   const config = loadConfig(true);
   const logger = createLogger(config.logLevel);
-  const plan = computePlan(config.timings);
+  const plan = computePlan(config.timings, { replicationSettleMs: config.mode === 'owner' ? REPLICATION_SETTLE_MS : 0 });
   const registry = new Registry();
   // A 100 ms event-loop sample instead of 10 ms: the default cost the idle sidecar ~0.6 % CPU (bench/footprint.js).
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });

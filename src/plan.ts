@@ -1,7 +1,7 @@
 import type { Timings } from './config';
 import { formatMs } from './duration';
 
-export type PlanTermName = 'server_cache' | 'registry_fetch' | 'load_balancer' | 'tail' | 'app_shutdown' | 'margin';
+export type PlanTermName = 'replication_settle' | 'server_cache' | 'registry_fetch' | 'load_balancer' | 'tail' | 'app_shutdown' | 'margin';
 
 export interface PlanTerm {
   readonly name: PlanTermName;
@@ -44,9 +44,12 @@ export function loadBalancerTerm(timings: Timings): PlanTerm {
 }
 
 /** Pure: the drain window term by term and whether it fits the grace period. */
-export function computePlan(timings: Timings): Plan {
+export function computePlan(timings: Timings, options: { readonly replicationSettleMs?: number } = {}): Plan {
   const lb = loadBalancerTerm(timings);
+  // Owner mode waits for the last heartbeat's replication before it cancels (src/drain/owner-mode.ts).
+  const settleMs = options.replicationSettleMs ?? 0;
   const terms: PlanTerm[] = [
+    ...(settleMs > 0 ? [{ name: 'replication_settle' as const, ms: settleMs, source: 'owner mode: the last heartbeat replicates before the cancel' }] : []),
     { name: 'server_cache', ms: timings.serverCacheMs, source: 'eureka.server.response-cache-update-interval-ms' },
     { name: 'registry_fetch', ms: timings.registryFetchMs, source: 'eureka.client.registry-fetch-interval-seconds' },
     lb,
@@ -54,7 +57,7 @@ export function computePlan(timings: Timings): Plan {
     { name: 'app_shutdown', ms: timings.appShutdownMs, source: 'spring.lifecycle.timeout-per-shutdown-phase' },
     { name: 'margin', ms: timings.marginMs, source: 'DRAINER_MARGIN_SECONDS' },
   ];
-  const selectMs = timings.serverCacheMs + timings.registryFetchMs + lb.ms;
+  const selectMs = settleMs + timings.serverCacheMs + timings.registryFetchMs + lb.ms;
   const drainMs = selectMs + timings.tailMs;
   const requiredGraceMs = drainMs + timings.appShutdownMs + timings.marginMs;
   return {

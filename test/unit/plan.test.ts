@@ -38,4 +38,12 @@ describe('computePlan with Spring defaults', () => {
     expect(table).toContain('does not fit');
     expect(table).toContain('at least 137');
   });
+
+  test('owner mode counts the replication settle before the cancel', () => {
+    const timings = testConfig().timings;
+    const companion = computePlan(timings);
+    const owner = computePlan(timings, { replicationSettleMs: 1_000 });
+    expect(owner.drainMs - companion.drainMs).toBe(1_000);
+    expect(owner.terms[0]).toMatchObject({ name: 'replication_settle', ms: 1_000 });
+  });
 });
