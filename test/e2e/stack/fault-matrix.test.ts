@@ -15,7 +15,7 @@
  * 4. both servers down: nothing can be taken out; /prestop still answers after the full plan (`not_taken_out`);
  *    requests fail once the app stops (the callers' caches still list it) — counted, never before its SIGTERM.
  *
- * Not covered here: self-preservation on (the fixture turns it off; see README).
+ * Self-preservation on: self-preservation.test.ts (its own pair).
  */
 import { restartContainer } from './kubelet';
 import { failureSummary, type LoadGenerator, type LoadResult } from './load';

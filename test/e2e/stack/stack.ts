@@ -79,6 +79,8 @@ export interface StackOptions {
   readonly podIp?: string;
   /** The node address hooks and probes come from (default 127.0.0.1). */
   readonly nodeIp?: string;
+  /** Extra arguments for both Eureka servers (after the pair's, so they win), also on a restart. */
+  readonly eurekaArgs?: readonly string[];
 }
 
 const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTimings): string[] => [
@@ -127,9 +129,10 @@ export class Stack {
     try {
       const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
       log('starting the Eureka pair');
+      const extra = options.eurekaArgs ?? [];
       const [a, b] = await Promise.all([
-        startSpringApp({ jar: 'eureka-server', host: '127.0.0.2', port: portA, name: 'eureka-A', args: eurekaPairArgs('127.0.0.2', '127.0.0.3', portB, timings) }),
-        startSpringApp({ jar: 'eureka-server', host: '127.0.0.3', port: portB, name: 'eureka-B', args: eurekaPairArgs('127.0.0.3', '127.0.0.2', portA, timings) }),
+        startSpringApp({ jar: 'eureka-server', host: '127.0.0.2', port: portA, name: 'eureka-A', args: [...eurekaPairArgs('127.0.0.2', '127.0.0.3', portB, timings), ...extra] }),
+        startSpringApp({ jar: 'eureka-server', host: '127.0.0.3', port: portB, name: 'eureka-B', args: [...eurekaPairArgs('127.0.0.3', '127.0.0.2', portA, timings), ...extra] }),
       ]);
       const serviceUrls = [a, b].map((s) => `${s.url}/eureka/`).join(',');
       log(`starting ${options.demos} demo instance(s)`);
@@ -343,7 +346,7 @@ export class Stack {
       host: old.host,
       port: old.port,
       name: old.name,
-      args: [...eurekaPairArgs(old.host, peer.host, peer.port, this.timings), ...extraArgs],
+      args: [...eurekaPairArgs(old.host, peer.host, peer.port, this.timings), ...(this.options.eurekaArgs ?? []), ...extraArgs],
     });
     Object.assign(this, which === 'A' ? { eurekaA: app } : { eurekaB: app });
     return app;
