@@ -14,6 +14,7 @@ import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
 import { ConfigError, describeError } from './errors';
 import { EurekaClient } from './eureka/client';
+import { oneAddressWarning } from './eureka/one-address';
 import { createApp, planJson } from './http';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -132,6 +133,7 @@ function serve(): void {
     logger.warn('no DRAINER_TOKEN and a source allow-list that admits any address (empty, *, or a /0 block; see NODE_IP / DRAINER_ALLOWED_SOURCES): anyone who reaches the pod can start a drain');
   }
 
+  void oneAddressWarning(config.servers).then((warning) => warning && logger.warn({ servers: config.servers.map((s) => s.label) }, warning));
   const server: Server = startServer(app, config, logger, { onListenError: () => process.exit(EXIT_INCOMPLETE) });
   // Companion mode only: an override left by an earlier pod with our id. Owner mode registers afresh.
   if (!owner) void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'startup override check failed'));
