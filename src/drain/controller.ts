@@ -301,6 +301,11 @@ export class DrainController {
       this.exitDeadline(),
     );
     if (!plan.fits) record.problems.push(`plan does not fit the grace period; waits are cut at ${iso(deadline)}`);
+    if (this.state.appNotHeld) {
+      // Never better than what happened: the app was stopped before its callers let go.
+      record.cutShort = true;
+      record.problems.push('started after a refused preStop call (token or source mismatch): nothing held the app, which got SIGTERM at once; callers may have failed until they let go of it');
+    }
     this.record = record;
     this.lastReport = undefined;
     this.cleanupLeftSomething = false;

@@ -53,6 +53,8 @@ export interface LifecycleState {
   readonly hookRefused: boolean;
   /** Owner mode: the drainer holds the registration, so SIGTERM alone drains (nobody else will). */
   readonly owner: boolean;
+  /** The current drain started after a refused preStop: nothing held the app, which is already stopping. */
+  readonly appNotHeld: boolean;
 }
 
 /** What the shell must do; carried out in order. */
@@ -87,6 +89,7 @@ export const INITIAL_STATE: LifecycleState = {
   tookOut: false,
   hookRefused: false,
   owner: false,
+  appNotHeld: false,
 };
 
 /** Phases in which a drain is running and /prestop joins it. */
@@ -117,8 +120,8 @@ const go = (state: LifecycleState, patch: Partial<LifecycleState>, why: string, 
 });
 
 /** A fresh drain: the grace period counts from the termination's first event. */
-function startDrain(s: LifecycleState, at: number, why: string): Decision {
-  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false, hookRefused: false }, why, 'start_drain');
+function startDrain(s: LifecycleState, at: number, why: string, appNotHeld = false): Decision {
+  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false, hookRefused: false, appNotHeld }, why, 'start_drain');
 }
 
 /** Back to exactly what a fresh drainer is, keeping only what SIGTERM told us. */
@@ -174,7 +177,7 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
       if (phase === 'idle') {
         // The refused call alone proves nothing (anyone can send one); with the
         // kubelet's SIGTERM it means the app is stopping undrained: drain anyway.
-        if (s.hookRefused) return startDrain(t.state, event.at, 'SIGTERM right after a refused preStop call (token or source mismatch): drain anyway, the app is stopping');
+        if (s.hookRefused) return startDrain(t.state, event.at, 'SIGTERM right after a refused preStop call (token or source mismatch): drain anyway, the app is stopping', true);
         if (s.joinFoundNoDrain) return stay(t.state, 'our own preStop found no drain: a restart of this container alone; leave Eureka alone', 'exit');
         if (s.owner) return startDrain(t.state, event.at, 'SIGTERM in owner mode: we hold the registration, so we drain it ourselves');
         return stay(t.state, 'SIGTERM while idle: termination has begun; the kubelet’s /prestop may still come', 'wait_for_prestop');
@@ -189,7 +192,7 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
 
     case 'hook_refused':
       if (phase !== 'idle') return stay(s, `a refused preStop in ${phase} changes nothing`);
-      if (s.terminating) return startDrain(s, event.at, 'a refused preStop after SIGTERM (token or source mismatch): drain anyway, the app is stopping');
+      if (s.terminating) return startDrain(s, event.at, 'a refused preStop after SIGTERM (token or source mismatch): drain anyway, the app is stopping', true);
       return go(s, { hookRefused: true }, 'a preStop call was refused: drain if SIGTERM follows');
 
     case 'hook_refusal_expired':

@@ -54,7 +54,7 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
             else
               state.error = !inTime
                 ? "the callers' view was primed too late to prove anything; counted at its worst case"
-                : "the callers' view already showed the instance out before our change (an earlier drain); it proves nothing now; counted at its worst case";
+                : "the callers' view already showed the instance out before our change (an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case";
             logger.info(
               { server: server.label, liveMs: state.liveVerifiedAt - record.startedAt, cacheMs: state.cacheVerifiedAt - record.startedAt, trusted: state.trusted },
               'server verified: callers no longer get the instance as UP',

@@ -166,6 +166,9 @@ describe('a refused preStop from the kubelet (issue 9: a token mismatch must not
     expect(f.controller.currentPhase).toBe('locating');
     await f.clock.advance(2_000);
     expect(f.eureka.count('put_status')).toBe(2);
+    // The report says the app was not held: never "verified".
+    const report = await f.clock.run(f.controller.prestop().catch(() => undefined) as Promise<unknown>);
+    expect(report).toMatchObject({ outcome: 'cut_short', problems: expect.arrayContaining([expect.stringContaining('nothing held the app')]) });
   });
 
   test('a refused call that is not the kubelet’s is a plain refusal: SIGTERM still waits for /prestop', async () => {
