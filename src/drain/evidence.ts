@@ -42,9 +42,15 @@ export function deltaEvidence(instances: readonly EurekaInstance[], app: string,
   return OUT_STATUSES.has(last.status) ? 'out' : 'offered';
 }
 
-/** The live view (`/apps/{APP}/{ID}`): is our override in force on this server? */
+/**
+ * The live view (`/apps/{APP}/{ID}`): is the instance out on this server?
+ * Our override in force, or the app's own DOWN (a shutting-down app sends it;
+ * Eureka's DownOrStartingRule lets it win over the override, and callers
+ * select only UP instances): either way callers no longer get it.
+ */
 export function liveEvidence(instance: EurekaInstance | null, app: string, id: string): 'out' | 'offered' | 'absent' {
   if (instance === null) return 'absent';
   if (!ours(instance, app, id)) return 'offered';
+  if (instance.status === 'DOWN') return 'out';
   return instance.status === 'OUT_OF_SERVICE' && instance.overriddenStatus === 'OUT_OF_SERVICE' ? 'out' : 'offered';
 }
