@@ -2,7 +2,7 @@ import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import { cleanUp } from './clean-up';
 import { keepBack } from './keep-back';
-import { DrainAborted, modeOf, type DrainDeps } from './deps';
+import { DrainAborted, type DrainDeps } from './deps';
 import { decide, exitCodeFor, INITIAL_STATE, isDraining, type DrainPhase, type LifecycleAction, type LifecycleEventType, type LifecycleState } from './machine';
 import { newRecord, type DrainRecord, type ServerState } from './record';
 import { buildReport, iso, serverReport, type DrainReport } from './report';
@@ -52,7 +52,7 @@ export class DrainController {
   private readonly log: Logger;
 
   constructor(private readonly deps: DrainDeps) {
-    this.state = { ...INITIAL_STATE, owner: modeOf(deps).name === 'owner' };
+    this.state = { ...INITIAL_STATE, owner: deps.mode.name === 'owner' };
     this.log = deps.logger.child({ component: 'drain' });
     deps.metrics.setPhase('idle');
   }
@@ -230,7 +230,7 @@ export class DrainController {
     const r = this.record;
     return {
       phase: this.state.phase,
-      mode: modeOf(this.deps).name,
+      mode: this.deps.mode.name,
       terminating: this.state.terminating,
       instanceId: r?.instanceId ?? null,
       startedAt: r === undefined ? null : iso(r.startedAt),
@@ -352,7 +352,7 @@ export class DrainController {
   }
 
   private report(record: DrainRecord): DrainReport {
-    return buildReport(record, this.deps.plan, this.phaseAt, this.deps.clock.now(), modeOf(this.deps).name);
+    return buildReport(record, this.deps.plan, this.phaseAt, this.deps.clock.now(), this.deps.mode.name);
   }
 
   /** Polls until the app is gone or back, then tells the decider. One watcher at a time. */
@@ -408,14 +408,14 @@ export class DrainController {
     this.record = undefined;
     this.lastReport = undefined;
     if (record === undefined) return;
-    for (const failure of await modeOf(this.deps).putBack(this.deps, record)) this.log.warn({ err: failure }, 'could not put the instance back after the app restarted');
+    for (const failure of await this.deps.mode.putBack(this.deps, record)) this.log.warn({ err: failure }, 'could not put the instance back after the app restarted');
     this.watchPutBack(record);
   }
 
   /** Companion mode: an override our earlier PUT left in a peer's replication queue may land again; remove it while no new drain runs. */
   private watchPutBack(record: DrainRecord): void {
     const id = record.instanceId;
-    if (id === undefined || modeOf(this.deps).name !== 'companion') return;
+    if (id === undefined || this.deps.mode.name !== 'companion') return;
     const stillBack = (): boolean => this.record === record || (this.record === undefined && this.state.phase === 'idle');
     void keepBack(this.deps, id, () => stillBack() && this.state.phase === 'idle').catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the put-back failed'));
   }

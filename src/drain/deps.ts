@@ -27,10 +27,6 @@ export interface DrainDeps {
   readonly mode: TakeOutMode;
 }
 
-export function modeOf(deps: DrainDeps): TakeOutMode {
-  return deps.mode;
-}
-
 /**
  * The one place the two registration modes differ: how the instance is taken
  * out of a server, what proves it is out, and how it is put back.

@@ -1,5 +1,5 @@
 import { describeError } from '../errors';
-import { modeOf, type DrainDeps } from './deps';
+import type { DrainDeps } from './deps';
 import type { DrainRecord } from './record';
 import { verifyPause } from './timing';
 import { untilSignal } from './until';
@@ -29,13 +29,13 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
         try {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
           // Absent is not offered either (the app cancelled, e.g. a refresh in progress): act when it is back and UP.
-          const seen = modeOf(deps).live(live, config.appName, id);
+          const seen = deps.mode.live(live, config.appName, id);
           if (seen === 'out' || seen === 'absent' || signal.aborted) return;
           const before = live === null ? 'absent' : `${live.status}/${live.overriddenStatus}`;
-          await modeOf(deps).change(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
+          await deps.mode.change(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
           if (state.put !== 'ok') {
             // Once per server until it is back: an app that cancelled its lease mid-drain would repeat this every poll.
-            if (!state.restorePending) logger.warn({ server: server.label, seen: before, err: state.error }, `the instance is offered again or gone and the ${modeOf(deps).changeName} cannot be repeated yet; retrying every poll`);
+            if (!state.restorePending) logger.warn({ server: server.label, seen: before, err: state.error }, `the instance is offered again or gone and the ${deps.mode.changeName} cannot be repeated yet; retrying every poll`);
             state.restorePending = true;
             return;
           }
@@ -43,7 +43,7 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
           state.restored++;
           delete state.cacheVerifiedAt;
           metrics.overrideRestored(server.label);
-          const owner = modeOf(deps).name === 'owner';
+          const owner = deps.mode.name === 'owner';
           record.problems.push(`${server.label}: the instance was offered again (seen ${before}) and was taken out again; that server counts at its worst case from then`);
           logger.warn(
             { server: server.label, seen: before, restoredAt: new Date(state.changedAt).toISOString() },

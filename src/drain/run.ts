@@ -1,5 +1,5 @@
 import type { DrainDeps } from './deps';
-import { DrainAborted, modeOf } from './deps';
+import { DrainAborted } from './deps';
 import { keepOut } from './keep-out';
 import { locate, notFound } from './locate';
 import type { ProgressEvent } from './machine';
@@ -36,8 +36,8 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
 
     if (record.instanceId === undefined) step('not_located');
     else {
-      step('located', { instanceId: record.instanceId, mode: modeOf(deps).name });
-      await modeOf(deps).begin(deps, record);
+      step('located', { instanceId: record.instanceId, mode: deps.mode.name });
+      await deps.mode.begin(deps, record);
       let attempted = 0;
       await Promise.all(
         config.servers.map(async (_server, i) => {
@@ -89,7 +89,7 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
     await Promise.race([pending, clock.sleep(config.eurekaTimeoutMs * (config.eurekaRetries + 1), giveUp.signal).catch(() => undefined)]);
     giveUp.abort();
     const late = record.inFlight.size > 0;
-    record.problems.push(...(await modeOf(deps).putBack(deps, record)));
-    if (late) void pending.then(() => modeOf(deps).putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ err: f }, 'after a late PUT landed')));
+    record.problems.push(...(await deps.mode.putBack(deps, record)));
+    if (late) void pending.then(() => deps.mode.putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ err: f }, 'after a late PUT landed')));
   }
 }

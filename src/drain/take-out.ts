@@ -1,6 +1,5 @@
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
-import { modeOf } from './deps';
 import type { DrainRecord } from './record';
 import { PRIME_TOLERANCE_MS } from './timing';
 import { untilSignal } from './until';
@@ -23,7 +22,7 @@ export async function takeOut(deps: DrainDeps, record: DrainRecord, index: numbe
   const prime = eureka.getApplication(server, config.appName, stage.signal).then(
     (instances) => {
       state.primedAt = clock.now();
-      state.primedStale = modeOf(deps).cached(instances, config.appName, id) === 'out';
+      state.primedStale = deps.mode.cached(instances, config.appName, id) === 'out';
     },
     (error: unknown) => {
       state.error = `cannot read the callers' view: ${describeError(error)}`;
@@ -33,7 +32,7 @@ export async function takeOut(deps: DrainDeps, record: DrainRecord, index: numbe
   await Promise.race([prime, clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]);
   headStart.abort();
   try {
-    await modeOf(deps).change(deps, record, server, state, stage.signal);
+    await deps.mode.change(deps, record, server, state, stage.signal);
   } finally {
     stage.cancel();
   }

@@ -1,5 +1,5 @@
 import { describeError } from '../errors';
-import { modeOf, type DrainDeps } from './deps';
+import type { DrainDeps } from './deps';
 import type { DrainRecord } from './record';
 import { primedInTime, verificationCutoff, verifyPause } from './timing';
 import { untilSignal } from './until';
@@ -34,18 +34,18 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
         if (state.put !== 'ok') {
           const putStage = untilSignal(clock, cutoff());
-          await modeOf(deps).change(deps, record, server, state, putStage.signal).finally(putStage.cancel);
+          await deps.mode.change(deps, record, server, state, putStage.signal).finally(putStage.cancel);
         }
         if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
           if (live !== null) record.registeredAt = Math.max(record.registeredAt ?? 0, live.registrationTimestamp);
-          const seen = modeOf(deps).live(live, config.appName, id);
+          const seen = deps.mode.live(live, config.appName, id);
           if (seen === 'out') state.liveVerifiedAt = clock.now();
           else if (seen === 'absent') state.put = 'not_found';
         }
         if (state.liveVerifiedAt !== undefined) {
           const instances = await eureka.getApplication(server, config.appName, round.signal);
-          const seen = modeOf(deps).cached(instances, config.appName, id);
+          const seen = deps.mode.cached(instances, config.appName, id);
           if (seen === 'out') {
             state.cacheVerifiedAt = clock.now();
             const inTime = primedInTime(state.primedAt, firstPutAt(record));
