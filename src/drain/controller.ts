@@ -416,8 +416,9 @@ export class DrainController {
   private watchPutBack(record: DrainRecord): void {
     const id = record.instanceId;
     if (id === undefined || this.deps.mode.name !== 'companion') return;
-    const stillBack = (): boolean => this.record === record || (this.record === undefined && this.state.phase === 'idle');
-    void keepBack(this.deps, id, () => stillBack() && this.state.phase === 'idle').catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the put-back failed'));
+    // Back while idle with this record, or none (a restart forgets it); a new drain ends the watch.
+    const stillBack = (): boolean => (this.record === record || this.record === undefined) && this.state.phase === 'idle';
+    void keepBack(this.deps, id, stillBack).catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the put-back failed'));
   }
 
   private exit(): void {
