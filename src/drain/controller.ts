@@ -12,7 +12,6 @@ import { watchApp } from './watch-app';
 
 export type { DrainReport, ServerReport } from './report';
 export type { ServerState, TailEnd } from './record';
-export type DrainControllerDeps = DrainDeps;
 
 export interface NotJoined {
   readonly joined: false;

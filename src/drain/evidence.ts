@@ -6,7 +6,7 @@ import type { EurekaInstance } from '../eureka/codec';
  * (eureka-facts §3), so another app's entry with our id proves nothing, and
  * a missing, lower-case or unknown status is not "out".
  */
-export type Evidence = 'out' | 'offered' | 'no_news';
+export type Evidence = 'out' | 'offered';
 
 const OUT_STATUSES = new Set(['OUT_OF_SERVICE', 'DOWN']);
 
@@ -26,20 +26,6 @@ export function appViewEvidence(instances: readonly EurekaInstance[], app: strin
   const entry = instances.find((i) => ours(i, app, id));
   if (entry === undefined) return 'out';
   return OUT_STATUSES.has(entry.status) ? 'out' : 'offered';
-}
-
-/**
- * The callers' view (`/apps/delta`): an entry of ours that is DELETED or
- * exactly OUT_OF_SERVICE/DOWN is out; any other entry of ours is offered; no
- * entry is no news (the delta lists changes only: a caller keeps its old copy).
- */
-export function deltaEvidence(instances: readonly EurekaInstance[], app: string, id: string): Evidence {
-  const entries = instances.filter((i) => ours(i, app, id));
-  if (entries.length === 0) return 'no_news';
-  // Several entries for one id: the last one is what a caller applies last.
-  const last = entries[entries.length - 1]!;
-  if (last.actionType === 'DELETED') return 'out';
-  return OUT_STATUSES.has(last.status) ? 'out' : 'offered';
 }
 
 /**
