@@ -12,6 +12,7 @@ import { companionMode } from './drain/companion-mode';
 import { ownerMode, REPLICATION_SETTLE_MS } from './drain/owner-mode';
 import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
+import { readDefaultGateways } from './pod-gateway';
 import { ConfigError, describeError } from './errors';
 import { EurekaClient } from './eureka/client';
 import { oneAddressWarning } from './eureka/one-address';
@@ -51,7 +52,7 @@ function version(): string {
 
 function loadConfig(requireTarget: boolean): Config {
   try {
-    return parseConfig(process.env, { requireTarget });
+    return parseConfig(process.env, { requireTarget, podGateways: readDefaultGateways() });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`eureka-drainer: ${error.message}\n`);

@@ -77,7 +77,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     appExitProcess: v.appExitProcess,
     appExitFile: v.appExitFile,
     token: v.token,
-    allowedSources: allowList(v, problem),
+    allowedSources: allowList(v, options.podGateways ?? [], problem),
     sigtermPrestopWaitMs: v.sigtermPrestopWaitMs,
     logLevel: v.logLevel,
     owner,
@@ -144,7 +144,7 @@ function checkAppExit(v: Values, problem: (text: string) => void): void {
   if (v.appExit === 'file' && !v.appExitFile) problem('DRAINER_APP_EXIT=file needs DRAINER_APP_EXIT_FILE, a path in a volume shared with the app');
 }
 
-function allowList(v: Values, problem: (text: string) => void): string[] {
+function allowList(v: Values, podGateways: readonly string[], problem: (text: string) => void): string[] {
   if (v.allowedSources) {
     const sources = v.allowedSources.raw.split(',').map((s) => s.trim()).filter(Boolean);
     for (const source of sources) {
@@ -155,9 +155,10 @@ function allowList(v: Values, problem: (text: string) => void): string[] {
     return sources.includes('*') ? [] : sources;
   }
   // No token: only loopback and the node may start a drain. The kubelet's
-  // source can also be the node's bridge address (CNI-dependent); a refused
-  // call is logged with its source so the list can be widened.
-  if (v.token === undefined && v.nodeIp) return ['127.0.0.1', '::1', v.nodeIp];
+  // source is NODE_IP or, with bridge network plugins, the pod's default
+  // gateway (the node's bridge address; src/pod-gateway.ts). Any other
+  // plugin's choice is logged with its source on refusal, so the list can be widened.
+  if (v.token === undefined && v.nodeIp) return [...new Set(['127.0.0.1', '::1', v.nodeIp, ...podGateways])];
   // With a token the token is the guard: a source filter that misses the
   // kubelet's address would silently skip the drain.
   return [];

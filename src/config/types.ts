@@ -79,4 +79,6 @@ export interface ParseOptions {
   /** False for `eureka-drainer plan`: only the timings matter, not where the app is. */
   readonly requireTarget?: boolean;
   readonly readFile?: (path: string) => string;
+  /** The pod's default gateways (src/pod-gateway.ts), admitted with NODE_IP when there is no token. */
+  readonly podGateways?: readonly string[];
 }

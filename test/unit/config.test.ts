@@ -142,6 +142,15 @@ describe('parseConfig', () => {
     ]);
   });
 
+  test('without a token, the pod\'s default gateways (a bridge plugin\'s node-side address) join loopback + NODE_IP', () => {
+    const base = { DRAINER_APP_NAME: 'a', POD_IP: '10.244.0.9', DRAINER_EUREKA_URLS: 'http://e/eureka/', NODE_IP: '192.0.2.7' };
+    expect(parseConfig(base, { podGateways: ['10.244.0.1', 'fd00::1'] }).allowedSources).toEqual(['127.0.0.1', '::1', '192.0.2.7', '10.244.0.1', 'fd00::1']);
+    // The node's address as gateway is not listed twice; a token or an explicit list leaves the gateways out.
+    expect(parseConfig(base, { podGateways: ['192.0.2.7'] }).allowedSources).toEqual(['127.0.0.1', '::1', '192.0.2.7']);
+    expect(parseConfig({ ...base, DRAINER_TOKEN: 'a-token-of-sufficient-length' }, { podGateways: ['10.244.0.1'] }).allowedSources).toEqual([]);
+    expect(parseConfig({ ...base, DRAINER_ALLOWED_SOURCES: '10.1.1.1' }, { podGateways: ['10.244.0.1'] }).allowedSources).toEqual(['10.1.1.1']);
+  });
+
   test('IPv6 addresses and CIDR blocks are accepted in the allow-list', () => {
     expect(testConfig({ DRAINER_ALLOWED_SOURCES: '::1, fd00:10:244::/64, 10.244.0.0/16' }).allowedSources).toEqual(['::1', 'fd00:10:244::/64', '10.244.0.0/16']);
   });

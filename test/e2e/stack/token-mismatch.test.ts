@@ -1,7 +1,7 @@
 /**
  * Issue 9 item 2 on the real stack: the shipped classic pod (k8s/classic-sidecar.yaml) whose hooks carry a token
- * that differs from the drainer's DRAINER_TOKEN (the Secret). Only the hooks' `httpHeaders` value is substituted;
- * the drainer reads the manifest's Secret as shipped. Real Eureka pair, Spring Cloud Gateway, 100 req/s.
+ * that differs from the drainer's DRAINER_TOKEN (as if someone replaced the manifest's `*drainer-token` alias in the
+ * hooks by another literal). Only the hooks' `httpHeaders` value is substituted; the drainer's env is as shipped. Real Eureka pair, Spring Cloud Gateway, 100 req/s.
  *
  * What the kubelet does (kubelet.ts R3): both hooks get 401 at once, the status is ignored, and the app and the
  * drainer get SIGTERM right away. What the drainer does (src/http.ts, src/drain/machine.ts): the refused calls
@@ -24,7 +24,7 @@ jest.setTimeout(120_000);
 const RATE = 100;
 const POD_IP = '127.0.0.4';
 const NODE_IP = '127.0.0.5';
-/** What the pod spec's hooks send instead of the Secret's value (the one substitution this file makes). */
+/** What the pod spec's hooks send instead of the drainer's token (the one substitution this file makes). */
 const WRONG_TOKEN = 'a-different-token-in-the-pod-spec';
 const suite = stackForFile({ demos: 2, manifest: 'k8s/classic-sidecar.yaml', podIp: POD_IP, nodeIp: NODE_IP });
 
@@ -60,7 +60,7 @@ test('a mismatched hook token: both hooks 401 at once, SIGTERM at once, the drai
   const s = suite.stack();
   const [target, other] = s.instances as [DemoInstance, DemoInstance];
   const pod = target.pod!;
-  expect(pod.drainer.env.DRAINER_TOKEN).toBe(MANIFEST_TOKEN); // the drainer keeps the Secret's value
+  expect(pod.drainer.env.DRAINER_TOKEN).toBe(MANIFEST_TOKEN); // the drainer keeps the manifest's value
   const ports = s.portsOf(target);
   const appHook = hookFrom(withToken(pod.app.preStop!, WRONG_TOKEN), ports);
   const drainerHook = hookFrom(withToken(pod.drainer.preStop!, WRONG_TOKEN), ports);
@@ -170,7 +170,7 @@ test('(a) the same roll-out with the matching token and (b) the control with no 
   // Replacements: one with the shipped pod (it keeps serving), one with no drainer at all (the control's pod).
   const [keeper, bare] = await Promise.all([s.addInstance(), s.addInstance({ drainer: false })]);
 
-  // (a) The shipped pod as shipped: the hooks' token equals the Secret.
+  // (a) The shipped pod as shipped: the hooks refer to the drainer's token.
   let load = suite.startLoad(RATE, 60);
   for (const i of [drained, keeper, bare]) await load.waitForServed(i.instanceId, 15);
   const roll = await rollOut(drained, { stack: s });

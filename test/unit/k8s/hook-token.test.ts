@@ -1,42 +1,49 @@
 /**
- * Issue 9: a token mismatch between the pod spec's preStop header and the
- * drainer's Secret silently skipped the drain (the kubelet ignores the 401).
- * httpGet hooks cannot read a Secret, so the examples carry the value twice;
- * this keeps every shipped example consistent, so a copied manifest starts out right.
+ * Issue 9: a token mismatch between the pod spec's preStop header and the drainer's DRAINER_TOKEN
+ * silently skipped the drain (the kubelet ignores the 401 and sends SIGTERM at once). An httpGet hook
+ * cannot read a Secret, so the value must be in the pod spec; the examples declare it once, with a YAML
+ * anchor, and the drainer's env and every hook refer to it. This fails when any of them carries its own
+ * copy (a literal, or a Secret the hook cannot see), so a copied manifest cannot start out mismatched.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
 
 const k8s = resolve(__dirname, '..', '..', '..', 'k8s');
-const read = (file: string): unknown[] => parseAllDocuments(readFileSync(resolve(k8s, file), 'utf8')).map((d) => d.toJS());
 
-function hookTokens(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => hookTokens(n, out));
-  else if (node && typeof node === 'object') {
-    const o = node as Record<string, unknown>;
-    if (o.name === 'X-Drainer-Token' && typeof o.value === 'string') out.push(o.value);
-    Object.values(o).forEach((v) => hookTokens(v, out));
+interface TokenUse {
+  readonly where: 'hook' | 'env';
+  readonly node: Node;
+}
+
+/** Every X-Drainer-Token header value and every DRAINER_TOKEN env entry, as YAML nodes. */
+function tokenUses(node: unknown, out: TokenUse[] = []): TokenUse[] {
+  if (isSeq(node)) node.items.forEach((item) => tokenUses(item, out));
+  else if (isMap(node)) {
+    const name = node.get('name');
+    if (name === 'X-Drainer-Token') out.push({ where: 'hook', node: node.get('value', true) as Node });
+    if (name === 'DRAINER_TOKEN') out.push({ where: 'env', node: (node.get('value', true) ?? node.get('valueFrom', true)) as Node });
+    node.items.forEach((pair) => tokenUses(pair.value, out));
   }
   return out;
 }
 
-function secretTokens(docs: unknown[]): string[] {
-  return docs.filter((d): d is { kind: string; stringData: { token: string } } => (d as { kind?: string })?.kind === 'Secret' && !!(d as { stringData?: { token?: string } }).stringData?.token).map((d) => d.stringData.token);
-}
-
-test.each(['classic-sidecar.yaml', 'native-sidecar.yaml', 'owner-mode.yaml'])('%s: every hook sends the token the drainer reads from its Secret', (file) => {
-  const docs = read(file);
-  // The native example uses the classic example's Secret (orders-drainer), as its comment says.
-  const secrets = secretTokens(docs).length > 0 ? secretTokens(docs) : secretTokens(read('classic-sidecar.yaml'));
-  const hooks = hookTokens(docs);
-  expect(hooks.length).toBeGreaterThan(0);
-  expect(secrets).toHaveLength(1);
-  for (const token of hooks) expect(token).toBe(secrets[0]);
-});
-
-test('the Kustomize component sends one token value in every hook', () => {
-  const hooks = hookTokens(read('component/add-drainer.yaml'));
-  expect(hooks.length).toBeGreaterThan(0);
-  expect(new Set(hooks).size).toBe(1);
-});
+test.each(['classic-sidecar.yaml', 'native-sidecar.yaml', 'owner-mode.yaml', 'component/add-drainer.yaml'])(
+  '%s: the token is declared once and DRAINER_TOKEN and every hook refer to it',
+  (file) => {
+    const docs = parseAllDocuments(readFileSync(resolve(k8s, file), 'utf8'));
+    const uses = docs.flatMap((doc) => tokenUses(doc.contents));
+    expect(uses.filter((u) => u.where === 'env')).toHaveLength(1);
+    expect(uses.filter((u) => u.where === 'hook').length).toBeGreaterThan(0);
+    const declared = uses.filter((u) => isScalar(u.node));
+    expect(declared).toHaveLength(1);
+    const anchor = (declared[0]!.node as { anchor?: string }).anchor;
+    expect(anchor).toBe('drainer-token');
+    for (const use of uses.filter((u) => u !== declared[0])) {
+      expect(isAlias(use.node)).toBe(true);
+      expect((use.node as { source?: string }).source).toBe(anchor);
+    }
+    // No Secret copy of it left behind for someone to edit instead.
+    expect(docs.map((d) => d.toJS() as { kind?: string }).filter((d) => d?.kind === 'Secret')).toEqual([]);
+  },
+);

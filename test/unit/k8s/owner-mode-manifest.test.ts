@@ -8,7 +8,7 @@ import { podFromManifest, type ManifestSource } from '../../e2e/stack/manifest';
 /**
  * k8s/owner-mode.yaml is a complete example (schema-checked with the others by test/unit/k8s.test.ts): the
  * drainer's env is a valid owner-mode configuration whose plan fits the pod's grace period, the hooks carry the
- * Secret's token, and the Downward API gives the drainer what it registers. The stack test
+ * drainer's own token (declared once, a YAML anchor), and the Downward API gives the drainer what it registers. The stack test
  * (test/e2e/stack/owner-mode.test.ts) runs this pod with only addresses and timings substituted.
  */
 const SOURCE = 'k8s/owner-mode.yaml' as ManifestSource;
@@ -17,7 +17,8 @@ const docs = YAML.parseAllDocuments(readFileSync(resolve(root, SOURCE), 'utf8'))
 const deployment = docs.find((d) => d.kind === 'Deployment')!;
 const spec = deployment.spec.template.spec;
 const drainerSpec = (spec.containers as Record<string, any>[]).find((c) => String(c.image).includes('eureka-drainer'))!;
-const token = docs.find((d) => d.kind === 'Secret')!.stringData.token as string;
+// The token is declared once in the Deployment (a YAML anchor); the drainer's env entry carries it.
+const token = (drainerSpec.env as { name: string; value?: string }[]).find((e) => e.name === 'DRAINER_TOKEN')!.value!;
 const pod = podFromManifest(SOURCE, {
   podIp: '10.1.2.3',
   nodeIp: '10.0.0.9',
@@ -63,7 +64,7 @@ test('the plan fits terminationGracePeriodSeconds, which DRAINER_GRACE_PERIOD_SE
   expect(plan.fits).toBe(true);
 });
 
-test("the app's preStop drains through /prestop, the drainer's own joins it, both with the Secret's token", () => {
+test("the app's preStop drains through /prestop, the drainer's own joins it, both with the drainer's own token", () => {
   expect(pod.app.preStop).toEqual({ path: '/prestop', port: 8787, headers: { 'X-Drainer-Token': token } });
   expect(pod.drainer.preStop).toEqual({ path: '/prestop/join', port: 8787, headers: { 'X-Drainer-Token': token } });
   expect(pod.drainer.env.DRAINER_TOKEN).toBe(token);
