@@ -37,3 +37,14 @@ describe('the supported Node.js line', () => {
     expect(read('README.md')).toContain(`**Node.js ${major}**`);
   });
 });
+
+describe('the image runs as a user the kubelet can check', () => {
+  test('USER is numeric, since every manifest sets runAsNonRoot: true', () => {
+    const users = [...read('docker/Dockerfile').matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
+    expect(users).toEqual([expect.stringMatching(/^\d+(:\d+)?$/)]);
+    expect(Number(users[0]!.split(':')[0])).toBeGreaterThan(0);
+    for (const file of ['k8s/classic-sidecar.yaml', 'k8s/native-sidecar.yaml', 'k8s/owner-mode.yaml', 'k8s/component/add-drainer.yaml']) {
+      expect(read(file)).toContain('runAsNonRoot: true');
+    }
+  });
+});
