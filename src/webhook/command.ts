@@ -7,8 +7,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { LogLevel } from '../config/types';
 import { ConfigError, describeError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import type { InjectDefaults, InjectFunction } from './inject-types';
+import { DEFAULTS, injectWorkload, type InjectDefaults } from '../inject/inject';
 import { createWebhookMetrics } from './metrics';
+import type { InjectFunction } from './review';
 import { readTlsPair, startWebhookServer, type TlsPair } from './server';
 
 export interface WebhookOptions {
@@ -38,7 +39,7 @@ const SETTINGS = {
   host: { flag: '--host', env: 'WEBHOOK_HOST', help: 'address to listen on (default ::, dual-stack)' },
   port: { flag: '--port', env: 'WEBHOOK_PORT', help: 'TLS port (default 8443)' },
   metricsPort: { flag: '--metrics-port', env: 'WEBHOOK_METRICS_PORT', help: 'plain-HTTP /metrics port (default 9090; 0: off)' },
-  image: { flag: '--image', env: 'WEBHOOK_SIDECAR_IMAGE', help: 'the drainer image to inject (default this version)' },
+  image: { flag: '--image', env: 'WEBHOOK_SIDECAR_IMAGE', help: `the drainer image to inject (default ${DEFAULTS.image})` },
   sidecar: { flag: '--sidecar', env: 'WEBHOOK_SIDECAR', help: 'native | classic (default native)' },
   logLevel: { flag: '--log-level', env: 'DRAINER_LOG_LEVEL', help: 'fatal … trace, silent (default info)' },
   reloadSeconds: { flag: '--reload-interval-seconds', env: 'WEBHOOK_TLS_RELOAD_SECONDS', help: 'how often the TLS files are read again (default 5)' },
@@ -59,7 +60,7 @@ Serves POST /inject (namespaces labelled eureka-drainer/inject=enabled) and POST
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Flags (`--name value` or `--name=value`) over the environment. Throws ConfigError with every problem. */
-export function parseWebhookOptions(args: readonly string[], env: NodeJS.ProcessEnv, version: string): WebhookOptions {
+export function parseWebhookOptions(args: readonly string[], env: NodeJS.ProcessEnv): WebhookOptions {
   const problems: string[] = [];
   const flags = new Map<string, string>();
   const known = new Set<string>(Object.values(SETTINGS).map((s) => s.flag));
@@ -109,8 +110,8 @@ export function parseWebhookOptions(args: readonly string[], env: NodeJS.Process
     port: integer(SETTINGS.port, 8443, 1, 65_535),
     metricsPort: integer(SETTINGS.metricsPort, 9090, 0, 65_535),
     defaults: {
-      image: read(SETTINGS.image)?.value ?? `ghcr.io/eureka-drainer/eureka-drainer:${version}`,
-      sidecar: oneOf(SETTINGS.sidecar, ['native', 'classic'] as const, 'native'),
+      image: read(SETTINGS.image)?.value ?? DEFAULTS.image,
+      sidecar: oneOf(SETTINGS.sidecar, ['native', 'classic'] as const, DEFAULTS.sidecar),
     },
     logLevel: oneOf(SETTINGS.logLevel, LOG_LEVELS, 'info'),
     reloadIntervalMs: integer(SETTINGS.reloadSeconds, 5, 1, 3_600) * 1000,
@@ -194,21 +195,21 @@ function startMetricsServer(registry: Registry, options: WebhookOptions, logger:
 }
 
 /** The subcommand: parse, start, stop on SIGTERM/SIGINT. Exit 2 on bad configuration. */
-export function runWebhook(args: readonly string[], inject: InjectFunction, version: string): void {
+export function runWebhook(args: readonly string[], version: string): void {
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${WEBHOOK_USAGE}\n`);
     return;
   }
   let options: WebhookOptions;
   try {
-    options = parseWebhookOptions(args, process.env, version);
+    options = parseWebhookOptions(args, process.env);
   } catch (error) {
     process.stderr.write(`eureka-drainer webhook: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
   }
   const logger = createLogger(options.logLevel).child({ command: 'webhook' });
   logger.info({ version }, 'starting the webhook');
-  startWebhook(options, inject, logger).then(
+  startWebhook(options, injectWorkload, logger).then(
     (running) => {
       let stopping = false;
       const onSignal = (signal: NodeJS.Signals): void => {

@@ -8,7 +8,7 @@
  * answer; a body without one cannot be answered as a review and gets a 400 with a
  * metav1.Status, whose message the apiserver puts into its own log of the failed call.
  */
-import type { InjectDefaults, InjectFunction, InjectResult } from './inject-types';
+import type { InjectContext, InjectDefaults, InjectResult } from '../inject/inject';
 import { diffJson, type JsonPatchOperation } from './json-patch';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -26,6 +26,9 @@ export const REVIEW_RESULTS: readonly ReviewResult[] = ['injected', 'unchanged',
  * label `eureka-drainer/inject: enabled`, and that label is the opt-in.
  */
 export type ReviewRoute = 'namespace' | 'pod';
+
+/** injectWorkload (src/inject/inject.ts); a dependency so a test can make it throw. */
+export type InjectFunction = (object: unknown, context: InjectContext) => InjectResult;
 
 export interface ReviewDeps {
   readonly inject: InjectFunction;
