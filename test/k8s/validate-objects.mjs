@@ -2,7 +2,7 @@
 // kubernetes-models and @kubernetes-models/cert-manager. ESM-only packages, so this runs as its own
 // process; the webhook tests drive it. Prints one JSON array of { label, kind, ok, error? }.
 import { readFileSync } from 'node:fs';
-import { Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { Namespace, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -11,6 +11,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 
 const MODELS = {
+  'v1/Namespace': Namespace,
   'v1/Pod': Pod,
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
