@@ -5,7 +5,6 @@
  * document is edited in place (only the nodes that changed are set), so its comments stay too.
  */
 import { readFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import YAML, { type Document } from 'yaml';
 import { ANNOTATIONS } from './annotations';
 import { DEFAULTS, injectWorkload, type InjectDefaults, type InjectResult } from './inject';
@@ -165,7 +164,7 @@ export async function runInject(args: readonly string[], stdin: NodeJS.ReadableS
 function rewrite(doc: Document.Parsed, before: unknown, after: unknown, source: string): string {
   syncNode(doc, [], before, after);
   let text = doc.toString({ lineWidth: 0 });
-  if (!isDeepStrictEqual(YAML.parse(text), after)) {
+  if (!sameJson(YAML.parse(text), after)) {
     const fresh = new YAML.Document(after);
     fresh.commentBefore = doc.commentBefore ?? null;
     // Keep the document separator the source had.
@@ -175,7 +174,7 @@ function rewrite(doc: Document.Parsed, before: unknown, after: unknown, source: 
 }
 
 function syncNode(doc: Document.Parsed, path: (string | number)[], before: unknown, after: unknown): void {
-  if (isDeepStrictEqual(before, after)) return;
+  if (sameJson(before, after)) return;
   if (isObject(before) && isObject(after)) {
     const was: Json = before;
     for (const key of Object.keys(was)) if (!(key in after)) doc.deleteIn([...path, key]);
@@ -194,3 +193,14 @@ function syncNode(doc: Document.Parsed, path: (string | number)[], before: unkno
   else doc.setIn(path, doc.createNode(after));
 }
 
+
+/** Structural equality of JSON values (prototypes ignored: objects may come from another realm). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameJson(a[k], b[k]));
+}
