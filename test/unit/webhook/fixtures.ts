@@ -4,7 +4,7 @@
  * schema (the apiserver does not serve AdmissionReview, so its OpenAPI document, which the models
  * are generated from, has none): the review's own fields are checked by hand against
  * k8s.io/api/admission/v1 (AdmissionRequest, AdmissionResponse); the objects inside are
- * validated against the Kubernetes schemas by test/k8s/validate-objects.mjs.
+ * validated against the Kubernetes schemas by test/k8s/validate-webhook-objects.mjs.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -187,7 +187,7 @@ export interface Validation {
 
 /** Validates objects against the Kubernetes (and cert-manager) schemas, in one child process. */
 export function validateObjects(items: readonly { label: string; object: unknown }[]): Validation[] {
-  const run = spawnSync(process.execPath, [resolve(ROOT, 'test/k8s/validate-objects.mjs')], { input: JSON.stringify(items), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [resolve(ROOT, 'test/k8s/validate-webhook-objects.mjs')], { input: JSON.stringify(items), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0 || run.stderr) throw new Error(`validate-objects.mjs failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Validation[];
 }
