@@ -20,9 +20,11 @@ import { createApp, planJson } from './http';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { computePlan, describeFit, formatPlanTable } from './plan';
+import { runInject } from './inject/cli';
 import { startServer } from './server';
 import { allowsAnyone } from './source-filter';
 import { parseSelector, readInFlight } from './tail';
+import { runWebhook } from './webhook/command';
 
 /** Exit codes: 0 all went well; 1 the drain or clean-up could not finish; 2 bad configuration or usage. */
 const EXIT_OK = 0;
@@ -36,6 +38,12 @@ Usage:
   eureka-drainer plan [--json]
                               print the drain plan from the environment; exits 1 if it
                               does not fit DRAINER_GRACE_PERIOD_SECONDS
+  eureka-drainer inject [-f FILE] [--image IMAGE] [--sidecar native|classic]
+                              add the drainer to the opted-in workloads of Kubernetes
+                              YAML (stdin or FILE) and write it to stdout
+  eureka-drainer webhook --cert FILE --key FILE
+                              serve the mutating admission webhook that adds the drainer
+                              to pods (TLS); webhook --help lists its options
   eureka-drainer --help       this text
   eureka-drainer --version    the version
 
@@ -184,6 +192,8 @@ function main(argv: string[]): void {
     return;
   }
   if (command === 'plan') planCommand(rest);
+  if (command === 'inject') return void runInject(rest, process.stdin, process.stdout, process.stderr).then((code) => (process.exitCode = code));
+  if (command === 'webhook') return runWebhook(rest, version());
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`eureka-drainer: unknown command ${JSON.stringify(command.slice(0, 40))}\n\n${USAGE}\n`);
     process.exit(EXIT_USAGE);

@@ -1,0 +1,206 @@
+/**
+ * `eureka-drainer inject`: YAML in (a file or stdin, several documents, List objects too), the same YAML out
+ * with the drainer injected into every opted-in workload, and one line per workload on stderr saying what was
+ * done or why not. Documents that are not changed are written out byte for byte as they came in; a changed
+ * document is edited in place (only the nodes that changed are set), so its comments stay too.
+ */
+import { readFileSync } from 'node:fs';
+import YAML, { type Document } from 'yaml';
+import { ANNOTATIONS } from './annotations';
+import { DEFAULTS, injectWorkload, type InjectDefaults, type InjectResult } from './inject';
+import { annotationsOf, describeObject, isObject, workloadKind, type Json } from './workload';
+
+export const INJECT_USAGE = `Usage: eureka-drainer inject [-f FILE|-] [--image IMAGE] [--sidecar native|classic]
+  Reads Kubernetes YAML (several documents, List objects too) from FILE or stdin and writes it to stdout with
+  the drainer added to every workload opted in with the annotation ${ANNOTATIONS.inject}: enabled (on the pod
+  template, the workload, or a Namespace in the same input). What was done, or why not, goes to stderr.
+  --image    the drainer image (default ${DEFAULTS.image}; annotation ${ANNOTATIONS.image})
+  --sidecar  native (default: an init container with restartPolicy: Always, Kubernetes 1.29+) or classic
+Exit codes: 0 the input parsed (even if some workloads were refused: see stderr), 2 unparseable input or usage.`;
+
+export interface Out {
+  write(text: string): unknown;
+}
+
+interface Args {
+  readonly file: string | undefined;
+  readonly defaults: InjectDefaults;
+}
+
+function parseArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
+  let file: string | undefined;
+  let image = DEFAULTS.image;
+  let sidecar = DEFAULTS.sidecar;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? args[++i];
+    if (flag === '-h' || flag === '--help') return 'help';
+    if (flag === '-f' || flag === '--filename') {
+      const v = value();
+      if (v === undefined || v === '') return { problem: `${flag} needs a file name (or - for stdin)` };
+      if (file !== undefined) return { problem: 'give one -f FILE (concatenate files with --- to inject several)' };
+      file = v;
+    } else if (flag === '--image') {
+      const v = value();
+      if (!v) return { problem: '--image needs an image reference' };
+      image = v;
+    } else if (flag === '--sidecar') {
+      const v = value();
+      if (v !== 'native' && v !== 'classic') return { problem: `--sidecar must be native or classic, got ${JSON.stringify(v ?? '')}` };
+      sidecar = v;
+    } else {
+      return { problem: `unknown argument ${JSON.stringify(arg.slice(0, 40))}` };
+    }
+  }
+  return { file: file === '-' ? undefined : file, defaults: { image, sidecar } };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The objects a document holds: itself, or a List's items. */
+function objectsOf(value: unknown): unknown[] {
+  return isList(value) ? (value.items as unknown[]) : [value];
+}
+
+function isList(value: unknown): value is Json & { items: unknown[] } {
+  return isObject(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
+}
+
+const namespaceOf = (o: Json): string => (isObject(o.metadata) && typeof o.metadata.namespace === 'string' ? o.metadata.namespace : '');
+const nameOf = (o: Json): string => (isObject(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : '');
+
+/** Runs the command; resolves to the exit code. */
+export async function runInject(args: readonly string[], stdin: NodeJS.ReadableStream, stdout: Out, stderr: Out, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === 'help') {
+    stdout.write(`${INJECT_USAGE}\n`);
+    return 0;
+  }
+  if ('problem' in parsed) {
+    stderr.write(`eureka-drainer inject: ${parsed.problem}\n\n${INJECT_USAGE}\n`);
+    return 2;
+  }
+  let text: string;
+  try {
+    text = parsed.file === undefined ? await readAll(stdin) : readFile(parsed.file);
+  } catch (error) {
+    stderr.write(`eureka-drainer inject: cannot read ${parsed.file ?? 'stdin'}: ${(error as Error).message}\n`);
+    return 2;
+  }
+
+  const docs = YAML.parseAllDocuments(text) as Document.Parsed[];
+  const values: unknown[] = [];
+  for (const [i, doc] of docs.entries()) {
+    const error = doc.errors[0];
+    if (error) {
+      stderr.write(`eureka-drainer inject: document ${i + 1}: ${error.message}\n`);
+      return 2;
+    }
+    values.push(doc.toJSON());
+  }
+
+  // What the input itself shows: Namespaces (their annotations) and ConfigMaps (their data), by namespace.
+  const namespaces = new Map<string, Record<string, string>>();
+  const configMaps = new Map<string, Record<string, Record<string, string>>>();
+  for (const o of values.flatMap(objectsOf).filter(isObject)) {
+    if (o.kind === 'Namespace' && o.apiVersion === 'v1') namespaces.set(nameOf(o), annotationsOf(o.metadata));
+    if (o.kind === 'ConfigMap' && o.apiVersion === 'v1') {
+      const data: Record<string, string> = {};
+      for (const [k, v] of Object.entries(isObject(o.data) ? o.data : {})) data[k] = String(v);
+      const inNamespace = configMaps.get(namespaceOf(o)) ?? {};
+      inNamespace[nameOf(o)] = data;
+      configMaps.set(namespaceOf(o), inNamespace);
+    }
+  }
+  const counts = { injected: 0, unchanged: 0, refused: 0 };
+  const inject = (object: unknown, where: string): unknown => {
+    const o = isObject(object) ? object : {};
+    const result: InjectResult = injectWorkload(object, {
+      defaults: parsed.defaults,
+      ...(namespaces.has(namespaceOf(o)) ? { namespaceAnnotations: namespaces.get(namespaceOf(o))! } : {}),
+      configMaps: configMaps.get(namespaceOf(o)) ?? {},
+    });
+    if (!workloadKind(object)) return object;
+    counts[result.kind]++;
+    const label = `${where}: ${describeObject(object)}`;
+    if (result.kind === 'injected') {
+      stderr.write(`${label}: injected\n${result.changes.map((c) => `  - ${c}\n`).join('')}`);
+      return result.object;
+    }
+    stderr.write(`${label}: ${result.kind}: ${result.reason}\n`);
+    return object;
+  };
+
+  let out = '';
+  let offset = 0;
+  for (const [i, doc] of docs.entries()) {
+    const end = i === docs.length - 1 ? text.length : doc.range[2];
+    const source = text.slice(offset, end);
+    offset = end;
+    const before = values[i];
+    let after: unknown;
+    let changed: boolean;
+    if (isList(before)) {
+      const items = before.items.map((item, j) => inject(item, `document ${i + 1} item ${j + 1}`));
+      changed = items.some((item, j) => item !== before.items[j]);
+      after = { ...before, items };
+    } else {
+      after = inject(before, `document ${i + 1}`);
+      changed = after !== before;
+    }
+    out += changed ? rewrite(doc, before, after, source) : source;
+  }
+  stdout.write(out);
+  stderr.write(`eureka-drainer inject: ${counts.injected} injected, ${counts.unchanged} unchanged, ${counts.refused} refused\n`);
+  return 0;
+}
+
+/** The document with only the changed nodes set (comments elsewhere stay); rebuilt if that did not give `after`. */
+function rewrite(doc: Document.Parsed, before: unknown, after: unknown, source: string): string {
+  syncNode(doc, [], before, after);
+  let text = doc.toString({ lineWidth: 0 });
+  if (!sameJson(YAML.parse(text), after)) {
+    const fresh = new YAML.Document(after);
+    fresh.commentBefore = doc.commentBefore ?? null;
+    // Keep the document separator the source had.
+    text = `${/^(\s*#.*\n|\s*\n)*---/.test(source) ? '---\n' : ''}${fresh.toString({ lineWidth: 0 })}`;
+  }
+  return text;
+}
+
+function syncNode(doc: Document.Parsed, path: (string | number)[], before: unknown, after: unknown): void {
+  if (sameJson(before, after)) return;
+  if (isObject(before) && isObject(after)) {
+    const was: Json = before;
+    for (const key of Object.keys(was)) if (!(key in after)) doc.deleteIn([...path, key]);
+    for (const [key, value] of Object.entries(after)) {
+      if (key in was) syncNode(doc, [...path, key], was[key], value);
+      else doc.setIn([...path, key], doc.createNode(value));
+    }
+    return;
+  }
+  if (Array.isArray(before) && Array.isArray(after) && after.length >= before.length) {
+    before.forEach((item, i) => syncNode(doc, [...path, i], item, after[i]));
+    for (const item of after.slice(before.length)) doc.addIn(path, doc.createNode(item));
+    return;
+  }
+  if (path.length === 0) doc.contents = doc.createNode(after) as typeof doc.contents;
+  else doc.setIn(path, doc.createNode(after));
+}
+
+
+/** Structural equality of JSON values (prototypes ignored: objects may come from another realm). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameJson(a[k], b[k]));
+}

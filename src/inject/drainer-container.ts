@@ -1,0 +1,68 @@
+/**
+ * The drainer container the injector adds: the one in k8s/native-sidecar.yaml (native) or
+ * k8s/classic-sidecar.yaml (classic), without the token (test/unit/inject/drainer-container.test.ts
+ * compares them field by field, so the examples and the injector cannot drift).
+ */
+import type { Json } from './workload';
+
+export const DRAINER_CONTAINER_NAME = 'eureka-drainer';
+export const DRAINER_PORT_NAME = 'drainer';
+export const DEFAULT_DRAINER_PORT = 8787;
+
+/** The version of this package; test/unit/inject/version.test.ts keeps it equal to package.json's. */
+export const DRAINER_VERSION = '0.1.0';
+export const DEFAULT_IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${DRAINER_VERSION}`;
+
+/** The Downward API entries every injected drainer gets (no DRAINER_TOKEN: the guard is loopback + NODE_IP). */
+export function downwardEnv(): Json[] {
+  return [
+    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+  ];
+}
+
+/** The app container's preStop: the drainer's /prestop, which blocks until callers have let go. */
+export function appPreStop(port: number): Json {
+  return { httpGet: { path: '/prestop', port } };
+}
+
+export interface DrainerContainerOptions {
+  readonly sidecar: 'native' | 'classic';
+  readonly image: string;
+  readonly port: number;
+  readonly envFrom: readonly Json[];
+  readonly env: readonly Json[];
+}
+
+const RESOURCES = { requests: { cpu: '10m', memory: '128Mi' }, limits: { memory: '192Mi' } };
+const SECURITY_CONTEXT = { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
+
+export function drainerContainer(o: DrainerContainerOptions): Json {
+  const common = {
+    name: DRAINER_CONTAINER_NAME,
+    image: o.image,
+    ...(o.sidecar === 'native' ? { restartPolicy: 'Always' } : {}),
+    ports: [{ name: DRAINER_PORT_NAME, containerPort: o.port }],
+    ...(o.envFrom.length > 0 ? { envFrom: o.envFrom.map((e) => structuredClone(e)) } : {}),
+    env: o.env.map((e) => structuredClone(e)),
+  };
+  const tail = { resources: structuredClone(RESOURCES), securityContext: structuredClone(SECURITY_CONTEXT) };
+  if (o.sidecar === 'native') {
+    // Started before the app, stopped after it: the startup probe holds the app back until the drainer listens.
+    return {
+      ...common,
+      startupProbe: { httpGet: { path: '/healthz', port: DRAINER_PORT_NAME }, periodSeconds: 1 },
+      readinessProbe: { httpGet: { path: '/readyz', port: DRAINER_PORT_NAME } },
+      ...tail,
+    };
+  }
+  // Classic: its own hook joins the drain the app's hook started, so its SIGTERM comes at the end of the drain.
+  return {
+    ...common,
+    lifecycle: { preStop: { httpGet: { path: '/prestop/join', port: o.port } } },
+    readinessProbe: { httpGet: { path: '/readyz', port: DRAINER_PORT_NAME }, periodSeconds: 5 },
+    livenessProbe: { httpGet: { path: '/healthz', port: DRAINER_PORT_NAME }, timeoutSeconds: 5 },
+    ...tail,
+  };
+}

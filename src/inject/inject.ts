@@ -1,0 +1,241 @@
+/**
+ * The injection function shared by `eureka-drainer inject` and the admission webhook: a workload in, the
+ * same workload with the drainer wired in out (or why not). Pure: the input is never changed, no I/O, no
+ * clock.
+ */
+import { VARIABLE_NAMES } from '../config';
+import { formatMs } from '../duration';
+import type { Plan, PlanTermName } from '../plan';
+import { ANNOTATIONS, readOptIn, readSettings, type AnnotationLayer } from './annotations';
+import { appPreStop, DEFAULT_IMAGE, downwardEnv, drainerContainer, DRAINER_CONTAINER_NAME, DRAINER_VERSION } from './drainer-container';
+import { graceFor, visibleEnv, type ConfigMaps } from './grace';
+import { annotationsOf, describeObject, isObject, locateWorkload, workloadKind, type Json } from './workload';
+
+export interface InjectDefaults {
+  readonly image: string;
+  readonly sidecar: 'native' | 'classic';
+}
+
+export const DEFAULTS: InjectDefaults = { image: DEFAULT_IMAGE, sidecar: 'native' };
+
+export interface InjectContext {
+  readonly defaults: InjectDefaults;
+  /** Annotations of the namespace (the CLI sees Namespace objects in its input; the webhook passes {'eureka-drainer/inject':'enabled'} when the namespace selector matched). */
+  readonly namespaceAnnotations?: Readonly<Record<string, string>>;
+  /** ConfigMaps visible to the caller, by name → data (the CLI: those in the same input; the webhook: none). */
+  readonly configMaps?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export type InjectResult =
+  | { readonly kind: 'injected'; readonly object: unknown; readonly changes: readonly string[] }
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/** Env names the injector sets itself; the app's entries of the same name are not copied. */
+const OWN_NAMES = new Set(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP']);
+/** Never copied: the injected hook sends no token, so a drainer with one would refuse the kubelet's call. */
+const TOKEN_NAMES = new Set(['DRAINER_TOKEN', 'DRAINER_TOKEN_FILE']);
+/** The only Secret-backed values copied from the app: what the drainer needs to reach Eureka at all. */
+const SECRET_NAMES_COPIED = new Set(['DRAINER_EUREKA_URLS', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'DRAINER_EUREKA_CREDENTIALS']);
+const DRAINER_READS = new Set(VARIABLE_NAMES);
+const URL_NAMES = ['DRAINER_EUREKA_URLS', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE'];
+const APP_NAME_NAMES = ['DRAINER_APP_NAME', 'SPRING_APPLICATION_NAME'];
+
+const unchanged = (reason: string): InjectResult => ({ kind: 'unchanged', reason });
+const refused = (reason: string): InjectResult => ({ kind: 'refused', reason });
+const arr = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
+
+export function injectWorkload(object: unknown, context: InjectContext): InjectResult {
+  if (!workloadKind(object)) return unchanged(`not a workload (${describeObject(object)})`);
+  const copy = structuredClone(object) as Json;
+  const located = locateWorkload(copy)!;
+  const namespaceLayer: AnnotationLayer = { where: 'namespace', annotations: context.namespaceAnnotations ?? {} };
+  const kind = String(copy.kind);
+  if ('problem' in located) {
+    const optIn = readOptIn([{ where: `${kind} metadata`, annotations: annotationsOf(copy.metadata) }, namespaceLayer]);
+    return optIn.state === 'enabled' ? refused(located.problem) : unchanged(located.problem);
+  }
+  const w = located;
+  const podAnnotations = annotationsOf(w.podMetadata);
+  const layers: AnnotationLayer[] =
+    kind === 'Pod'
+      ? [{ where: 'pod', annotations: podAnnotations }, namespaceLayer]
+      : [{ where: 'pod template', annotations: podAnnotations }, { where: `${kind} metadata`, annotations: annotationsOf(w.metadata) }, namespaceLayer];
+
+  const optIn = readOptIn(layers);
+  if (optIn.state === 'invalid') return refused(optIn.problem);
+  if (optIn.state === 'unset') return unchanged(`not opted in (no ${ANNOTATIONS.inject} annotation on the ${kind === 'Pod' ? 'pod' : `pod template, the ${kind}`} or its namespace)`);
+  if (optIn.state === 'disabled') return unchanged(`opted out (${ANNOTATIONS.inject}: disabled on the ${optIn.where})`);
+
+  const containers = arr(w.podSpec.containers);
+  const inits = arr(w.podSpec.initContainers);
+  const hasDrainer = [...containers, ...inits].some((c) => c.name === DRAINER_CONTAINER_NAME);
+  const marker = podAnnotations[ANNOTATIONS.injected];
+  if (hasDrainer && marker !== undefined) return unchanged(`already injected (${ANNOTATIONS.injected}: ${marker})`);
+  if (hasDrainer) return unchanged(`already has an ${DRAINER_CONTAINER_NAME} container`);
+
+  const read = readSettings(layers, context.defaults);
+  if ('problems' in read) return refused(read.problems.join('; '));
+  const s = read.settings;
+  const changes: string[] = [];
+
+  // The app container.
+  let app: Json | undefined;
+  if (s.appContainer !== undefined) {
+    app = containers.find((c) => c.name === s.appContainer);
+    if (!app) return refused(`${ANNOTATIONS.appContainer} names ${JSON.stringify(s.appContainer)}, but the containers are ${containers.map((c) => String(c.name)).join(', ')}`);
+  } else if (containers.length === 1) {
+    app = containers[0]!;
+  } else {
+    return refused(`${containers.length} containers (${containers.map((c) => String(c.name)).join(', ')}) and no ${ANNOTATIONS.appContainer} annotation`);
+  }
+  const appName = String(app.name);
+
+  if (s.sidecar === 'classic' && w.runsToCompletion) {
+    return refused(`a classic sidecar never exits, so the ${kind}'s pod would never complete; use ${ANNOTATIONS.sidecar}: native`);
+  }
+  if (w.podSpec.hostNetwork === true) return refused(`the pod uses hostNetwork: the drainer's port ${s.port} would be the node's, shared by every such pod`);
+  const taken = [...containers, ...inits].flatMap((c) => arr(c.ports).filter((p) => Number(p.containerPort) === s.port).map(() => String(c.name)));
+  if (taken.length > 0) return refused(`container ${taken[0]} already uses port ${s.port}; set ${ANNOTATIONS.port} to a free port`);
+
+  const firstPort = arr(app.ports).map((p) => p.containerPort).find((p) => typeof p === 'number');
+  const appPort = s.appPort ?? (typeof firstPort === 'number' ? firstPort : undefined);
+  if (appPort === undefined) return refused(`app container ${appName} declares no containerPort; set ${ANNOTATIONS.appPort}`);
+
+  // An existing preStop is never replaced: the drain must not silently drop what the app's hook did.
+  const lifecycle = isObject(app.lifecycle) ? app.lifecycle : {};
+  const existingHook = lifecycle.preStop;
+  const hookIsOurs = existingHook !== undefined && isOurHook(existingHook, s.port);
+  if (existingHook !== undefined && !hookIsOurs) {
+    return refused(
+      `app container ${appName} already has a preStop hook (${JSON.stringify(existingHook)}); the drainer's preStop would replace it. ` +
+        `Remove it (the drainer waits for the callers; a sleep is no longer needed), or set ${ANNOTATIONS.inject}: disabled`,
+    );
+  }
+
+  // The drainer's environment: the app's own settings under the names the drainer reads.
+  const copied = copyAppEnv(arr(app.env));
+  if ('problem' in copied) return refused(copied.problem);
+  const envFrom: Json[] = [];
+  const skippedSecrets: string[] = [...copied.skipped];
+  for (const from of arr(app.envFrom)) {
+    if (isObject(from.configMapRef)) envFrom.push(structuredClone(from));
+    else if (isObject(from.secretRef)) skippedSecrets.push(`envFrom secretRef ${String(from.secretRef.name)}`);
+  }
+  if (s.configMap !== undefined && !envFrom.some((f) => isObject(f.configMapRef) && f.configMapRef.name === s.configMap && !f.prefix)) {
+    envFrom.push({ configMapRef: { name: s.configMap } });
+  }
+  const own: Json[] = [{ name: 'DRAINER_APP_PORT', value: String(appPort) }];
+  if (s.port !== 8787) own.push({ name: 'DRAINER_PORT', value: String(s.port) });
+
+  const configMaps: ConfigMaps = context.configMaps ?? {};
+  const visible = visibleEnv(envFrom, [...own, ...copied.env], configMaps);
+  const fromConfigMaps = visibleEnv(envFrom, [], configMaps).env;
+  for (const name of TOKEN_NAMES) {
+    if (fromConfigMaps[name] !== undefined) return refused(`a ConfigMap the drainer reads sets ${name}, but the injected preStop sends no token (the kubelet's call would be refused)`);
+  }
+  if ((visible.env.DRAINER_MODE ?? '').trim() === 'owner') return refused('DRAINER_MODE=owner: injection is for apps with their own Eureka client; see k8s/owner-mode.yaml');
+  const canKnow = (names: readonly string[]): boolean =>
+    visible.unseenConfigMaps.length > 0 || names.some((n) => visible.env[n] !== undefined || copied.env.some((e) => e.name === n));
+  if (!canKnow(URL_NAMES)) {
+    return refused(`the drainer would not know the Eureka servers: no ${URL_NAMES.join(' or ')} in app container ${appName}'s env or ConfigMaps (set it there, or in a ConfigMap named by ${ANNOTATIONS.configMap})`);
+  }
+  if (!canKnow(APP_NAME_NAMES)) {
+    return refused(`the drainer would not know the Eureka application name: no ${APP_NAME_NAMES.join(' or ')} in app container ${appName}'s env or ConfigMaps (set it there, or in a ConfigMap named by ${ANNOTATIONS.configMap})`);
+  }
+
+  const existingGrace = typeof w.podSpec.terminationGracePeriodSeconds === 'number' ? w.podSpec.terminationGracePeriodSeconds : undefined;
+  const grace = graceFor(visible.env, existingGrace);
+  if (!grace.ok) return refused(grace.problem);
+  const env = [...own, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...downwardEnv(), ...copied.env];
+
+  // Apply.
+  const container = drainerContainer({ sidecar: s.sidecar, image: s.image, port: s.port, envFrom, env });
+  if (s.sidecar === 'native') w.podSpec.initContainers = [...arr(w.podSpec.initContainers), container];
+  else (w.podSpec.containers as unknown[]).push(container);
+  changes.push(
+    s.sidecar === 'native'
+      ? `added container ${DRAINER_CONTAINER_NAME} (${s.image}) as a native sidecar: initContainers, restartPolicy: Always`
+      : `added container ${DRAINER_CONTAINER_NAME} (${s.image}) as a classic sidecar in containers, its own preStop GET /prestop/join`,
+  );
+  if (!hookIsOurs) {
+    app.lifecycle = { ...lifecycle, preStop: appPreStop(s.port) };
+    changes.push(`app container ${appName}: preStop httpGet /prestop on port ${s.port}`);
+  } else {
+    changes.push(`app container ${appName}: already has the drainer's preStop (kept)`);
+  }
+  const p = grace.plan;
+  const planText = `drain ${formatMs(p.drainMs)} + app shutdown ${formatMs(termMs(p, 'app_shutdown'))} + margin ${formatMs(termMs(p, 'margin'))} = ${grace.requiredSeconds}s`;
+  if (existingGrace !== undefined && existingGrace >= grace.requiredSeconds) {
+    changes.push(`terminationGracePeriodSeconds ${existingGrace} kept (the plan needs ${planText})`);
+  } else {
+    w.podSpec.terminationGracePeriodSeconds = grace.seconds;
+    changes.push(`terminationGracePeriodSeconds ${existingGrace ?? 'unset (30)'} → ${grace.seconds} (plan: ${planText})`);
+  }
+  const overridden = fromConfigMaps.DRAINER_GRACE_PERIOD_SECONDS;
+  changes.push(
+    `DRAINER_GRACE_PERIOD_SECONDS=${grace.seconds}` +
+      (overridden !== undefined && overridden !== String(grace.seconds) ? ` (the ConfigMap's ${overridden} is overridden: env beats envFrom)` : ''),
+  );
+  changes.push(`DRAINER_APP_PORT=${appPort}${s.port !== 8787 ? `, DRAINER_PORT=${s.port}` : ''}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback + NODE_IP)`);
+  if (copied.env.length > 0) changes.push(`copied from app container ${appName}'s env: ${copied.env.map((e) => String(e.name)).join(', ')}`);
+  if (envFrom.length > 0) changes.push(`drainer envFrom ConfigMaps: ${envFrom.map((f) => String((f.configMapRef as Json).name)).join(', ')}`);
+  for (const name of visible.unseenConfigMaps) changes.push(`plan uses defaults for ConfigMap ${name}'s values (not visible here)`);
+  if (skippedSecrets.length > 0) changes.push(`not given to the drainer (Secrets it does not need): ${skippedSecrets.join(', ')}`);
+  if (!isObject(w.podMetadata.annotations)) w.podMetadata.annotations = {};
+  (w.podMetadata.annotations as Json)[ANNOTATIONS.injected] = DRAINER_VERSION;
+  changes.push(`annotation ${ANNOTATIONS.injected}: ${DRAINER_VERSION} on the ${kind === 'Pod' ? 'pod' : 'pod template'}`);
+  return { kind: 'injected', object: copy, changes };
+}
+
+function termMs(plan: Plan, name: PlanTermName): number {
+  return plan.terms.find((t) => t.name === name)?.ms ?? 0;
+}
+
+/** Exactly the hook the injector writes: httpGet /prestop on the drainer's port, nothing else. */
+function isOurHook(hook: unknown, port: number): boolean {
+  if (!isObject(hook) || Object.keys(hook).length !== 1 || !isObject(hook.httpGet)) return false;
+  const get = hook.httpGet;
+  const keys = Object.keys(get).filter((k) => !(k === 'scheme' && get.scheme === 'HTTP') && !(k === 'httpHeaders' && arr(get.httpHeaders).length === 0));
+  return get.path === '/prestop' && (get.port === port || get.port === String(port)) && keys.every((k) => k === 'path' || k === 'port');
+}
+
+/**
+ * The app's env entries the drainer reads (its own DRAINER_* names and the Spring names it falls back to), in
+ * the app's order, plus the entries they refer to with $(NAME). Secret-backed entries only for what the
+ * drainer needs to reach Eureka at all; the token never.
+ */
+function copyAppEnv(env: readonly Json[]): { readonly env: Json[]; readonly skipped: string[] } | { readonly problem: string } {
+  const wanted = new Set<number>();
+  const skipped: string[] = [];
+  const isSecret = (e: Json): boolean => isObject(e.valueFrom) && isObject(e.valueFrom.secretKeyRef);
+  env.forEach((e, i) => {
+    const name = String(e.name);
+    if (!DRAINER_READS.has(name) || OWN_NAMES.has(name)) return;
+    if (TOKEN_NAMES.has(name)) {
+      skipped.push(`env ${name}`);
+      return;
+    }
+    if (isSecret(e) && !SECRET_NAMES_COPIED.has(name)) {
+      skipped.push(`env ${name} (secretKeyRef)`);
+      return;
+    }
+    wanted.add(i);
+  });
+  // $(NAME) in a copied value refers to an earlier entry of the app's env: copy that one too (transitively).
+  const queue = [...wanted];
+  while (queue.length > 0) {
+    const entry = env[queue.pop()!]!;
+    if (typeof entry.value !== 'string') continue;
+    for (const match of entry.value.matchAll(/(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g)) {
+      const index = env.findIndex((e) => e.name === match[1]);
+      if (index < 0 || wanted.has(index) || OWN_NAMES.has(match[1]!)) continue;
+      if (isSecret(env[index]!) || TOKEN_NAMES.has(match[1]!)) {
+        return { problem: `the app's env ${String(entry.name)} refers to $(${match[1]}), a Secret the drainer is not given` };
+      }
+      wanted.add(index);
+      queue.push(index);
+    }
+  }
+  return { env: env.filter((_, i) => wanted.has(i)).map((e) => structuredClone(e)), skipped };
+}

@@ -1,0 +1,170 @@
+import { Readable } from 'node:stream';
+import YAML from 'yaml';
+import { runInject } from '../../../src/inject/cli';
+import { validate } from './helpers';
+
+type Json = Record<string, any>;
+
+async function run(args: string[], input: string, files: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runInject(
+    args,
+    Readable.from([input]),
+    { write: (t: string) => (out += t) },
+    { write: (t: string) => (err += t) },
+    (path) => {
+      if (files[path] === undefined) throw new Error(`ENOENT: no such file, open '${path}'`);
+      return files[path]!;
+    },
+  );
+  return { code, out, err };
+}
+
+const NAMESPACE = `# The team's namespace: every workload in it is injected unless it opts out.
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  annotations: { eureka-drainer/inject: enabled }
+`;
+const CONFIG_MAP = `# the app's Spring settings
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: orders-env, namespace: shop }
+data:
+  SPRING_CLOUD_LOADBALANCER_CACHE_TTL: 10s   # shorter than Spring's 35s
+`;
+const deployment = (name: string, podAnnotations = ''): string => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: shop
+spec:
+  selector:
+    matchLabels: { app: ${name} }
+  template:
+    metadata:
+      labels: { app: ${name} }  # the selector's label${podAnnotations}
+    spec:
+      # the app reads its Spring settings from the ConfigMap
+      containers:
+        - name: app
+          image: registry.example.com/${name}:1.0.0
+          ports:
+            - { name: http, containerPort: 8080 }
+          envFrom:
+            - configMapRef: { name: orders-env }
+          env:
+            - { name: SPRING_APPLICATION_NAME, value: ${name} }
+            - { name: EUREKA_CLIENT_SERVICEURL_DEFAULTZONE, value: "http://eureka-0.eureka:8761/eureka/" }
+`;
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata: { name: orders, namespace: shop }
+spec: { ports: [ { port: 80, targetPort: http } ] }   # a flow map, as written
+# the end
+`;
+const STREAM = [NAMESPACE, CONFIG_MAP, deployment('orders'), SERVICE].join('---\n');
+
+test('multi-document: the opted-in Deployment is injected with the ConfigMap its app reads; the other documents come out byte for byte', async () => {
+  const { code, out, err } = await run(['-f', 'in.yaml'], '', { 'in.yaml': STREAM });
+  expect(code).toBe(0);
+  expect(out.startsWith(`${NAMESPACE}---\n${CONFIG_MAP}---\n`)).toBe(true);
+  expect(out.endsWith(`---\n${SERVICE}`)).toBe(true);
+  const docs = YAML.parseAllDocuments(out).map((d) => d.toJSON() as Json);
+  expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'ConfigMap', 'Deployment', 'Service']);
+  const spec = docs[2]!.spec.template.spec;
+  // 30 + 30 + 10 (the ConfigMap's TTL) + 10 + 30 + 2
+  expect(spec.terminationGracePeriodSeconds).toBe(112);
+  expect(spec.initContainers[0].name).toBe('eureka-drainer');
+  expect(err).toContain('document 3: Deployment shop/orders: injected\n');
+  expect(err).toContain('  - terminationGracePeriodSeconds unset (30) → 112 (plan: drain 80s + app shutdown 30s + margin 2s = 112s)\n');
+  expect(err).toMatch(/1 injected, 0 unchanged, 0 refused\n$/);
+  expect(validate(docs).every((r) => r.ok)).toBe(true);
+});
+
+test('comments in the changed workload are kept too', async () => {
+  const { out } = await run([], STREAM);
+  expect(out).toContain('# the app reads its Spring settings from the ConfigMap');
+  expect(out).toContain('# the selector\'s label');
+  expect(out).toContain('- { name: SPRING_APPLICATION_NAME, value: orders }');
+});
+
+test('injecting the output again writes it out byte for byte', async () => {
+  const first = await run([], STREAM);
+  const second = await run(['-f', '-'], first.out);
+  expect(second.code).toBe(0);
+  expect(second.out).toBe(first.out);
+  expect(second.err).toContain('document 3: Deployment shop/orders: unchanged: already injected (eureka-drainer/injected: 0.1.0)');
+});
+
+test('an input with nothing to inject comes out byte for byte; non-workloads are not reported', async () => {
+  const input = [CONFIG_MAP, SERVICE].join('---\n');
+  const { code, out, err } = await run([], input);
+  expect(code).toBe(0);
+  expect(out).toBe(input);
+  expect(err).toBe('eureka-drainer inject: 0 injected, 0 unchanged, 0 refused\n');
+});
+
+test('opt-out on the pod template beats the namespace; a refused workload is reported and left as it was, exit 0', async () => {
+  const optedOut = deployment('billing', '\n      annotations: { eureka-drainer/inject: disabled }');
+  const twoApps = deployment('search').replace('      containers:\n', '      containers:\n        - { name: proxy, image: "envoy:1" }\n');
+  const input = [NAMESPACE, CONFIG_MAP, optedOut, twoApps].join('---\n');
+  const { code, out, err } = await run([], input);
+  expect(code).toBe(0);
+  expect(out).toBe(input);
+  expect(err).toContain('document 3: Deployment shop/billing: unchanged: opted out (eureka-drainer/inject: disabled on the pod template)\n');
+  expect(err).toContain('document 4: Deployment shop/search: refused: 2 containers (proxy, app) and no eureka-drainer/app-container annotation\n');
+  expect(err).toMatch(/0 injected, 1 unchanged, 1 refused\n$/);
+});
+
+test('a List: each item is injected', async () => {
+  const list = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } },
+      YAML.parse(deployment('orders', '\n      annotations: { eureka-drainer/inject: enabled }').replace('  namespace: shop\n', '')),
+    ],
+  };
+  const { code, out, err } = await run([], YAML.stringify(list));
+  expect(code).toBe(0);
+  const back = YAML.parse(out) as Json;
+  expect(back.items[0]).toEqual(list.items[0]);
+  expect(back.items[1].spec.template.spec.initContainers[0].name).toBe('eureka-drainer');
+  expect(err).toContain('document 1 item 2: Deployment orders: injected\n');
+  // The ConfigMap orders-env is not in the input: the plan says so.
+  expect(err).toContain("plan uses defaults for ConfigMap orders-env's values (not visible here)");
+  expect(back.items[1].spec.template.spec.terminationGracePeriodSeconds).toBe(137);
+});
+
+test('--sidecar classic and --image', async () => {
+  const { out } = await run(['--sidecar', 'classic', '--image=mirror.example.com/drainer:0.1.0'], STREAM);
+  const spec = (YAML.parseAllDocuments(out)[2]!.toJSON() as Json).spec.template.spec;
+  expect(spec.initContainers).toBeUndefined();
+  expect(spec.containers.map((c: Json) => [c.name, c.image])).toEqual([
+    ['app', 'registry.example.com/orders:1.0.0'],
+    ['eureka-drainer', 'mirror.example.com/drainer:0.1.0'],
+  ]);
+});
+
+test('unparseable input: exit 2 with the document number, nothing on stdout', async () => {
+  const input = [CONFIG_MAP, 'apiVersion: v1\nkind: [unclosed\n', SERVICE].join('---\n');
+  const { code, out, err } = await run([], input);
+  expect(code).toBe(2);
+  expect(out).toBe('');
+  expect(err).toMatch(/^eureka-drainer inject: document 2: /);
+});
+
+test.each([
+  [['--bogus'], 'unknown argument "--bogus"'],
+  [['-f'], '-f needs a file name (or - for stdin)'],
+  [['--sidecar', 'sometimes'], '--sidecar must be native or classic, got "sometimes"'],
+  [['-f', 'missing.yaml'], "cannot read missing.yaml: ENOENT: no such file, open 'missing.yaml'"],
+])('usage: %j → exit 2', async (args, message) => {
+  const { code, out, err } = await run(args, '');
+  expect(code).toBe(2);
+  expect(out).toBe('');
+  expect(err).toContain(message);
+});
