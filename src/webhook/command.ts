@@ -33,7 +33,7 @@ interface Setting {
   readonly help: string;
 }
 
-const SETTINGS = {
+export const SETTINGS = {
   certFile: { flag: '--cert', env: 'WEBHOOK_TLS_CERT_FILE', help: 'PEM certificate (chain) file; read again every few seconds' },
   keyFile: { flag: '--key', env: 'WEBHOOK_TLS_KEY_FILE', help: 'PEM private key file' },
   host: { flag: '--host', env: 'WEBHOOK_HOST', help: 'address to listen on (default ::, dual-stack)' },

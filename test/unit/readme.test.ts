@@ -6,6 +6,9 @@ import { createMetrics } from '../../src/metrics';
 import { OWNER_VARIABLES } from '../../src/owner/config';
 import { createOwnerMetrics } from '../../src/owner/metrics';
 import { systemClock } from '../../src/clock';
+import { ANNOTATIONS } from '../../src/inject/annotations';
+import { SETTINGS as WEBHOOK_SETTINGS } from '../../src/webhook/command';
+import { createWebhookMetrics } from '../../src/webhook/metrics';
 
 const root = resolve(__dirname, '..', '..');
 const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
@@ -40,6 +43,22 @@ describe('the README documents the whole surface', () => {
   createOwnerMetrics(ownerMetrics, systemClock);
   test.each(ownerMetrics.getMetricsAsArray().map((m) => m.name))('owner-mode metric %s', (name) => {
     expect(readme).toContain(`\`${name}\``);
+  });
+
+  // Fleets: the injection annotations (src/inject/annotations.ts), the webhook's flags and env names
+  // (src/webhook/command.ts) and its metrics (src/webhook/metrics.ts).
+  const fleets = readme.slice(readme.indexOf('## Fleets'), readme.indexOf('## Owner mode'));
+  test('the Fleets section is there', () => expect(fleets.length).toBeGreaterThan(1000));
+  test.each(Object.values(ANNOTATIONS))('annotation %s', (name) => {
+    expect(fleets).toContain(`| \`${name}\` |`);
+  });
+  test.each(Object.values(WEBHOOK_SETTINGS).flatMap((s) => [s.flag, s.env]))('webhook setting %s', (name) => {
+    expect(fleets).toContain(`\`${name}\``);
+  });
+  const webhookMetrics = new Registry();
+  createWebhookMetrics(webhookMetrics);
+  test.each(webhookMetrics.getMetricsAsArray().map((m) => m.name))('webhook metric %s', (name) => {
+    expect(fleets).toContain(`\`${name}\``);
   });
 
   test('exit codes 0, 1 and 2', () => {
