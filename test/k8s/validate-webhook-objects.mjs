@@ -1,5 +1,5 @@
 // Validates Kubernetes objects given as JSON on stdin ([{ label, object }]) against the schemas of
-// kubernetes-models and @kubernetes-models/cert-manager. ESM-only packages, so this runs as its own
+// kubernetes-models, @kubernetes-models/cert-manager and @kubernetes-models/prometheus-operator. ESM-only packages, so this runs as its own
 // process; test/unit/webhook/*.test.ts drive it. Prints one JSON array of { label, kind, ok, error? }.
 import { readFileSync } from 'node:fs';
 import { Namespace, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -9,6 +9,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 
 const MODELS = {
   'v1/Namespace': Namespace,
@@ -26,6 +27,8 @@ const MODELS = {
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'cert-manager.io/v1/Certificate': Certificate,
   'cert-manager.io/v1/Issuer': Issuer,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 const input = JSON.parse(readFileSync(0, 'utf8'));

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Registry } from 'prom-client';
+import YAML from 'yaml';
+import { createWebhookMetrics } from '../../src/webhook/metrics';
+import { namesIn } from '../helpers/promql';
+import { coverage, promtoolAvailable, PROMTOOL_INSTALL, runPromtool, withAnnotations, type RuleGroup, type TestFile } from '../helpers/promtool';
+
+/**
+ * The webhook's alerts (k8s/webhook/monitoring.yaml): they query only what src/webhook/metrics.ts exports,
+ * and Prometheus' rule engine fires each on the series it is for, and only then (webhook-rule.promtool.yaml).
+ * Without promtool this suite fails under CI=true and is skipped (loudly) elsewhere.
+ */
+const root = resolve(__dirname, '..', '..');
+const docs = YAML.parseAllDocuments(readFileSync(resolve(root, 'k8s/webhook/monitoring.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec: { groups?: RuleGroup[] } });
+const groups = docs.find((d) => d.kind === 'PrometheusRule')!.spec.groups!;
+const alerts = groups.flatMap((g) => g.rules);
+const cases = YAML.parse(readFileSync(resolve(__dirname, 'webhook-rule.promtool.yaml'), 'utf8')) as TestFile;
+
+if (!promtoolAvailable && process.env.CI !== 'true') console.warn(`${PROMTOOL_INSTALL}; skipping the webhook rule evaluation tests (they fail under CI=true)`);
+
+test('the alerts for pods that may start without the drainer are there, each tested firing and quiet', () => {
+  expect(alerts.map((a) => a.alert).sort()).toEqual([
+    'EurekaDrainerWebhookAbsent',
+    'EurekaDrainerWebhookCertificateExpiring',
+    'EurekaDrainerWebhookCertificateRejected',
+    'EurekaDrainerWebhookFailing',
+    'EurekaDrainerWebhookRefused',
+  ]);
+  expect(coverage(alerts, cases)).toEqual(alerts.map(({ alert }) => ({ alert, fires: true, quiet: true })));
+});
+
+test.each(alerts.map((a) => [a.alert, a] as const))('%s queries only series the webhook exports and says what to do', async (_name, alert) => {
+  const registry = new Registry();
+  createWebhookMetrics(registry);
+  const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+  const { metrics } = namesIn(alert.expr);
+  expect(metrics.length).toBeGreaterThan(0);
+  expect(metrics.filter((m) => !exported.has(m))).toEqual([]);
+  expect(['critical', 'warning', 'info']).toContain(alert.labels?.severity);
+  expect(alert.annotations?.description).toContain('(README, Fleets)');
+});
+
+(promtoolAvailable || process.env.CI === 'true' ? describe : describe.skip)('promtool', () => {
+  test('promtool check rules and test rules pass', () => {
+    expect({ available: promtoolAvailable, hint: promtoolAvailable ? '' : PROMTOOL_INSTALL }).toEqual({ available: true, hint: '' });
+    const { check, test: result } = runPromtool(groups, withAnnotations(cases, alerts));
+    expect({ status: check.status, out: `${check.stdout}${check.stderr}` }).toEqual({ status: 0, out: expect.stringContaining(`SUCCESS: ${alerts.length} rules found`) });
+    expect({ status: result.status, out: `${result.stdout}${result.stderr}` }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+  });
+
+  test('the evaluation can fail: expecting silence where an alert fires is reported', () => {
+    const wrong = withAnnotations(cases, alerts);
+    wrong.tests[1]!.alert_rule_test!.find((t) => t.alertname === 'EurekaDrainerWebhookFailing')!.exp_alerts = [];
+    const { test: result } = runPromtool(groups, wrong);
+    expect(result.status).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toContain('EurekaDrainerWebhookFailing');
+  });
+});
