@@ -120,13 +120,16 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   const skippedSecrets: string[] = [...copied.skipped];
   for (const from of arr(app.envFrom)) {
     if (isObject(from.configMapRef)) envFrom.push(structuredClone(from));
-    else if (isObject(from.secretRef)) skippedSecrets.push(`envFrom secretRef ${String(from.secretRef.name)}`);
+    else if (isObject(from.secretRef)) skippedSecrets.push(`envFrom secretRef ${String(from.secretRef.name)} (Secrets it does not need)`);
   }
   if (s.configMap !== undefined && !envFrom.some((f) => isObject(f.configMapRef) && f.configMapRef.name === s.configMap && !f.prefix)) {
     envFrom.push({ configMapRef: { name: s.configMap } });
   }
-  const own: Json[] = [{ name: 'DRAINER_APP_PORT', value: String(appPort) }];
-  if (s.port !== 8787) own.push({ name: 'DRAINER_PORT', value: String(s.port) });
+  // DRAINER_PORT always, so a ConfigMap's value cannot move the drainer away from the port the hooks call (env beats envFrom).
+  const own: Json[] = [
+    { name: 'DRAINER_APP_PORT', value: String(appPort) },
+    { name: 'DRAINER_PORT', value: String(s.port) },
+  ];
 
   const configMaps: ConfigMaps = context.configMaps ?? {};
   const visible = visibleEnv(envFrom, [...own, ...copied.env], configMaps);
@@ -147,7 +150,7 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   const existingGrace = typeof w.podSpec.terminationGracePeriodSeconds === 'number' ? w.podSpec.terminationGracePeriodSeconds : undefined;
   const grace = graceFor(visible.env, existingGrace);
   if (!grace.ok) return refused(grace.problem);
-  const env = [...own, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...downwardEnv(), ...copied.env];
+  const env = [own[0]!, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...own.slice(1), ...downwardEnv(), ...copied.env];
 
   // Apply.
   const container = drainerContainer({ sidecar: s.sidecar, image: s.image, port: s.port, envFrom, env });
@@ -177,11 +180,11 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
     `DRAINER_GRACE_PERIOD_SECONDS=${grace.seconds}` +
       (overridden !== undefined && overridden !== String(grace.seconds) ? ` (the ConfigMap's ${overridden} is overridden: env beats envFrom)` : ''),
   );
-  changes.push(`DRAINER_APP_PORT=${appPort}${s.port !== 8787 ? `, DRAINER_PORT=${s.port}` : ''}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback + NODE_IP)`);
+  changes.push(`DRAINER_APP_PORT=${appPort}, DRAINER_PORT=${s.port}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback + NODE_IP)`);
   if (copied.env.length > 0) changes.push(`copied from app container ${appName}'s env: ${copied.env.map((e) => String(e.name)).join(', ')}`);
   if (envFrom.length > 0) changes.push(`drainer envFrom ConfigMaps: ${envFrom.map((f) => String((f.configMapRef as Json).name)).join(', ')}`);
   for (const name of visible.unseenConfigMaps) changes.push(`plan uses defaults for ConfigMap ${name}'s values (not visible here)`);
-  if (skippedSecrets.length > 0) changes.push(`not given to the drainer (Secrets it does not need): ${skippedSecrets.join(', ')}`);
+  if (skippedSecrets.length > 0) changes.push(`not given to the drainer: ${skippedSecrets.join(', ')}`);
   if (!isObject(w.podMetadata.annotations)) w.podMetadata.annotations = {};
   (w.podMetadata.annotations as Json)[ANNOTATIONS.injected] = DRAINER_VERSION;
   changes.push(`annotation ${ANNOTATIONS.injected}: ${DRAINER_VERSION} on the ${kind === 'Pod' ? 'pod' : 'pod template'}`);
@@ -213,11 +216,11 @@ function copyAppEnv(env: readonly Json[]): { readonly env: Json[]; readonly skip
     const name = String(e.name);
     if (!DRAINER_READS.has(name) || OWN_NAMES.has(name)) return;
     if (TOKEN_NAMES.has(name)) {
-      skipped.push(`env ${name}`);
+      skipped.push(`env ${name} (the injected hook sends no token)`);
       return;
     }
     if (isSecret(e) && !SECRET_NAMES_COPIED.has(name)) {
-      skipped.push(`env ${name} (secretKeyRef)`);
+      skipped.push(`env ${name} (a Secret it does not need)`);
       return;
     }
     wanted.add(i);

@@ -6,6 +6,8 @@
  *   k8s/native-sidecar.yaml    the drainer as a restartable init container
  *   k8s/component              the Kustomize component rendered onto a plain Deployment (its JSON 6902 patch,
  *                              applied here by a small `add`-only implementation, the only op it uses)
+ *   any other file path        e.g. what `eureka-drainer inject` wrote for test/e2e/stack/fixtures/demo-deployment.yaml
+ *                              (injected-pod.test.ts); ConfigMaps and Secrets in the file are used for envFrom/keyRefs
  *
  * From the manifest: which container is the drainer and which the app, the sidecar kind (initContainers +
  * `restartPolicy: Always` → native), every container's preStop httpGet (path, port resolved like the kubelet's
@@ -203,6 +205,15 @@ function secretsIn(objects: readonly Json[]): Record<string, Record<string, stri
   return out;
 }
 
+/** The ConfigMaps of the file by name (a workload written by `eureka-drainer inject` comes with its ConfigMaps). */
+function configMapsIn(objects: readonly Json[]): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const o of objects.filter((x) => x.kind === 'ConfigMap')) {
+    out[String(obj(o.metadata).name)] = Object.fromEntries(Object.entries(obj(o.data)).map(([k, v]) => [k, String(v)]));
+  }
+  return out;
+}
+
 /** Reads `source` and returns the pod the kubelet would run, with `subs` applied (see the file comment). */
 export function podFromManifest(source: ManifestSource, subs: PodSubstitutions): ManifestPod {
   const objects = manifestObjects(source);
@@ -222,9 +233,9 @@ export function podFromManifest(source: ManifestSource, subs: PodSubstitutions):
 
   const manifestGrace = Number(spec.terminationGracePeriodSeconds ?? 30);
   const substituted: Record<string, readonly [string | undefined, string]> = {};
-  // The file's own Secret wins: the test only supplies Secrets the file refers to but does not contain.
+  // The file's own Secrets and ConfigMaps win: the test only supplies those the file refers to but does not contain.
   const secrets = { ...(subs.secrets ?? {}), ...secretsIn(objects) };
-  const configMaps = subs.configMaps ?? {};
+  const configMaps = { ...(subs.configMaps ?? {}), ...configMapsIn(objects) };
 
   // The drainer's env as the kubelet builds it: envFrom first, then env (env wins).
   const env: Record<string, string> = {};

@@ -286,9 +286,11 @@ describe('what the drainer is given', () => {
     });
     const out = injected(injectWorkload(workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [app] })), ctx));
     const drainer = drainerOf(out.object);
-    expect(Object.keys(envOf(drainer))).toEqual(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'POD_IP', 'POD_NAME', 'NODE_IP', 'SPRING_APPLICATION_NAME', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'DRAINER_EUREKA_CREDENTIALS']);
+    expect(Object.keys(envOf(drainer))).toEqual(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP', 'SPRING_APPLICATION_NAME', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'DRAINER_EUREKA_CREDENTIALS']);
     expect(drainer.envFrom).toBeUndefined();
-    expect(out.changes).toContain('not given to the drainer (Secrets it does not need): env DRAINER_TOKEN, env DRAINER_TAIL_METRICS_URL (secretKeyRef), envFrom secretRef db');
+    expect(out.changes).toContain(
+      'not given to the drainer: env DRAINER_TOKEN (the injected hook sends no token), env DRAINER_TAIL_METRICS_URL (a Secret it does not need), envFrom secretRef db (Secrets it does not need)',
+    );
   });
 
   test('$(NAME) references in a copied value bring the entry they name', () => {
@@ -301,7 +303,7 @@ describe('what the drainer is given', () => {
       ],
     });
     const drainer = drainerOf(injected(injectWorkload(workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [app] })), ctx)).object);
-    expect(Object.keys(envOf(drainer)).slice(5)).toEqual(['EUREKA_HOST', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'SPRING_APPLICATION_NAME']);
+    expect(Object.keys(envOf(drainer)).slice(6)).toEqual(['EUREKA_HOST', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'SPRING_APPLICATION_NAME']);
   });
 
   test('no Eureka URL anywhere it can look (e.g. only in application.yml): refused', () => {
@@ -312,6 +314,12 @@ describe('what the drainer is given', () => {
     // …unless a ConfigMap it cannot see may hold it.
     const viaMap = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'settings' }, { containers: [app] }));
     expect(injectWorkload(viaMap, ctx).kind).toBe('injected');
+  });
+
+  test('DRAINER_PORT is always set, so a ConfigMap cannot move the drainer off the port the hooks call', () => {
+    const d = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'settings' }));
+    const out = injected(injectWorkload(d, { ...ctx, configMaps: { settings: { DRAINER_PORT: '9000' } } })).object;
+    expect(envOf(drainerOf(out)).DRAINER_PORT).toBe('8787');
   });
 
   test('a ConfigMap that sets DRAINER_TOKEN is refused: the injected hook sends none', () => {
