@@ -13,7 +13,7 @@ export const DEFAULT_DRAINER_PORT = 8787;
 export const DRAINER_VERSION = '0.1.0';
 export const DEFAULT_IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${DRAINER_VERSION}`;
 
-/** The Downward API entries every injected drainer gets (no DRAINER_TOKEN: the guard is loopback + NODE_IP). */
+/** The Downward API entries every injected drainer gets (no DRAINER_TOKEN: the guard is loopback, NODE_IP and the pod's default gateway). */
 export function downwardEnv(): Json[] {
   return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },

@@ -180,7 +180,7 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
     `DRAINER_GRACE_PERIOD_SECONDS=${grace.seconds}` +
       (overridden !== undefined && overridden !== String(grace.seconds) ? ` (the ConfigMap's ${overridden} is overridden: env beats envFrom)` : ''),
   );
-  changes.push(`DRAINER_APP_PORT=${appPort}, DRAINER_PORT=${s.port}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback + NODE_IP)`);
+  changes.push(`DRAINER_APP_PORT=${appPort}, DRAINER_PORT=${s.port}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback, NODE_IP and the pod's default gateway)`);
   if (copied.env.length > 0) changes.push(`copied from app container ${appName}'s env: ${copied.env.map((e) => String(e.name)).join(', ')}`);
   if (envFrom.length > 0) changes.push(`drainer envFrom ConfigMaps: ${envFrom.map((f) => String((f.configMapRef as Json).name)).join(', ')}`);
   for (const name of visible.unseenConfigMaps) changes.push(`plan uses defaults for ConfigMap ${name}'s values (not visible here)`);
