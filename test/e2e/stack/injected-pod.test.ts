@@ -8,13 +8,14 @@
  * The injected drainer has no token: the kubelet's hook and probes come from the node address (NODE_IP), which
  * the drainer's default allow-list admits, with the pod on its own address (pod 127.0.0.4, node 127.0.0.5).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { parseConfig } from '../../../src/config';
 import { computePlan } from '../../../src/plan';
+import { validate } from '../../helpers/k8s-schemas';
 import { failureSummary } from './load';
 import type { ManifestSource } from './manifest';
 import { describeRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
@@ -51,8 +52,7 @@ test("the CLI's grace period is eureka-drainer plan's for the fixture's values, 
   expect(drainer.env.find((e: Json) => e.name === 'DRAINER_GRACE_PERIOD_SECONDS').value).toBe(String(INJECTED_GRACE));
   expect(spec.containers[0].lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } } });
   // The CLI's output is valid against the Kubernetes schemas (kubernetes-models; ESM-only, so its own process).
-  const validated = spawnSync(process.execPath, [resolve(ROOT, 'test/k8s/validate-objects.mjs')], { input: JSON.stringify(objects), encoding: 'utf8' });
-  expect(JSON.parse(validated.stdout)).toEqual([
+  expect(validate(objects)).toEqual([
     { kind: 'ConfigMap', name: 'demo-drainer', ok: true },
     { kind: 'Deployment', name: 'demo', ok: true },
   ]);

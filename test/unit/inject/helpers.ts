@@ -1,15 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 type Json = Record<string, any>;
 
-/** Validates objects against the Kubernetes schemas (kubernetes-models, in its own process: ESM-only). */
-export function validate(objects: readonly unknown[]): { kind: string; name?: string; ok: boolean; error?: string }[] {
-  const run = spawnSync(process.execPath, [resolve(ROOT, 'test/k8s/validate-objects.mjs')], { input: JSON.stringify(objects), encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`validator failed: ${run.stderr}`);
-  return JSON.parse(run.stdout);
-}
+export { validate } from '../../helpers/k8s-schemas';
 
 /** A Spring Cloud app container as a platform team writes it. */
 export function appContainer(extra: Json = {}): Json {

@@ -4,9 +4,9 @@
  * schema (the apiserver does not serve AdmissionReview, so its OpenAPI document, which the models
  * are generated from, has none): the review's own fields are checked by hand against
  * k8s.io/api/admission/v1 (AdmissionRequest, AdmissionResponse); the objects inside are
- * validated against the Kubernetes schemas by test/k8s/validate-webhook-objects.mjs.
+ * validated against the Kubernetes schemas by test/helpers/k8s-schemas.ts.
  */
-import { spawnSync } from 'node:child_process';
+import { validateObjects, type Validation } from '../../helpers/k8s-schemas';
 import { resolve } from 'node:path';
 
 export type Json = Record<string, any>;
@@ -178,22 +178,11 @@ export function responseShapeProblems(review: Json, uid: string): string[] {
   return p;
 }
 
-export interface Validation {
-  readonly label: string;
-  readonly kind: string;
-  readonly ok: boolean;
-  readonly error?: string;
-}
-
 /** Validates objects against the Kubernetes (and cert-manager) schemas, in one child process. */
-export function validateObjects(items: readonly { label: string; object: unknown }[]): Validation[] {
-  const run = spawnSync(process.execPath, [resolve(ROOT, 'test/k8s/validate-webhook-objects.mjs')], { input: JSON.stringify(items), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (run.status !== 0 || run.stderr) throw new Error(`validate-objects.mjs failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as Validation[];
-}
-
 /** The patch of an answer, decoded. */
 export function patchOf(answer: Json): unknown[] | undefined {
   const patch = answer.response?.patch;
   return typeof patch === 'string' ? (JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as unknown[]) : undefined;
 }
+
+export { validateObjects, type Validation };
