@@ -16,9 +16,8 @@ import YAML from 'yaml';
 import { parseConfig } from '../../../src/config';
 import { computePlan } from '../../../src/plan';
 import { validate } from '../../helpers/k8s-schemas';
-import { failureSummary } from './load';
 import type { ManifestSource } from './manifest';
-import { describeRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
+import { describeRollOut, expectCleanVerifiedRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
 import type { DemoInstance } from './stack';
 
 jest.setTimeout(240_000);
@@ -89,16 +88,8 @@ test('a roll-out of the injected pod under load fails no request and drains veri
   process.stdout.write(`  order (ms from the start): ${JSON.stringify(expectShippedOrder(roll))}; termination ${rollMs} ms\n`);
   process.stdout.write(`  load: ${JSON.stringify({ sent: result.sent, ok: result.ok, failed: result.failed, rate: result.achievedRate, latencyMs: result.latencyMs })}\n`);
 
-  expect({ failed: result.failed, causes: failureSummary(result.failures), first: result.failures.slice(0, 3) }).toEqual({ failed: 0, causes: {}, first: [] });
-  expect(result.unattributed).toBe(0);
-  const { record, report } = roll;
-  expect(report.outcome).toBe('verified');
-  expect(report.instanceId).toBe(drained.instanceId);
-  expect(report.servers.every((x) => x.verified)).toBe(true);
-  expect(report.plan.fits).toBe(true);
-  expect(record.killed).toEqual([]);
-  expect(record.app.exitCode).toBe(143);
-  expect(record.drainer!.exitCode).toBe(0);
+  expectCleanVerifiedRollOut(result, roll, drained);
+  const { record } = roll;
   expect(load.stats(drained.instanceId)!.lastServedAt).toBeLessThan(record.appSigtermAt!);
   expect(load.stats(other.instanceId)!.lastServedAt).toBeGreaterThan(record.appExitedAt!);
   expect(await s.liveOnBoth(drained.instanceId)).toEqual([null, null]);

@@ -4,7 +4,7 @@
  * the grace period, the sidecar kind), and summarise what happened.
  */
 import { terminatePod, timeline, type PreStopHook, type SidecarKind, type TerminationRecord } from './kubelet';
-import { LoadGenerator } from './load';
+import { failureSummary, LoadGenerator, type LoadResult } from './load';
 import { hookFrom } from './manifest';
 import { DRAINER_TOKEN, SCALED_GRACE_SECONDS, Stack, type DemoInstance, type StackOptions } from './stack';
 import { assertJavaToolchain } from '../support/spring-app';
@@ -106,6 +106,23 @@ export function expectShippedOrder(roll: RollOut): Record<string, number> {
     appExitedMs: record.appExitedAt! - record.startedAt,
     drainerExitedMs: record.drainerExitedAt! - record.startedAt,
   };
+}
+
+/**
+ * A roll-out under load that went as it should: no request failed, the drain was verified on every server
+ * and fit its plan, nothing was SIGKILLed, the app exited gracefully and the drainer with 0.
+ */
+export function expectCleanVerifiedRollOut(result: LoadResult, roll: RollOut, instance: DemoInstance): void {
+  expect({ failed: result.failed, causes: failureSummary(result.failures), first: result.failures.slice(0, 3) }).toEqual({ failed: 0, causes: {}, first: [] });
+  expect(result.unattributed).toBe(0);
+  const { record, report } = roll;
+  expect(report.outcome).toBe('verified');
+  expect(report.instanceId).toBe(instance.instanceId);
+  expect(report.servers.every((x) => x.verified)).toBe(true);
+  expect(report.plan.fits).toBe(true);
+  expect(record.killed).toEqual([]);
+  expect(record.app.exitCode).toBe(143); // graceful JVM exit after SIGTERM
+  expect(record.drainer!.exitCode).toBe(0); // drain and clean-up finished
 }
 
 /** One line for the test output: the measured numbers of a roll-out. */

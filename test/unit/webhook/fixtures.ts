@@ -7,6 +7,7 @@
  * validated against the Kubernetes schemas by test/helpers/k8s-schemas.ts.
  */
 import { validateObjects, type Validation } from '../../helpers/k8s-schemas';
+import { appContainer } from '../inject/helpers';
 import { resolve } from 'node:path';
 
 export type Json = Record<string, any>;
@@ -14,18 +15,7 @@ export type Json = Record<string, any>;
 export const ROOT = resolve(__dirname, '..', '..', '..');
 
 /** The app as the injector needs it: one container with a port, the Eureka URL and the app name. */
-export function appContainer(extra: Json = {}): Json {
-  return {
-    name: 'app',
-    image: 'registry.example.com/orders:1.0.0',
-    ports: [{ name: 'http', containerPort: 8080 }],
-    env: [
-      { name: 'SPRING_APPLICATION_NAME', value: 'orders' },
-      { name: 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', value: 'http://eureka-0.eureka:8761/eureka/,http://eureka-1.eureka:8761/eureka/' },
-    ],
-    ...extra,
-  };
-}
+export { appContainer };
 
 export interface PodOptions {
   readonly labels?: Record<string, string>;
