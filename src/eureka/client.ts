@@ -7,10 +7,8 @@ import {
   decodeApplicationDocument,
   decodeApplicationsDocument,
   decodeInstanceDocument,
-  encodeRegistration,
   type EurekaApplications,
   type EurekaInstance,
-  type RegistrationInput,
 } from './codec';
 import { readBody, readPrefix, type ReadProgress } from './read-body';
 
@@ -196,12 +194,6 @@ export class EurekaClient {
   async cancel(server: EurekaServerConfig, app: string, id: string, signal?: AbortSignal): Promise<Outcome> {
     const answer = await this.request(server, { operation: 'cancel', method: 'DELETE', path: `apps/${enc(app)}/${enc(id)}`, notFoundIsAnswer: true }, signal);
     return answer.status === 404 ? 'not_found' : 'ok';
-  }
-
-  /** POST apps/{APP}: registers (204). */
-  async register(server: EurekaServerConfig, input: RegistrationInput, signal?: AbortSignal): Promise<void> {
-    if ((input.status as string) === 'OUT_OF_SERVICE') throw new Error('never register as OUT_OF_SERVICE (eureka#1398)');
-    await this.request(server, { operation: 'register', method: 'POST', path: `apps/${enc(input.app.toUpperCase())}`, body: encodeRegistration(input) }, signal);
   }
 
   /**

@@ -8,7 +8,7 @@ import { parseConfig, type EurekaServerConfig } from '../../src/config';
 import { EurekaClient } from '../../src/eureka/client';
 import { findOwnInstance } from '../../src/eureka/find-instance';
 import { captureLogs } from '../helpers/capture-logs';
-import { HeartbeatingApp } from './support/fake-app';
+import { HeartbeatingApp, registrationDocument } from './support/fake-app';
 import { pollUntil } from './support/poll';
 import { assertJavaToolchain, freePort, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
 
@@ -56,7 +56,7 @@ test('the OUT_OF_SERVICE override survives UP heartbeats and an UP re-registrati
     expect(await client.heartbeat(server, 'DEMO', app.instanceId, 'UP', Date.now() - 60_000)).toBe('ok');
   }
   expect(await client.getInstance(server, 'DEMO', app.instanceId)).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });
-  await client.register(server, { ...app.registration(), lastDirtyTimestamp: Date.now() + 1_000 });
+  await client.registerDocument(server, 'DEMO', registrationDocument({ ...app.registration(), lastDirtyTimestamp: Date.now() + 1_000 }));
   expect(await client.getInstance(server, 'DEMO', app.instanceId)).toMatchObject({ status: 'OUT_OF_SERVICE' });
 });
 

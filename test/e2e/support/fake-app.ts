@@ -2,6 +2,41 @@ import { createServer, type Server } from 'node:net';
 import { systemClock } from '../../../src/clock';
 import type { EurekaServerConfig } from '../../../src/config';
 import { EurekaClient } from '../../../src/eureka/client';
+import { buildInstanceInfo, encodeInstanceDocument } from '../../../src/owner/instance';
+
+/** What the fake app registers (bench/fleet.ts changes the lease). */
+export interface FakeRegistration {
+  readonly instanceId: string;
+  readonly app: string;
+  readonly hostName: string;
+  readonly ipAddr: string;
+  readonly port: number;
+  readonly status: 'UP';
+  readonly vipAddress: string;
+  readonly leaseRenewalIntervalSecs: number;
+  readonly leaseDurationSecs: number;
+  readonly lastDirtyTimestamp: number;
+}
+
+/** The register POST's body, built as owner mode builds its own (src/owner/instance.ts). */
+export function registrationDocument(r: FakeRegistration): string {
+  const base = `http://${r.ipAddr}:${r.port}/`;
+  const identity = {
+    instanceId: r.instanceId,
+    app: r.app,
+    vipAddress: r.vipAddress,
+    hostName: r.hostName,
+    ipAddr: r.ipAddr,
+    port: r.port,
+    homePageUrl: base,
+    statusPageUrl: `${base}actuator/info`,
+    healthCheckUrl: `${base}actuator/health`,
+    leaseRenewalSeconds: r.leaseRenewalIntervalSecs,
+    leaseDurationSeconds: r.leaseDurationSecs,
+    metadata: {},
+  };
+  return encodeInstanceDocument(buildInstanceInfo(identity, r.status, r.lastDirtyTimestamp));
+}
 
 /**
  * A stand-in for a non-Spring app process: a listening port plus a Eureka
@@ -32,10 +67,10 @@ export class HeartbeatingApp {
   }
 
   async register(): Promise<void> {
-    await Promise.all(this.servers.map((s) => this.eureka.register(s, this.registration())));
+    await Promise.all(this.servers.map((s) => this.eureka.registerDocument(s, this.app, registrationDocument(this.registration()))));
   }
 
-  registration() {
+  registration(): FakeRegistration {
     return {
       instanceId: this.instanceId,
       app: this.app,
@@ -58,7 +93,7 @@ export class HeartbeatingApp {
         if (outcome === 'not_found') {
           this.reRegistrations++;
           this.dirty = Date.now();
-          await this.eureka.register(s, this.registration()).catch(() => undefined);
+          await this.eureka.registerDocument(s, this.app, registrationDocument(this.registration())).catch(() => undefined);
         }
       }),
     );

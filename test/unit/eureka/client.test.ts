@@ -204,21 +204,4 @@ describe('EurekaClient', () => {
       expect(error.message).toContain(`[::1]:${closedPort}`);
     });
   });
-
-  test('never registers as OUT_OF_SERVICE', async () => {
-    await expect(
-      client().register(eureka, {
-        instanceId: 'x',
-        app: 'demo',
-        hostName: 'h',
-        ipAddr: '127.0.0.1',
-        port: 1,
-        status: 'OUT_OF_SERVICE' as 'UP',
-        vipAddress: 'demo',
-        leaseRenewalIntervalSecs: 1,
-        leaseDurationSecs: 3,
-        lastDirtyTimestamp: 1,
-      }),
-    ).rejects.toThrow('eureka#1398');
-  });
 });
