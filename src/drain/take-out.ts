@@ -19,18 +19,21 @@ export async function takeOut(deps: DrainDeps, record: DrainRecord, index: numbe
   const state = record.servers[index]!;
   const id = record.instanceId!;
   const stage = untilSignal(clock, until);
-  const prime = eureka.getApplication(server, config.appName, stage.signal).then(
-    (instances) => {
-      state.primedAt = clock.now();
-      state.primedStale = deps.mode.cached(instances, config.appName, id) === 'out';
-    },
-    (error: unknown) => {
-      state.error = `cannot read the callers' view: ${describeError(error)}`;
-    },
-  );
-  const headStart = new AbortController();
-  await Promise.race([prime, clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]);
-  headStart.abort();
+  // locate.ts may already have read this server's view, offering us, before any change went out: that is the prime.
+  if (state.primedAt === undefined) {
+    const prime = eureka.getApplication(server, config.appName, stage.signal).then(
+      (instances) => {
+        state.primedAt = clock.now();
+        state.primedStale = deps.mode.cached(instances, config.appName, id) === 'out';
+      },
+      (error: unknown) => {
+        state.error = `cannot read the callers' view: ${describeError(error)}`;
+      },
+    );
+    const headStart = new AbortController();
+    await Promise.race([prime, clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]);
+    headStart.abort();
+  }
   try {
     await deps.mode.change(deps, record, server, state, stage.signal);
   } finally {
