@@ -569,7 +569,7 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
       eurekaCpuSecondsIdleSameLength: (cpuIdle * waveMs) / idleMs,
       eurekaPeakRssMiB: peakRss,
       drainerRssMiB: drainerRss,
-      layout: hosted ? `${n} in ${processes} processes` : n === 1 ? "1 process" : `${n} processes`,
+      layout: hosted ? `${n} in ${processes} processes` : n === 1 ? '1 process' : `${n} processes`,
       callerSent: caller.sent - sentBefore,
       callerFetchErrors: caller.fetchErrors - fetchErrorsBefore,
       failed: failures.length,
