@@ -83,6 +83,20 @@ describe('DrainController', () => {
     expect(report.servers[0]!.verified).toBe(true);
   });
 
+  test("a server primed by locate waits for the others' primes (up to the tolerance) before its override", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    // Server 1 answers every list 250 ms late: locate returns on server 0's answer, so server 1 is primed by take-out.
+    // Its prime lands at 250 ms; if server 0's override went out at once it would be too late (> 0 + 200 ms).
+    f.eureka.model(f.servers[1]!.label).latency = { get_application: 250 };
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND; // the model answers after its latency: the prime must still see us offered
+    const report = await f.clock.run(f.controller.prestop());
+    const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
+    expect(puts.map((c) => c.at - puts[0]!.at)).toEqual([0, 0]);
+    expect(puts[0]!.at - f.eureka.calls[0]!.at).toBe(200); // the shared head start, not 0
+    expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
+  });
+
   test('a hanging server does not hold up the override on the others', async () => {
     const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '150' });
     f.eureka.register({ instanceId: INSTANCE_ID });
