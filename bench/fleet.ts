@@ -2,6 +2,7 @@
  * Fleet benchmark (not a test): N drainers draining at once against one real Eureka pair, as in a node-group
  * migration. `npm run bench:fleet` (= node bench/run.js fleet); run it under the stack lock on a shared machine:
  *   flock /tmp/stack.lock npm run bench:fleet -- [--sizes 1,25,100,200] [--dist DIR] [--before DIR] [--rate 100]
+ *        [--separate-up-to 25] [--per-process 25]
  *
  * - Eureka: the stack fixtures' eureka-server jar, a replicating pair on 127.0.0.2 / 127.0.0.3, scaled intervals
  *   (response cache 1 s, eviction 1 s) and the delta queue's retention scaled to 20 s (production 180 s), so each
@@ -15,8 +16,12 @@
  *   server A every 1 s (B when A fails), keeps the UP instances, refreshes its load-balancer list from that copy
  *   every 2 s (LB TTL), and sends `--rate` requests/s round-robin, one new connection each (a closed port is a
  *   refused connection, a failure).
- * - Drainers: N separate processes of `<dist>/main.js`, each next to its own app (POD_IP=127.0.0.1, SERVER_PORT
- *   = the app's port), DRAINER_VERIFY_POLL_MS left at its default. Each drainer reaches each Eureka server through
+ * - Drainers: for N ≤ --separate-up-to (25), N separate processes of `<dist>/main.js`, each next to its own app
+ *   (POD_IP=127.0.0.1, SERVER_PORT = the app's port), DRAINER_VERIFY_POLL_MS left at its default. Above it, the
+ *   drainers are hosted --per-process (25) to a process by bench/fleet-host.js: the same configuration, client,
+ *   controller and HTTP server per drainer, several in one event loop, so that N = 100/200 measure Eureka's side and
+ *   not 200 Node start-ups on 2 cores (200 processes starved the machine: 331 failed requests, 129 drains not taken
+ *   out, the 2026-12-01 run). Each drainer still has its own port, proxies and counters. Each drainer reaches each Eureka server through
  *   its own loopback TCP proxy, which counts the bytes the server sent it: that is "response bytes per drain"
  *   (headers included, as on the wire, gzip when the drainer asked for it), read at the moment its /prestop
  *   answered. Requests per drain: the drainer's own eureka_drainer_eureka_requests_total read from its /metrics
@@ -52,6 +57,9 @@ interface Options {
   sizes: number[];
   variants: { name: string; dist: string }[];
   rate: number;
+  /** Up to this N every drainer is its own process; above it they are hosted perProcess to a process. */
+  separateUpTo: number;
+  perProcess: number;
 }
 
 function parseArgs(args: string[]): Options {
@@ -64,7 +72,7 @@ function parseArgs(args: string[]): Options {
   const before = value('--before');
   if (before) variants.push({ name: 'before', dist: resolve(before) });
   for (const v of variants) if (!existsSync(join(v.dist, 'main.js'))) throw new Error(`${v.dist}/main.js missing (npm run build)`);
-  return { sizes, variants, rate: Number(value('--rate') ?? 100) };
+  return { sizes, variants, rate: Number(value('--rate') ?? 100), separateUpTo: Number(value('--separate-up-to') ?? 25), perProcess: Math.max(1, Number(value('--per-process') ?? 25)) };
 }
 
 // ---------- /proc readings ----------
@@ -122,7 +130,7 @@ interface Instance {
   readonly index: number;
   readonly app: string;
   readonly port: number;
-  readonly fake: HeartbeatingApp;
+  readonly fake: FleetApp;
   readonly http: Server;
   portClosedAt?: number;
   drainer?: Drainer;
@@ -135,8 +143,14 @@ interface Instance {
  * renewal interval is not a term of the drain plan; the override survives any renewal rate.
  */
 class FleetApp extends HeartbeatingApp {
+  /** The renewal in flight, if any: shutting down waits for it (below). */
+  inFlight: Promise<void> = Promise.resolve();
   override registration() {
     return { ...super.registration(), leaseRenewalIntervalSecs: RENEW_S, leaseDurationSecs: 30 };
+  }
+  override beat(): Promise<void> {
+    this.inFlight = super.beat();
+    return this.inFlight;
   }
 }
 const RENEW_S = 5;
@@ -154,6 +168,10 @@ async function startInstance(index: number, servers: EurekaServerConfig[]): Prom
 /** What a Spring app does on SIGTERM after the hook returned: stop renewing, cancel on every server, close the port. */
 async function shutDownInstance(instance: Instance): Promise<void> {
   instance.fake.stopHeartbeats();
+  // A renewal still in flight that lands after the cancel gets a 404 and registers the app again, UP, after its port
+  // closed (as the Java client would not: it stops its scheduler before it cancels). The 2026-12-02 run lost 212 and
+  // 235 requests at N = 100 that way (2 and 4 re-registrations, both variants); wait for it as the Java client does.
+  await (instance.fake as FleetApp).inFlight.catch(() => undefined);
   await Promise.all(instance.fake.servers.map((s) => instance.fake.eureka.cancel(s, instance.app, instance.fake.instanceId).catch(() => undefined)));
   await new Promise<void>((r) => {
     instance.http.close(() => r());
@@ -167,6 +185,40 @@ interface Drainer {
   readonly child: ChildProcess;
   readonly port: number;
   exited: Promise<void>;
+}
+
+/** Several drainers in one process (bench/fleet-host.js), one port each. */
+async function startDrainerHost(dist: string, envs: Record<string, string>[]): Promise<Drainer[]> {
+  const child = spawn(process.execPath, [join(__dirname, 'fleet-host.js'), dist], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  child.stdin!.end(JSON.stringify(envs.map((env) => ({ PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env }))));
+  const ports = await new Promise<number[]>((done, fail) => {
+    const found: number[] = [];
+    let count = 0;
+    let buffer = '';
+    const timer = setTimeout(() => fail(new Error(`drainer host: ${count} of ${envs.length} listening within 60 s: ${stderr}`)), 60_000);
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.includes('"fleetHost"')) continue;
+        const { index, port } = JSON.parse(line) as { index: number; port: number };
+        found[index] = port;
+        if (++count === envs.length) {
+          clearTimeout(timer);
+          child.stdout!.off('data', onData);
+          child.stdout!.resume();
+          done(found);
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    void exited.then(() => fail(new Error(`drainer host exited before listening: ${stderr}`)));
+  });
+  return ports.map((port) => ({ child, port, exited }));
 }
 
 async function startDrainerProcess(dist: string, env: Record<string, string>): Promise<Drainer> {
@@ -353,7 +405,11 @@ interface WaveResult {
   eurekaCpuSecondsIdleSameLength: number;
   eurekaPeakRssMiB: number;
   drainerRssMiB: number;
+  /** "N processes" or "N in P processes" (hosted). */
+  layout: string;
   callerSent: number;
+  /** The caller's failed registry reads during the wave (it kept its previous list). */
+  callerFetchErrors: number;
   failed: number;
   reRegistrations: number;
   failureSample: string[];
@@ -388,7 +444,10 @@ async function runVariant(variant: { name: string; dist: string }, options: Opti
 }
 
 async function runWave(variant: { name: string; dist: string }, n: number, jvms: SpringApp[], servers: EurekaServerConfig[], options: Options): Promise<WaveResult> {
-  const needMiB = n * 85 + 2_000; // ~84 MiB RSS per drainer process measured on Node 26
+  const hosted = n > options.separateUpTo && options.perProcess > 1;
+  const processes = hosted ? Math.ceil(n / options.perProcess) : n;
+  // ~84 MiB RSS per drainer process measured on Node 26; a hosted drainer adds a few MiB to its process.
+  const needMiB = processes * 100 + (hosted ? n * 5 : 0) + 2_000;
   if (memAvailableMiB() < needMiB) {
     log(`${variant.name} N=${n}: skipped, ${Math.round(memAvailableMiB())} MiB available, ${needMiB} needed`);
     return { variant: variant.name, n, skipped: `MemAvailable ${Math.round(memAvailableMiB())} MiB < ${needMiB} MiB` } as WaveResult;
@@ -425,11 +484,18 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
     DRAINER_LOG_LEVEL: 'info',
   });
   try {
-    log(`${variant.name} N=${n}: starting ${n} drainers`);
+    log(`${variant.name} N=${n}: starting ${n} drainers${hosted ? `, ${options.perProcess} to a process (${processes} processes)` : ''}`);
     await mapLimit(instances, 6, async (i) => {
       i.proxies = await Promise.all(jvms.map((j) => startProxy(j.host, j.port)));
-      i.drainer = await startDrainerProcess(variant.dist, drainerEnv(i));
+      if (!hosted) i.drainer = await startDrainerProcess(variant.dist, drainerEnv(i));
     });
+    if (hosted) {
+      const groups = Array.from({ length: processes }, (_, g) => instances.slice(g * options.perProcess, (g + 1) * options.perProcess));
+      await mapLimit(groups, 2, async (group) => {
+        const drainers = await startDrainerHost(variant.dist, group.map(drainerEnv));
+        group.forEach((i, k) => (i.drainer = drainers[k]));
+      });
+    }
     // Ready: every drainer answers /readyz, the caller sees every instance UP.
     await mapLimit(instances, 20, async (i) => {
       const until = Date.now() + 30_000;
@@ -449,10 +515,12 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
       log(`${variant.name} N=${n}: waiting ${Math.round(settle / 1000)} s for the registrations to leave the delta`);
       await sleep(settle);
     }
-    const drainerRss = quantile(instances.map((i) => rssMiB(i.drainer!.child.pid!)), 0.5);
+    // Per drainer: a hosted drainer's share of its process.
+    const drainerRss = quantile(instances.map((i) => rssMiB(i.drainer!.child.pid!) / (hosted ? instances.filter((o) => o.drainer!.child === i.drainer!.child).length : 1)), 0.5);
     const before = await mapLimit(instances, 20, async (i) => parseCounters((await getText(i.drainer!.port, '/metrics', 5_000)).body));
     const bytesBefore = instances.map((i) => i.proxies.reduce((s, p) => s + p.down, 0));
     const failuresBefore = caller.failures.length;
+    const fetchErrorsBefore = caller.fetchErrors;
     const sentBefore = caller.sent;
 
     // Idle window of the expected wave length (heartbeats and the caller only), for comparison.
@@ -511,7 +579,9 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
       eurekaCpuSecondsIdleSameLength: (cpuIdle * waveMs) / idleMs,
       eurekaPeakRssMiB: peakRss,
       drainerRssMiB: drainerRss,
+      layout: hosted ? `${n} in ${processes} processes` : n === 1 ? '1 process' : `${n} processes`,
       callerSent: caller.sent - sentBefore,
+      callerFetchErrors: caller.fetchErrors - fetchErrorsBefore,
       failed: failures.length,
       reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
@@ -523,12 +593,13 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
     for (const i of instances) i.fake.stopHeartbeats();
     // Let the drainers' clean-up run (they watch the app go), then stop them.
     await sleep(3_000);
+    const children = new Map<ChildProcess, Promise<void>>();
+    for (const i of instances) if (i.drainer) children.set(i.drainer.child, i.drainer.exited);
     await Promise.all(
-      instances.map(async (i) => {
-        if (!i.drainer) return;
-        i.drainer.child.kill('SIGTERM');
-        const killed = await Promise.race([i.drainer.exited.then(() => true), sleep(15_000).then(() => false)]);
-        if (!killed) i.drainer.child.kill('SIGKILL');
+      [...children].map(async ([child, exited]) => {
+        child.kill('SIGTERM');
+        const killed = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+        if (!killed) child.kill('SIGKILL');
       }),
     );
     for (const i of instances) {
@@ -546,8 +617,8 @@ const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '
 
 export function table(results: WaveResult[]): string {
   const lines = [
-    '| variant | N | drain p50 ms | drain p99 ms | p99 ÷ N=1 | outcomes | Eureka requests / drain | per server | KiB / drain | KiB / server / drain | Eureka CPU s (idle, same length) | Eureka peak RSS MiB | failed / sent |',
-    '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | N | drainers | drain p50 ms | drain p99 ms | p99 ÷ N=1 | outcomes | Eureka requests / drain | per server | KiB / drain | KiB / server / drain | Eureka CPU s (idle, same length) | Eureka peak RSS MiB | failed / sent |',
+    '|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     if (r.skipped) {
@@ -557,7 +628,7 @@ export function table(results: WaveResult[]): string {
     const one = results.find((x) => x.variant === r.variant && x.n === 1 && !x.skipped);
     const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(
-      `| ${r.variant} | ${r.n} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} |`,
+      `| ${r.variant} | ${r.n} | ${r.layout ?? `${r.n} processes`} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} |`,
     );
   }
   return lines.join('\n');

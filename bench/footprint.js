@@ -5,6 +5,7 @@
  *
  *   npm run build && node bench/footprint.js [--runs 3] [--idle-seconds 60] [--drains 100] [--scrapes 10000]
  *        [--main dist/main.js] [--node-flags "--max-old-space-size=32 --max-semi-space-size=1"] [--label NAME]
+ *        [--compile-cache DIR]   (the drainer runs with NODE_COMPILE_CACHE=DIR, as the image does)
  *
  * Per run and process:
  * - ready: spawn → the first 200 answer (/healthz; the bare server's /), polled every 2 ms after its "listening" line.
@@ -35,6 +36,7 @@ const label = arg('--label', '');
 const nodeFlags = arg('--node-flags', '').split(' ').filter(Boolean);
 const root = path.resolve(__dirname, '..');
 const main = path.resolve(arg('--main', path.join(root, 'dist', 'main.js')));
+const compileCache = arg('--compile-cache', '');
 const TOKEN = 'footprint-token-0123456789';
 const BARE = `
 const http = require('node:http');
@@ -128,6 +130,8 @@ function start(kind, eurekaPort) {
             DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '0',
             DRAINER_TOKEN: TOKEN,
             DRAINER_LOG_LEVEL: 'info',
+            // The image's on-disk compile cache, when the bench is given one (--compile-cache DIR).
+            ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
           },
           stdio: ['ignore', 'pipe', 'inherit'],
         })
@@ -296,7 +300,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     return `| ${name} | ${f(b, d)} | ${f(dr, d)} | ${unit} | ${ratio} |`;
   };
   const os = require('node:os');
-  console.log(`footprint${label ? ` (${label})` : ''}, median of ${runs} runs; node ${process.version} ${nodeFlags.join(' ')}; ${os.cpus().length} × ${os.cpus()[0].model}; ${main}`);
+  console.log(`footprint${label ? ` (${label})` : ''}, median of ${runs} runs; node ${process.version} ${nodeFlags.join(' ')}; ${os.cpus().length} × ${os.cpus()[0].model}; ${main}${compileCache ? `; NODE_COMPILE_CACHE=${compileCache}` : ''}`);
   console.log('| | bare node:http | drainer | unit | ratio |');
   console.log('|---|---:|---:|---|---:|');
   console.log(row('time to ready (first 200)', 'readyMs', 'ms', 0));
@@ -315,7 +319,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   writeFileSync(
     path.join(__dirname, 'results', `footprint${label ? `-${label}` : ''}.json`),
-    `${JSON.stringify({ runs, node: process.version, nodeFlags, main, summary, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), runs, node: process.version, nodeFlags, main, compileCache, summary, results }, null, 2)}\n`,
   );
   eurekaServer.close();
   appServer.close();

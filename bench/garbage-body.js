@@ -6,8 +6,9 @@
  * as ratios to the normal read. Each read runs in a fresh Node process, so one
  * read's leftovers do not hide the next one's cost, and the loopback fake
  * Eureka runs in this process, so its buffers are not counted.
- *   npm run build && node bench/garbage-body.js [--runs 3] [--dist dist]
- * `--dist` points at another build, e.g. one of an older commit, to compare.
+ *   npm run build && node bench/garbage-body.js [--runs 3] [--dist dist] [--node-flags "--max-old-space-size=96"]
+ * `--dist` points at another build, e.g. one of an older commit, to compare. `--node-flags` are given to each
+ * reading process, e.g. a V8 heap cap to try: a read that runs out of heap shows as "child exited with 134".
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -150,7 +151,8 @@ async function child(url, dist, parallel) {
 
 function runChild(url, dist, parallel) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [__filename, '--child', url, '--dist', dist, '--parallel', String(parallel)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const nodeFlags = option('--node-flags', '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...nodeFlags, __filename, '--child', url, '--dist', dist, '--parallel', String(parallel)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     proc.stdout.on('data', (d) => (out += d));
     proc.on('error', reject);
@@ -186,7 +188,10 @@ async function main() {
   for (const scenario of scenarios) {
     current = scenario;
     const samples = [];
-    for (let i = 0; i < runs; i++) samples.push(await runChild(url, dist, scenario.parallel ?? 1));
+    for (let i = 0; i < runs; i++) {
+      // A process that dies (a heap cap too small: V8 aborts, exit 134) is a result, not a crash of the bench.
+      samples.push(await runChild(url, dist, scenario.parallel ?? 1).catch((error) => ({ peak: NaN, before: NaN, ms: NaN, outcome: `died: ${error.message}` })));
+    }
     rows.push({
       scenario: scenario.name,
       key: scenario.key,
@@ -202,7 +207,7 @@ async function main() {
 
   const base = rows[0];
   const lines = [
-    `client build: ${dist.startsWith(root) ? path.relative(root, dist) : dist}; Node ${process.version}; median of ${runs} fresh processes each`,
+    `client build: ${dist.startsWith(root) ? path.relative(root, dist) : dist}; Node ${process.version} ${option('--node-flags', '')}; median of ${runs} fresh processes each`,
     '',
     '| read | peak RSS MiB | ratio | growth MiB | ratio | ms | outcome |',
     '|---|---:|---:|---:|---:|---:|---|',
@@ -214,8 +219,8 @@ async function main() {
   process.stdout.write(`${lines.join('\n')}\n`);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   writeFileSync(
-    path.join(__dirname, 'results', 'garbage-body.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, dist: path.relative(root, dist), rows }, null, 2)}\n`,
+    path.join(__dirname, 'results', `garbage-body${option('--label', '') ? `-${option('--label', '')}` : ''}.json`),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, nodeFlags: option('--node-flags', ''), dist: path.relative(root, dist), rows }, null, 2)}\n`,
   );
 }
 

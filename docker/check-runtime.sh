@@ -22,7 +22,7 @@ echo "check-runtime: version $(node dist/main.js --version)"
 echo "check-runtime: node_modules $(du -sh node_modules | cut -f1)"
 
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-env -i PATH="$PATH" NODE_ENV=production DRAINER_PORT="$port" DRAINER_HOST=127.0.0.1 DRAINER_APP_NAME=demo POD_IP=127.0.0.1 \
+env -i PATH="$PATH" NODE_ENV=production NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=96" DRAINER_PORT="$port" DRAINER_HOST=127.0.0.1 DRAINER_APP_NAME=demo POD_IP=127.0.0.1 \
   DRAINER_EUREKA_URLS=http://127.0.0.1:1/eureka/ DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS=0 DRAINER_GRACE_PERIOD_SECONDS=5 \
   DRAINER_APP_PORT=1 node dist/main.js >"$work/out.log" 2>&1 &
 pid=$!

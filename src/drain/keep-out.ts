@@ -20,6 +20,9 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
   const { config, clock, eureka, logger, metrics } = deps;
   const id = record.instanceId;
   if (id === undefined) return;
+  // The first check comes one poll in: the servers' cached views have just shown us out, and a vanished
+  // override reaches callers only at a later cache tick (one request less per server per drain; issue 10).
+  await clock.sleep(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), signal).catch(() => undefined);
   while (!signal.aborted) {
     await Promise.all(
       config.servers.map(async (server, i) => {

@@ -4,7 +4,7 @@ import { keepOut } from './keep-out';
 import { locate, notFound } from './locate';
 import type { ProgressEvent } from './machine';
 import type { DrainRecord } from './record';
-import { takeOut } from './take-out';
+import { primeViews, takeOut } from './take-out';
 import { isVerified, serverSettledAt, TAKE_OUT_FLOOR_MS, verificationCutoff } from './timing';
 import { tellApp } from './tell-app';
 import { untilSignal } from './until';
@@ -39,9 +39,10 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
       step('located', { instanceId: record.instanceId, mode: deps.mode.name });
       await deps.mode.begin(deps, record);
       let attempted = 0;
+      const primed = primeViews(deps, record, takeOutBy);
       await Promise.all(
         config.servers.map(async (_server, i) => {
-          await takeOut(deps, record, i, takeOutBy);
+          await takeOut(deps, record, i, takeOutBy, primed);
           if (++attempted === config.servers.length) step('taken_out', { servers: record.servers.map((s) => ({ server: s.server, put: s.put })) });
           await verify(deps, record, i, signal);
         }),

@@ -43,6 +43,9 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
           if (seen === 'out') state.liveVerifiedAt = clock.now();
           else if (seen === 'absent') state.put = 'not_found';
         }
+        // The callers' view is read in the same round as the live proof: under load the two reads take long enough
+        // that a tick often fell between them. Skipping it saved a request per server but, in the fleet bench,
+        // left a server unproven by the cutoff twice as often at N = 100/200 (bench/README, "Fleet benchmark").
         if (state.liveVerifiedAt !== undefined) {
           const instances = await eureka.getApplication(server, config.appName, round.signal);
           const seen = deps.mode.cached(instances, config.appName, id);

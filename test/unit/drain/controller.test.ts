@@ -46,6 +46,57 @@ describe('DrainController', () => {
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
   });
 
+  test('issue 10: per server, locate + put + live proof + the reads over one cache term, then one keep-out check per poll of the window', async () => {
+    // Cache 1 s, fetch 1 s, LB 2 s, tail 1 s (the fleet bench's settings); the cache flips 700 ms after the override.
+    const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000', EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1', SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s', DRAINER_TAIL_SECONDS: '1' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 700;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('verified');
+    const poll = f.config.verifyPollMs;
+    for (const server of f.servers) {
+      const calls = f.eureka.calls.filter((c) => c.server === server.label);
+      const put = calls.findIndex((c) => c.op === 'put_status');
+      // locate's read of the app's view is the prime: no second read before the override
+      expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application']);
+      const verifiedAt = Date.parse(report.startedAt) + report.servers[f.servers.indexOf(server)]!.cacheVerifiedMs!;
+      const verification = calls.filter((c) => c.at <= verifiedAt);
+      expect(verification.length).toBeLessThanOrEqual(4 + 1000 / poll); // locate, put, live + the cache term's reads (the first with the live proof)
+      // keep-out: the first check one poll after the proof, then one per poll until the tail ends (fetch + LB + tail)
+      const keepOut = calls.filter((c) => c.at > verifiedAt);
+      expect(keepOut.every((c) => c.op === 'get_instance')).toBe(true);
+      expect(keepOut[0]!.at - verifiedAt).toBe(poll);
+      expect(keepOut.length).toBeLessThanOrEqual((1000 + 2000 + 1000) / poll);
+    }
+  });
+
+  test("a server whose list did not offer us at locate time is primed again before its override", async () => {
+    const f = controllerFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const lagging = f.eureka.model(f.servers[1]!.label);
+    lagging.deltaFilter = (list) => list.filter((i) => i.instanceId !== INSTANCE_ID); // its cache does not list the fresh registration yet
+    const report = await f.clock.run(f.controller.prestop());
+    const calls = f.eureka.calls.filter((c) => c.server === f.servers[1]!.label);
+    const put = calls.findIndex((c) => c.op === 'put_status');
+    expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application', 'get_application']); // locate's, then take-out's prime
+    expect(report.servers[1]!.verified).toBe(false); // never listed as offered: proves nothing
+    expect(report.servers[0]!.verified).toBe(true);
+  });
+
+  test("a server primed by locate waits for the others' primes (up to the tolerance) before its override", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    // Server 1 answers every list 250 ms late: locate returns on server 0's answer, so server 1 is primed by take-out.
+    // Its prime lands at 250 ms; if server 0's override went out at once it would be too late (> 0 + 200 ms).
+    f.eureka.model(f.servers[1]!.label).latency = { get_application: 250 };
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND; // the model answers after its latency: the prime must still see us offered
+    const report = await f.clock.run(f.controller.prestop());
+    const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
+    expect(puts.map((c) => c.at - puts[0]!.at)).toEqual([0, 0]);
+    expect(puts[0]!.at - f.eureka.calls[0]!.at).toBe(200); // the shared head start, not 0
+    expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
+  });
+
   test('a hanging server does not hold up the override on the others', async () => {
     const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '150' });
     f.eureka.register({ instanceId: INSTANCE_ID });
