@@ -13,12 +13,19 @@ export const DEFAULT_DRAINER_PORT = 8787;
 export const DRAINER_VERSION = '0.1.0';
 export const DEFAULT_IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${DRAINER_VERSION}`;
 
-/** The Downward API entries every injected drainer gets (no DRAINER_TOKEN: the guard is loopback, NODE_IP and the pod's default gateway). */
+/** The image's V8 heap limits (docker/Dockerfile says why), repeated like the k8s/ examples for images built otherwise. */
+export const NODE_OPTIONS = '--max-semi-space-size=1 --max-old-space-size=96';
+
+/**
+ * What every injected drainer gets besides the workload's own settings: the Downward API entries (no
+ * DRAINER_TOKEN: the guard is loopback, NODE_IP and the pod's default gateway) and the heap limits.
+ */
 export function downwardEnv(): Json[] {
   return [
     { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+    { name: 'NODE_OPTIONS', value: NODE_OPTIONS },
   ];
 }
 

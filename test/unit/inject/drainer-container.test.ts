@@ -42,6 +42,10 @@ test.each([
   // The example's Downward API entries are all there; the token is not.
   const downward = (c: Json): Json[] => c.env.filter((e: Json) => e.valueFrom?.fieldRef);
   expect(downward(injected)).toEqual(expect.arrayContaining(downward(example)));
+  // …and so are its heap limits.
+  const nodeOptions = (c: Json): Json | undefined => c.env.find((e: Json) => e.name === 'NODE_OPTIONS');
+  expect(nodeOptions(example)).toBeDefined();
+  expect(nodeOptions(injected)).toEqual(nodeOptions(example));
   expect(injected.env.map((e: Json) => e.name)).not.toContain('DRAINER_TOKEN');
   expect(example.env.map((e: Json) => e.name)).toContain('DRAINER_TOKEN');
 });

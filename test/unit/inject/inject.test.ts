@@ -286,7 +286,7 @@ describe('what the drainer is given', () => {
     });
     const out = injected(injectWorkload(workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [app] })), ctx));
     const drainer = drainerOf(out.object);
-    expect(Object.keys(envOf(drainer))).toEqual(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP', 'SPRING_APPLICATION_NAME', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'DRAINER_EUREKA_CREDENTIALS']);
+    expect(Object.keys(envOf(drainer))).toEqual(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP', 'NODE_OPTIONS', 'SPRING_APPLICATION_NAME', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'DRAINER_EUREKA_CREDENTIALS']);
     expect(drainer.envFrom).toBeUndefined();
     expect(out.changes).toContain(
       'not given to the drainer: env DRAINER_TOKEN (the injected hook sends no token), env DRAINER_TAIL_METRICS_URL (a Secret it does not need), envFrom secretRef db (Secrets it does not need)',
@@ -303,7 +303,7 @@ describe('what the drainer is given', () => {
       ],
     });
     const drainer = drainerOf(injected(injectWorkload(workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [app] })), ctx)).object);
-    expect(Object.keys(envOf(drainer)).slice(6)).toEqual(['EUREKA_HOST', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'SPRING_APPLICATION_NAME']);
+    expect(Object.keys(envOf(drainer)).slice(7)).toEqual(['EUREKA_HOST', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'SPRING_APPLICATION_NAME']);
   });
 
   test('no Eureka URL anywhere it can look (e.g. only in application.yml): refused', () => {
