@@ -66,8 +66,10 @@ test('control: without the drainer, stopping an instance under load fails reques
   expect(record.killed).toEqual([]);
   // The failure mode the product prevents: requests fail.
   expect(result.failed).toBeGreaterThan(0);
-  // …and they are the stopped instance's: all after its SIGTERM, while the other instance answered fine.
-  for (const f of failures) expect(f.sentAt).toBeGreaterThanOrEqual(sigterm - 50);
+  // …and they are the stopped instance's: all from its SIGTERM on, while the other instance answered fine. A request
+  // sent just before the SIGTERM can still be on its way through the gateway when the app stops accepting (failed
+  // once in CI sent 81 ms before it, on a loaded machine), so the bound allows what the gateway hop can take.
+  for (const f of failures) expect(f.sentAt).toBeGreaterThanOrEqual(sigterm - 500);
   expect(result.perInstance[other.instanceId]!.lastServedAt).toBeGreaterThan(failures[failures.length - 1]!.at);
 });
 
