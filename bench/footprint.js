@@ -6,6 +6,10 @@
  *   npm run build && node bench/footprint.js [--runs 3] [--idle-seconds 60] [--drains 100] [--scrapes 10000]
  *        [--main dist/main.js] [--node-flags "--max-old-space-size=32 --max-semi-space-size=1"] [--label NAME]
  *        [--compile-cache DIR]   (the drainer runs with NODE_COMPILE_CACHE=DIR, as the image does)
+ *        [--heap-snapshots DIR [--snapshot-at 10,100,300]]   (leak hunting: the drainer runs with
+ *        --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=DIR; after each listed drain it is sent SIGUSR2, which
+ *        collects garbage and writes DIR/Heap-*.heapsnapshot; compare them with bench/heap-diff.js)
+ *        [--sample-every N]   (every N drains: RSS (and by mapping: brk heap, other anonymous, files), V8 heap used/total, open fds)
  *
  * Per run and process:
  * - ready: spawn → the first 200 answer (/healthz; the bare server's /), polled every 2 ms after its "listening" line.
@@ -37,6 +41,9 @@ const nodeFlags = arg('--node-flags', '').split(' ').filter(Boolean);
 const root = path.resolve(__dirname, '..');
 const main = path.resolve(arg('--main', path.join(root, 'dist', 'main.js')));
 const compileCache = arg('--compile-cache', '');
+const snapshotDir = arg('--heap-snapshots', '');
+const sampleEvery = Number(arg('--sample-every', 0));
+const snapshotAt = new Set(arg('--snapshot-at', '10,100,300').split(',').map(Number));
 const TOKEN = 'footprint-token-0123456789';
 const BARE = `
 const http = require('node:http');
@@ -110,7 +117,7 @@ function start(kind, eurekaPort) {
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
   const child =
     kind === 'drainer'
-      ? spawn(process.execPath, [...nodeFlags, main], {
+      ? spawn(process.execPath, [...nodeFlags, ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []), main], {
           env: {
             PATH: process.env.PATH,
             DRAINER_PORT: '0',
@@ -177,6 +184,24 @@ function get(port, p, agent = keepAlive, timeout = 30_000) {
   });
 }
 
+/** SIGUSR2 → a heap snapshot (V8 collects garbage first); resolves with its path once it is written. */
+async function heapSnapshot(child, port) {
+  const { readdirSync, statSync } = require('node:fs');
+  const list = () => new Set(readdirSync(snapshotDir).filter((f) => f.endsWith('.heapsnapshot')));
+  const before = list();
+  child.kill('SIGUSR2');
+  let file;
+  while (!(file = [...list()].find((f) => !before.has(f)))) await sleep(20);
+  // The snapshot is written on the main thread: once /healthz answers again it is complete.
+  await get(port, '/healthz', false);
+  let size = -1;
+  while (statSync(path.join(snapshotDir, file)).size !== size) {
+    size = statSync(path.join(snapshotDir, file)).size;
+    await sleep(100);
+  }
+  return path.join(snapshotDir, file);
+}
+
 function rssMiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 }
@@ -184,6 +209,24 @@ function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+/** RSS by kind of mapping: the brk heap (glibc's main arena), other anonymous memory (V8's pages, thread arenas, …), files. */
+function rssByMapping(pid) {
+  const out = { brkMiB: 0, anonMiB: 0, fileMiB: 0 };
+  let kind = 'anonMiB';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) kind = head[1] === '[heap]' ? 'brkMiB' : head[1] === '' || head[1].startsWith('[') ? 'anonMiB' : 'fileMiB';
+    else if (line.startsWith('Rss:')) out[kind] += Number(line.split(/\s+/)[1]) / 1024;
+  }
+  return out;
+}
+async function sample(pid, port, drain) {
+  await get(port, '/metrics');
+  const m = (name) => Number((new RegExp(`^${name} (\\S+)`, 'm').exec(get.lastBody) ?? [])[1]) / 2 ** 20;
+  const s = { drain, rssMiB: rssMiB(pid), ...rssByMapping(pid), heapUsedMiB: m('nodejs_heap_size_used_bytes'), heapTotalMiB: m('nodejs_heap_size_total_bytes'), openFds: m('process_open_fds') * 2 ** 20 };
+  console.log(`drain ${drain}: RSS ${s.rssMiB.toFixed(1)} MiB ([heap] ${s.brkMiB.toFixed(1)}, other anonymous ${s.anonMiB.toFixed(1)}, files ${s.fileMiB.toFixed(1)}), heap used ${s.heapUsedMiB.toFixed(2)} / total ${s.heapTotalMiB.toFixed(2)} MiB, fds ${s.openFds}`);
+  return s;
 }
 async function heapUsedMiB(port) {
   await get(port, '/metrics');
@@ -244,6 +287,13 @@ async function measure(kind, eurekaPort) {
       const o = await drainOnce(port);
       outcomes[o] = (outcomes[o] || 0) + 1;
       if (i === 9) r.after10DrainsMiB = rssMiB(child.pid);
+      if (sampleEvery && (i + 1) % sampleEvery === 0) (r.samples ??= []).push(await sample(child.pid, port, i + 1));
+      if (snapshotDir && snapshotAt.has(i + 1)) {
+        const file = await heapSnapshot(child, port);
+        const heap = await heapUsedMiB(port);
+        (r.snapshots ??= []).push({ drain: i + 1, file, rssMiB: rssMiB(child.pid), heapUsedAfterGcMiB: heap });
+        console.log(`drain ${i + 1}: ${file}, RSS ${rssMiB(child.pid).toFixed(1)} MiB, heap used just after the snapshot's GC ${heap.toFixed(2)} MiB`);
+      }
     }
     r.drainSeconds = (Date.now() - t2) / 1000;
     r.drainCpuMsEach = ((cpuSeconds(child.pid) - c2) * 1000) / drains;
