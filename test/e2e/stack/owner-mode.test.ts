@@ -13,7 +13,7 @@
  * the roll-outs; p4 as p3's replacement before the control.
  */
 import { timeline } from './kubelet';
-import { failureSummary, LoadGenerator, type LoadResult } from './load';
+import { failureSummary, LoadGenerator, SENT_BEFORE_SIGTERM_MS, type LoadResult } from './load';
 import {
   HEALTH_INTERVAL_SECONDS,
   LEASE_DURATION_SECONDS,
@@ -406,6 +406,6 @@ test('control: the same roll-out without the drain (the drainer killed, the app 
   );
   expect(record.app.exitCode).toBe(0);
   expect(result.failed).toBeGreaterThan(0);
-  for (const f of failures) expect(f.sentAt).toBeGreaterThanOrEqual(sigterm - 50);
+  for (const f of failures) expect(f.sentAt).toBeGreaterThanOrEqual(sigterm - SENT_BEFORE_SIGTERM_MS);
   expect(result.perInstance[other.instanceId]!.lastServedAt).toBeGreaterThan(failures[failures.length - 1]!.at);
 });

@@ -19,7 +19,7 @@
 import type { EurekaInstance } from '../../../src/eureka/codec';
 import { FakeKubeApi, terminatingPod } from '../../helpers/fake-kube-api';
 import { terminatePod, timeline, type TerminationRecord } from './kubelet';
-import { failureSummary } from './load';
+import { failureSummary, SENT_BEFORE_SIGTERM_MS } from './load';
 import { hookFrom } from './manifest';
 import { stackForFile, type PrestopReport } from './scenario';
 import { pollUntil, type DemoInstance, type Stack } from './stack';
@@ -121,7 +121,7 @@ test(`C8a: delete --grace-period=${EFFECTIVE_GRACE} without the API: the drainer
   // What it left in Eureka does not outlive the pod beyond lease expiry (5 s lease here, evicted within ~2 × lease + the 1 s timer).
   expect(goneAt - killedAt).toBeLessThan(15_000);
   // Any failed request came after the app's SIGTERM.
-  for (const f of result.failures) expect(f.at).toBeGreaterThanOrEqual(record.appSigtermAt! - 50);
+  for (const f of result.failures) expect(f.at).toBeGreaterThanOrEqual(record.appSigtermAt! - SENT_BEFORE_SIGTERM_MS);
 });
 
 test(`C8b: the same delete with DRAINER_POD_DEADLINE=true and the pod API: the drain is cut to fit, the app keeps its shutdown time, nothing is SIGKILLed`, async () => {

@@ -13,7 +13,7 @@
  * both on the same stack in the same run, and the numbers are printed.
  */
 import { terminatePod, timeline } from './kubelet';
-import { failureSummary, type LoadResult } from './load';
+import { failureSummary, SENT_BEFORE_SIGTERM_MS, type LoadResult } from './load';
 import { hookFrom, type ManifestHttpGet } from './manifest';
 import { isOut, metricValue, transitions, watchLive, watchMetrics } from './observe';
 import { describeRollOut, expectShippedOrder, rollOut, stackForFile, type PrestopReport } from './scenario';
@@ -159,7 +159,7 @@ test('a mismatched hook token: both hooks 401 at once, SIGTERM at once, the drai
   const cacheBoundMs = s.timings.serverCacheMs + s.timings.fetchSeconds * 1000 + s.timings.lbTtlMs;
   expect(m.failed).toBeGreaterThan(0);
   for (const f of result.failures) {
-    expect(f.sentAt).toBeGreaterThanOrEqual(appSigterm - 50);
+    expect(f.sentAt).toBeGreaterThanOrEqual(appSigterm - SENT_BEFORE_SIGTERM_MS);
     expect(f.sentAt).toBeLessThanOrEqual(appSigterm + cacheBoundMs + 1_000);
   }
 });
