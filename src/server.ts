@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { describeError } from './errors';
-import { createLogLimiter } from './log-limiter';
+import { createLogLimiter, type LogLimiter } from './log-limiter';
 import type { Logger } from './logger';
 
 /**
@@ -45,6 +45,45 @@ export interface StartOptions {
   readonly onListenError?: (error: NodeJS.ErrnoException) => void;
 }
 
+/** Node's server options for the bounds; node:http and node:https take the same. */
+export function boundedOptions(bounds: ServerBounds) {
+  return {
+    headersTimeout: bounds.headersTimeoutMs,
+    // Node's requestTimeout covers receiving the request only: once the
+    // last body byte is in, the connection leaves the timed list, so
+    // /prestop may take the whole drain (minutes) to answer. A body that
+    // never finishes is answered 408 and closed.
+    requestTimeout: bounds.requestTimeoutMs,
+    connectionsCheckingInterval: bounds.checkIntervalMs,
+    keepAliveTimeout: bounds.keepAliveTimeoutMs,
+    maxHeaderSize: bounds.maxHeaderBytes,
+  };
+}
+
+/**
+ * The bounds Node sets on a created server, and one rate-limited warning per
+ * kind of refused connection (`limiter`: the caller's, when it logs other
+ * kinds through it too).
+ */
+export function applyConnectionBounds(
+  server: Pick<Server, 'timeout' | 'maxConnections' | 'maxHeadersCount' | 'on'>,
+  bounds: ServerBounds,
+  log: Logger,
+  limiter: LogLimiter = createLogLimiter(),
+): void {
+  // No socket inactivity timeout: /prestop's socket is silent while the drain
+  // runs, and the drain's own deadline bounds it.
+  server.timeout = 0;
+  server.maxConnections = bounds.maxConnections;
+  server.maxHeadersCount = bounds.maxHeadersCount;
+  server.on('drop', () => {
+    const admitted = limiter.admit('drop');
+    if (admitted) {
+      log.warn({ maxConnections: bounds.maxConnections, ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) }, 'refused a connection: too many open');
+    }
+  });
+}
+
 /** Errors that mean "this host has no IPv6", as opposed to a taken port or a bad address. */
 const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
 
@@ -55,33 +94,8 @@ const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
 export function startServer(app: RequestListener, config: Config, logger: Logger, options: StartOptions = {}): Server {
   const bounds = { ...SERVER_BOUNDS, ...options.bounds };
   const log = logger.child({ component: 'server' });
-  const server = createServer(
-    {
-      headersTimeout: bounds.headersTimeoutMs,
-      // Node's requestTimeout covers receiving the request only: once the
-      // last body byte is in, the connection leaves the timed list, so
-      // /prestop may take the whole drain (minutes) to answer. A body that
-      // never finishes is answered 408 and closed.
-      requestTimeout: bounds.requestTimeoutMs,
-      connectionsCheckingInterval: bounds.checkIntervalMs,
-      keepAliveTimeout: bounds.keepAliveTimeoutMs,
-      maxHeaderSize: bounds.maxHeaderBytes,
-    },
-    app,
-  );
-  // No socket inactivity timeout: /prestop's socket is silent while the drain
-  // runs, and the drain's own deadline bounds it.
-  server.timeout = 0;
-  server.maxConnections = bounds.maxConnections;
-  server.maxHeadersCount = bounds.maxHeadersCount;
-
-  const dropLog = createLogLimiter();
-  server.on('drop', () => {
-    const admitted = dropLog.admit('drop');
-    if (admitted) {
-      log.warn({ maxConnections: bounds.maxConnections, ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) }, 'refused a connection: too many open');
-    }
-  });
+  const server = createServer(boundedOptions(bounds), app);
+  applyConnectionBounds(server, bounds, log);
 
   let host = config.host;
   let listening = false;

@@ -13,28 +13,16 @@ import { createSecureContext } from 'node:tls';
 import { describeError } from '../errors';
 import { createLogLimiter } from '../log-limiter';
 import type { Logger } from '../logger';
+import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../server';
 import type { WebhookMetrics } from './metrics';
 import { answerOversized, answerReview, type ReviewAnswer, type ReviewDeps, type ReviewRoute } from './review';
 
-export interface WebhookBounds {
+/** The drainer's server bounds (src/server.ts), plus the body limit and the TLS handshake. */
+export interface WebhookBounds extends ServerBounds {
   /** A review body beyond this is not read (answered allowed with a warning, or 400). */
   readonly bodyLimitBytes: number;
-  /** From the connection's first byte (or the previous response) to the end of the headers. */
-  readonly headersTimeoutMs: number;
-  /** To the end of the whole request, body included. */
-  readonly requestTimeoutMs: number;
   /** The TLS handshake. */
   readonly handshakeTimeoutMs: number;
-  /**
-   * An idle keep-alive connection. Longer than the apiserver's own idle timeout (90 s), so the
-   * apiserver closes first: a server that closes an idle connection while the client sends a new
-   * request on it fails that call, and with failurePolicy Ignore that pod goes uninjected.
-   */
-  readonly keepAliveTimeoutMs: number;
-  readonly checkIntervalMs: number;
-  readonly maxConnections: number;
-  readonly maxHeaderBytes: number;
-  readonly maxHeadersCount: number;
 }
 
 /**
@@ -47,6 +35,9 @@ export const WEBHOOK_BOUNDS: WebhookBounds = {
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 5_000,
   handshakeTimeoutMs: 5_000,
+  // Longer than the apiserver's own idle timeout (90 s), so the apiserver closes first: a server that
+  // closes an idle connection while the client sends a new request on it fails that call, and with
+  // failurePolicy Ignore that pod goes uninjected.
   keepAliveTimeoutMs: 120_000,
   checkIntervalMs: 1_000,
   maxConnections: 64,
@@ -128,21 +119,11 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
       key: pair.key,
       minVersion: 'TLSv1.2',
       handshakeTimeout: bounds.handshakeTimeoutMs,
-      headersTimeout: bounds.headersTimeoutMs,
-      requestTimeout: bounds.requestTimeoutMs,
-      connectionsCheckingInterval: bounds.checkIntervalMs,
-      keepAliveTimeout: bounds.keepAliveTimeoutMs,
-      maxHeaderSize: bounds.maxHeaderBytes,
+      ...boundedOptions(bounds),
     },
     (req, res) => void handle(req, res),
   );
-  server.timeout = 0;
-  server.maxConnections = bounds.maxConnections;
-  server.maxHeadersCount = bounds.maxHeadersCount;
-  server.on('drop', () => {
-    const admitted = limiter.admit('drop');
-    if (admitted) log.warn({ maxConnections: bounds.maxConnections, ...suppressed(admitted) }, 'refused a connection: too many open');
-  });
+  applyConnectionBounds(server, bounds, log, limiter);
   server.on('tlsClientError', (error) => {
     const admitted = limiter.admit('tls');
     if (admitted) log.debug({ err: describeError(error), ...suppressed(admitted) }, 'TLS handshake failed');
