@@ -1,4 +1,5 @@
 import { EurekaCodecError } from '../errors';
+import { isObject } from '../json';
 
 /**
  * What the drainer needs of a Eureka InstanceInfo. The server writes several
@@ -26,9 +27,6 @@ export interface EurekaApplications {
   readonly instances: readonly EurekaInstance[];
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function asArray(value: unknown): unknown[] {
   if (value === undefined || value === null) return [];

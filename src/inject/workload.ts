@@ -3,9 +3,9 @@
  * resource that happens to be called "Deployment" is not taken for one.
  */
 
-export type Json = Record<string, unknown>;
+import { isObject, type Json } from '../json';
 
-export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export { isObject, type Json };
 
 /** kind → the API groups it is served from, and the path from the object to its pod template. */
 const KINDS: Readonly<Record<string, { readonly groups: readonly string[]; readonly template: readonly string[] | null }>> = {

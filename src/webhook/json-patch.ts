@@ -4,6 +4,7 @@
  * whole at its path (a container list is short, and index-wise edits of a list that
  * another webhook may have reordered are where patches go wrong).
  */
+import { isObject, type Json } from '../json';
 
 export type JsonPatchOperation =
   | { readonly op: 'add'; readonly path: string; readonly value: unknown }
@@ -15,19 +16,13 @@ export function escapePointerToken(token: string): string {
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** An own property only: a key such as `__proto__` must not read the prototype. */
-function own(object: JsonObject, key: string): unknown {
+function own(object: Json, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
 /** Keys JSON.stringify would write: own, enumerable, and not undefined. */
-function keysOf(object: JsonObject): string[] {
+function keysOf(object: Json): string[] {
   return Object.keys(object).filter((key) => object[key] !== undefined);
 }
 

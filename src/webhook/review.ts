@@ -10,6 +10,7 @@
  */
 import type { InjectContext, InjectDefaults, InjectResult } from '../inject/inject';
 import { diffJson, type JsonPatchOperation } from './json-patch';
+import { isObject } from '../json';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -58,11 +59,6 @@ export interface ReviewAnswer {
   readonly error?: unknown;
 }
 
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function field(object: unknown, key: string): unknown {
   return isObject(object) && Object.hasOwn(object, key) ? object[key] : undefined;
