@@ -1,6 +1,6 @@
 import { describeError } from '../errors';
 import type { Logger } from '../logger';
-import { cleanUp } from './clean-up';
+import { cleanUp, type CleanupResult } from './clean-up';
 import { deadlineRules, deadlinesOf, earlierEnd, type DeadlineRules } from './deadlines';
 import { keepBack } from './keep-back';
 import { LiveDeadlines } from './live-deadlines';
@@ -382,18 +382,24 @@ export class DrainController {
     const record = this.record;
     const servers: ServerState[] = record?.servers ?? config.servers.map((s) => ({ server: s.label, put: 'pending', restored: 0 }));
     const until = this.state.terminating ? this.exitDeadline() : clock.now() + 10_000;
-    let left = false;
-    let instanceId: string | undefined;
+    let result: CleanupResult | undefined;
     try {
-      const result = await cleanUp(this.deps, servers, record?.instanceId, until);
-      left = result.leftSomething;
-      instanceId = result.instanceId;
+      result = await cleanUp(this.deps, servers, record?.instanceId, until);
     } catch (error) {
-      left = true;
       this.log.error({ err: describeError(error) }, 'clean-up failed');
     }
+    const left = result?.leftSomething ?? true;
     this.cleanupLeftSomething = left;
-    this.perform(this.dispatch('cleaned', { instanceId, leftSomething: left, servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) }));
+    // The `done` line says what is left and where, and whether a late replication was waited out.
+    this.perform(
+      this.dispatch('cleaned', {
+        instanceId: result?.instanceId,
+        leftSomething: left,
+        left: result?.left ?? [],
+        replicationSettled: result?.settled ?? false,
+        servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })),
+      }),
+    );
     for (const wake of this.cleanedWaiters) wake(!left);
     this.cleanedWaiters.clear();
   }

@@ -25,7 +25,7 @@ export interface ServerState {
   /** keep-out.ts could not repeat the change yet (logged once until it can). */
   restorePending?: boolean;
   error?: string;
-  cleanup?: 'pending' | 'deleted' | 'absent' | 'failed' | 'unreachable' | 'skipped';
+  cleanup?: 'pending' | 'deleted' | 'deleted_again' | 'absent' | 'failed' | 'unreachable' | 'skipped';
 }
 
 export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
