@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { LoadGenerator } from '../../e2e/stack/load';
 import { assertInCluster, apply, createNamespace, deleteNamespace, kubectl, LogFollower, PodTracker, podFromDeployment, waitPodReady } from './support/kube';
 import { kubeletEvents } from './support/kubelet-log';
+import { recordResult } from './support/results';
 import { World } from './support/world';
 import { podInstanceId, workload, type WorkloadSource } from './support/workloads';
 
@@ -80,5 +81,14 @@ describe.each<[WorkloadSource, string]>([
       expect(killDrainer.at).toBeGreaterThanOrEqual(killApp.at);
     }
     await world.waitGone(id);
+    recordResult(`delete pod (${name})`, {
+      failed: result.failed,
+      sent: result.sent,
+      outcome: report?.['outcome'],
+      drainMs: report?.['durationMs'],
+      hooks: events.preStop.map((e) => e.container),
+      sigterm: events.kill.map((e) => `${e.container} +${e.at - deletedAt} ms`),
+      exits: { app: tracker.terminated('app')?.['exitCode'], drainer: tracker.terminated('eureka-drainer')?.['exitCode'] },
+    });
   }, 240_000);
 });
