@@ -84,7 +84,7 @@ async function deleteWithShortGrace(name: string, podDeadline: boolean, beforeDe
   const finished = drainer.find('drain finished');
   const report = finished?.['report'] as Record<string, unknown> | undefined;
   const events = kubeletEvents(name, deletedAt);
-  const run: Run = { load: result, deletedAt, drainer, tracker, events, report, finishedAt: finished ? Number(finished['time']) : undefined };
+  const run: Run = { load: result, deletedAt, drainer, tracker, events, report, finishedAt: report ? Date.parse(String(report['answeredAt'])) : undefined };
   console.log(`${name}: ${result.failed} of ${result.sent} failed; report ${JSON.stringify(report)}; kubelet ${JSON.stringify(events)}; app ${JSON.stringify(tracker.terminated('app'))}; drainer ${JSON.stringify(tracker.terminated('eureka-drainer'))}`);
   return run;
 }
