@@ -3,7 +3,7 @@
  * admin kubeconfig that `cluster.sh up` wrote. The tests run inside the cluster's network namespace
  * (`cluster.sh exec`), which sets KUBECONFIG and puts that kubectl first on PATH.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import YAML from 'yaml';
 import { pollUntil } from '../../../e2e/support/poll';
 
@@ -224,4 +224,14 @@ export function podFromDeployment(deployment: Json, name: string): Json {
 /** The kubelet's own log (cluster.sh writes it; --v=3 shows each preStop hook and kill). */
 export function kubeletLogPath(): string {
   return `${process.env['EUREKA_DRAINER_CLUSTER_DIR'] ?? '/tmp/eureka-drainer-cluster'}/logs/kubelet.log`;
+}
+
+/** The host PID of a running container (its task in the cluster's containerd), from a containerID `containerd://…`. */
+export function containerPid(containerID: string): number {
+  const id = containerID.replace(/^containerd:\/\//, '');
+  const socket = `${process.env['EUREKA_DRAINER_CLUSTER_DIR'] ?? '/tmp/eureka-drainer-cluster'}/containerd/containerd.sock`;
+  const out = execFileSync('ctr', ['--address', socket, '-n', 'k8s.io', 'task', 'ls'], { encoding: 'utf8' });
+  const row = out.split('\n').map((l) => l.trim().split(/\s+/)).find((cols) => cols[0] === id);
+  if (!row) throw new Error(`container ${id} has no running task in containerd`);
+  return Number(row[1]);
 }
