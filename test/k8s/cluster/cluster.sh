@@ -255,6 +255,14 @@ EOF
 up() {
   require_tools
   local bin; bin="$(bash "$here/build-kube.sh" | tail -n 1)"
+  local c alive=0
+  for c in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet; do pid_alive "$c" && alive=1; done
+  if [ "$alive" = 0 ] && [ -d "$STATE" ]; then
+    # Nothing of a previous cluster runs (a stopped session, a reboot): start from nothing rather than from its
+    # etcd, pod IP allocations and sandboxes.
+    log "no component of the cluster in $STATE runs: removing what it left and starting afresh"
+    down
+  fi
   mkdir -p "$STATE/logs" "$STATE/pids" "$STATE/pod-logs" "$STATE/etcd"
   setup_netns
   pki
@@ -303,7 +311,7 @@ up() {
   wait_for "the node" 120 in_ns_kubectl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
   wait_for "the default service account" 60 in_ns_kubectl get serviceaccount default
   local t1; t1=$(date +%s.%N)
-  log "node $NODE_NAME Ready $(echo "$t1 - $t0" | bc 2>/dev/null || echo "?")s after the first component started"
+  log "node $NODE_NAME Ready $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s after the first component started"
   where
 }
 
@@ -368,7 +376,7 @@ down() {
   # Pod network namespaces the CNI made for this cluster's sandboxes, then the cluster's own.
   if ip netns list | grep -qw "$NETNS"; then ip netns delete "$NETNS"; fi
   grep -qs " $STATE/" /proc/mounts && awk -v s="$STATE/" '$2 ~ "^"s {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$STATE"
+  rm -rf --one-file-system "$STATE"
   log "down"
 }
 
