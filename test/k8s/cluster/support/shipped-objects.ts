@@ -64,6 +64,8 @@ export interface DryRunVerdict {
   readonly accepted: boolean;
   /** kubectl's output: "… serverside-applied (server dry run)", or the apiserver's reason. */
   readonly message: string;
+  /** The apiserver's warnings (deprecations, dubious values), which an accepted object may still carry. */
+  readonly warnings: string[];
 }
 
 /**
@@ -78,5 +80,6 @@ export async function dryRunApply(object: Json, namespace?: string): Promise<Dry
     JSON.stringify(object),
   );
   const message = `${r.stdout}${r.stderr}`.trim();
-  return { accepted: r.code === 0 && /serverside-applied \(server dry run\)/.test(r.stdout), message };
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('Warning:'));
+  return { accepted: r.code === 0 && /serverside-applied \(server dry run\)/.test(r.stdout), message, warnings };
 }
