@@ -297,7 +297,7 @@ describe('3. DRAINER_POD_DEADLINE=true reads the pod through the projected token
     expect(projectedToken(s.pod).mountedInDrainer).toBe(true);
     const refused = await waitForLine(s.drainer, 'could not read the pod');
     console.log(`deadline-unbound: ${JSON.stringify(refused)}`);
-    expect(refused['level']).toBe(40);
+    expect(refused['level']).toBe('warn');
     expect(refused['kind']).toBe('forbidden');
     expect(String(refused['err'])).toContain("RBAC: the drainer's service account needs get on pods");
     // The apiserver's own reason, with the real identity the projected token carried.
