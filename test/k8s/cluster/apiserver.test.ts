@@ -37,6 +37,8 @@ const NS = 'edk8s-api';
 const NS_UNBOUND = 'edk8s-api-unbound';
 const ROOT = join(__dirname, '..', '..', '..');
 const SERVICE_ACCOUNT = 'orders-drainer';
+/** Where pods reach the API: the `kubernetes` Service's ClusterIP, an address of the node (cluster.sh). */
+const KUBERNETES_SERVICE = '10.215.0.1:443';
 const rbacObjects = (): Json[] => YAML.parseAllDocuments(readFileSync(join(ROOT, 'k8s', 'pod-deadline-rbac.yaml'), 'utf8')).map((d) => d.toJSON() as Json);
 
 beforeAll(async () => {
@@ -247,7 +249,6 @@ describe('3. DRAINER_POD_DEADLINE=true reads the pod through the projected token
 
   async function deleteShort(s: Started): Promise<{ deletedAt: number; deleteReturnedAt: number; tracker: PodTracker }> {
     const tracker = new PodTracker(s.ns, s.name);
-    // The drainer logs "drain started" when the app's preStop calls it.
     const deletedAt = Date.now();
     await kubectl(['delete', 'pod', s.name, '-n', s.ns, `--grace-period=${DELETE_GRACE}`, '--wait=false']);
     const deleteReturnedAt = Date.now();
@@ -263,7 +264,7 @@ describe('3. DRAINER_POD_DEADLINE=true reads the pod through the projected token
     const mount = projectedToken(s.pod);
     expect(mount).toEqual({ volume: expect.stringMatching(/^kube-api-access-/), sources: ['serviceAccountToken', 'configMap', 'downwardAPI'], mountedInDrainer: true });
     await expect(waitForLine(s.drainer, 'reading the pod works')).resolves.toBeDefined();
-    expect(s.drainer.find('DRAINER_POD_DEADLINE: watching the pod')?.['api']).toBe('10.215.0.1:443');
+    expect(s.drainer.find('DRAINER_POD_DEADLINE: watching the pod')?.['api']).toBe(KUBERNETES_SERVICE);
 
     const { deletedAt, deleteReturnedAt, tracker } = await deleteShort(s);
     const started = s.drainer.find('drain started');
