@@ -59,7 +59,7 @@ function deploymentOf(source: WorkloadSource): Json {
 }
 
 /** The component applied by the real kustomize (kubectl's) onto the plain Deployment of the stack tests. */
-function renderWithKustomize(): Json {
+export function renderWithKustomize(): Json {
   const dir = mkdtempSync(join(tmpdir(), 'edk8s-kustomize-'));
   cpSync(join(ROOT, 'k8s', 'component'), join(dir, 'component'), { recursive: true });
   writeFileSync(join(dir, 'deployment.yaml'), YAML.stringify(USER_DEPLOYMENT));
@@ -79,7 +79,8 @@ export function nodeJava(): { java: string; mounts: string[] } {
   return { java, mounts };
 }
 
-function setEnv(container: Json, name: string, value: string, substituted: Workload['substituted'], label: string): void {
+/** Sets (or adds) one env variable of a container, recording the manifest's value and the new one in `substituted`. */
+export function setEnv(container: Json, name: string, value: string, substituted: Workload['substituted'], label: string): void {
   const env = arr(container['env']);
   const existing = env.find((e) => e['name'] === name);
   substituted[`${label} ${name}`] = [existing ? String(existing['value'] ?? JSON.stringify(existing['valueFrom'])) : undefined, value];
