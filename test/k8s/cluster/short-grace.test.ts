@@ -9,8 +9,11 @@
  *     `kubernetes` Service's address): the drainer reads deletionTimestamp, cuts the drain so /prestop answers by
  *     the deadline it reports (bug 1), the report says what was waited beside what was planned (bug 2), the app
  *     keeps its shutdown time, nothing is SIGKILLed, the drainer cleans up and exits 0;
- * (c) as (b) with both Eureka servers frozen (SIGSTOP) before the delete: every request to Eureka hangs, and
- *     /prestop still answers by the deadline, so the kubelet's hook completes within the grace (bug 1).
+ * (c) as (b) with both Eureka servers frozen (SIGSTOP) before the delete and the drainer told the servers' cache
+ *     is 30 s: every request to Eureka hangs, and /prestop still answers by the deadline, so the kubelet's hook
+ *     completes within the grace (bug 1).
+ * The servers' response cache is 3 s here: with the 1 s of the other files the build before the fix answered
+ * (b) and (c) in time too (8 ms and 2 ms after the deadline); with 3 s and 30 s it did not (the bug as found).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,17 +23,20 @@ import { LoadGenerator, type LoadResult } from '../../e2e/stack/load';
 import { assertInCluster, apply, createNamespace, deleteNamespace, kubectl, LogFollower, PodTracker, podFromDeployment, waitPodReady, type Json } from './support/kube';
 import { kubeletEvents, type KubeletEvents } from './support/kubelet-log';
 import { recordResult } from './support/results';
+import { SCALED, type StackTimings } from '../../e2e/stack/stack';
 import { World } from './support/world';
 import { podInstanceId, workload } from './support/workloads';
 
 const NS = 'edk8s-grace';
 const GRACE = 60;
 const DELETE_GRACE = 10;
+/** The found-on-a-real-cluster bug showed with a 3 s server cache (answered 2.6 s late) and, with Eureka not answering, a 30 s one. */
+const TIMINGS: StackTimings = { ...SCALED, serverCacheMs: 3_000 };
 let world: World;
 
 beforeAll(async () => {
   assertInCluster();
-  world = await World.start();
+  world = await World.start(TIMINGS);
   await createNamespace(NS);
   const rbac = YAML.parseAllDocuments(readFileSync(join(__dirname, '..', '..', '..', 'k8s', 'pod-deadline-rbac.yaml'), 'utf8')).map((d) => d.toJSON() as Json);
   await apply(rbac, NS);
@@ -51,14 +57,15 @@ interface Run {
   readonly finishedAt: number | undefined;
 }
 
-async function deleteWithShortGrace(name: string, podDeadline: boolean, beforeDelete: () => void = () => undefined, afterGone: () => void = () => undefined): Promise<Run> {
+async function deleteWithShortGrace(name: string, podDeadline: boolean, extraEnv: Record<string, string> = {}, beforeDelete: () => void = () => undefined, afterGone: () => void = () => undefined): Promise<Run> {
   const w = workload({
     source: 'k8s/classic-sidecar.yaml',
     name,
     replicas: 1,
     eurekaUrls: world.eurekaUrls,
+    timings: TIMINGS,
     graceSeconds: GRACE,
-    drainerEnv: { DRAINER_TAIL_SECONDS: '15', DRAINER_APP_SHUTDOWN_SECONDS: '2', ...(podDeadline ? { DRAINER_POD_DEADLINE: 'true' } : {}) },
+    drainerEnv: { DRAINER_TAIL_SECONDS: '15', DRAINER_APP_SHUTDOWN_SECONDS: '2', ...(podDeadline ? { DRAINER_POD_DEADLINE: 'true' } : {}), ...extraEnv },
   });
   const pod = podFromDeployment(w.deployment, name);
   if (podDeadline) (pod['spec'] as Json)['serviceAccountName'] = 'orders-drainer';
@@ -121,6 +128,7 @@ describe(`kubectl delete pod --grace-period=${DELETE_GRACE} of a pod whose grace
     const run = await deleteWithShortGrace(
       'cut-frozen',
       true,
+      { EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '30000' },
       () => world.servers.forEach((s) => s.signal('SIGSTOP')),
       () => world.servers.forEach((s) => s.signal('SIGCONT')),
     );

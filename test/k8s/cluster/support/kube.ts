@@ -183,35 +183,55 @@ export class LogFollower {
 }
 
 /**
- * Follows one pod through its termination by polling it (every 200 ms) until it is gone, keeping the last
- * status the apiserver showed: each container's terminated state (exit code, reason, finishedAt) survives in it.
+ * Follows one pod through its termination with a watch (`kubectl get pod -w --output-watch-events -o json`), so
+ * that every status the apiserver stored is seen, up to the DELETED event: each container's terminated state (exit
+ * code, reason, finishedAt) is kept, even when the pod is removed a few milliseconds after its last container ended.
  */
 export class PodTracker {
   last: PodStatus | undefined;
+  private readonly terminatedStates = new Map<string, Json>();
+  private readonly child: ChildProcess;
   readonly gone: Promise<void>;
-  private stopped = false;
 
   constructor(readonly namespace: string, readonly name: string, timeoutMs = 240_000) {
-    const until = Date.now() + timeoutMs;
-    this.gone = (async () => {
-      while (!this.stopped && Date.now() < until) {
-        const pod = await getPod(namespace, name).catch(() => this.last);
-        if (pod === undefined) return;
-        this.last = pod;
-        await new Promise((r) => setTimeout(r, 200));
+    this.child = spawn('kubectl', ['get', 'pod', name, '-n', namespace, '-w', '--output-watch-events', '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    let deleted = false;
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      // Pretty-printed objects, one after the other: each ends with a "}" alone at the start of a line.
+      let end: number;
+      while ((end = buffer.indexOf('\n}\n')) >= 0) {
+        const event = JSON.parse(buffer.slice(0, end + 2)) as { type: string; object: Json };
+        buffer = buffer.slice(end + 3);
+        this.last = podStatus(event.object);
+        for (const c of this.last.containers) {
+          const terminated = (c.state['terminated'] ?? c.lastState['terminated']) as Json | undefined;
+          if (terminated) this.terminatedStates.set(c.name, terminated);
+        }
+        if (event.type === 'DELETED') {
+          deleted = true;
+          this.child.kill('SIGTERM');
+        }
       }
-      if (!this.stopped) throw new Error(`pod ${namespace}/${name} still there after ${timeoutMs} ms`);
-    })();
+    });
+    this.gone = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.child.kill('SIGTERM'), timeoutMs);
+      this.child.on('close', () => {
+        clearTimeout(timer);
+        if (deleted) resolve();
+        else reject(new Error(`pod ${namespace}/${name}: the watch ended before the pod was deleted (timeout ${timeoutMs} ms)`));
+      });
+    });
   }
 
   /** The container's last terminated state as the apiserver showed it. */
   terminated(container: string): Json | undefined {
-    const c = this.last?.containers.find((s) => s.name === container);
-    return (c?.state['terminated'] ?? c?.lastState['terminated']) as Json | undefined;
+    return this.terminatedStates.get(container);
   }
 
   stop(): void {
-    this.stopped = true;
+    this.child.kill('SIGTERM');
   }
 }
 

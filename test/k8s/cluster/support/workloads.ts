@@ -113,6 +113,12 @@ export function workload(options: WorkloadOptions): Workload {
   const app = arr(pod['containers']).find((c) => c !== drainer);
   if (!drainer || !app) throw new Error(`${options.source}: no drainer or no app container`);
   drainer['imagePullPolicy'] = 'Never';
+  // Another build of the drainer under another tag (an older commit, to see a test fail on the bug it pins).
+  const otherImage = process.env['EUREKA_DRAINER_TEST_IMAGE'];
+  if (otherImage) {
+    substituted['drainer image'] = [String(drainer['image']), otherImage];
+    drainer['image'] = otherImage;
+  }
 
   // The app: the demo-service fixture on the node's JDK.
   const { java, mounts } = nodeJava();
