@@ -167,7 +167,8 @@ export function drainMarkers(report: PrestopReport & { phases?: Record<string, s
   } else {
     markers.push({ at: phase('waiting_clients'), label: 'verification over (not all verified)' });
   }
-  const windowEnd = report.actual.clientWindowMs === null ? undefined : started + report.actual.clientWindowMs;
+  // Where the drain stopped waiting for the window (its end, or the deadline when one cut it); the tail runs from there.
+  const windowEnd = report.actual.clientWindowWaitedMs === null ? undefined : started + report.actual.clientWindowWaitedMs;
   markers.push({ at: windowEnd, label: 'client window end' });
   markers.push({ at: windowEnd === undefined || report.actual.tailMs === null ? undefined : windowEnd + report.actual.tailMs, label: 'tail end' });
   markers.push({ at: record.appSigtermAt, label: 'app SIGTERM' });

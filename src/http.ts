@@ -7,6 +7,7 @@ import { createLogLimiter } from './log-limiter';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { describeFit, type Plan } from './plan';
+import { sourceAdvice, type SourceAdvice } from './source-advice';
 import { parseSourceRule, sourceAllowed, type SourceRule } from './source-filter';
 
 export interface HttpDeps {
@@ -44,11 +45,13 @@ export function createApp(deps: HttpDeps): express.Express {
 
   // Anyone who reaches the port can be refused as fast as they can send; the
   // metric counts every refusal, the log gets one line per kind per interval.
+  // A refusal by source says why and what would admit the caller (src/source-advice.ts), computed only for lines logged.
   const refusalLog = createLogLimiter();
+  const advice = (kind: 'forbidden' | 'unauthorized', source: string): SourceAdvice | Record<string, never> => (kind === 'forbidden' ? sourceAdvice(config, source) : {});
   const logRefusal = (kind: 'forbidden' | 'unauthorized', source: string, path: string, message: string): void => {
     const admitted = refusalLog.admit(kind);
     if (admitted === undefined) return;
-    log.warn({ source: source.slice(0, 64), path: path.slice(0, 64), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) }, message);
+    log.warn({ source: source.slice(0, 64), path: path.slice(0, 64), ...advice(kind, source), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) }, message);
   };
 
   // A refused preStop does not stop the kubelet: it sends the app SIGTERM at
@@ -61,10 +64,10 @@ export function createApp(deps: HttpDeps): express.Express {
     const admitted = kubeletLog.admit(reason);
     if (admitted !== undefined) {
       log.error(
-        { source: source.slice(0, 64), path: req.path.slice(0, 64), userAgent: agent.slice(0, 64), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) },
+        { source: source.slice(0, 64), path: req.path.slice(0, 64), userAgent: agent.slice(0, 64), ...advice(reason, source), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) },
         reason === 'unauthorized'
           ? "the kubelet's preStop call was refused: its token does not match DRAINER_TOKEN. The app is being stopped WITHOUT a drain. Make the pod spec's httpHeaders token and the drainer's token the same value (see the README's security section)"
-          : "the kubelet's preStop call was refused: its source address is not in DRAINER_ALLOWED_SOURCES / NODE_IP. The app is being stopped WITHOUT a drain. Add the node's address (or the node's pod-CIDR bridge) to the allow-list",
+          : "the kubelet's preStop call was refused: its source address is not allowed (see why). The app is being stopped WITHOUT a drain. Set one of admitWith",
       );
     }
     controller.hookRefused();

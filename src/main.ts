@@ -9,7 +9,8 @@ import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
 import { DrainController } from './drain/controller';
 import { companionMode } from './drain/companion-mode';
-import { ownerMode, REPLICATION_SETTLE_MS } from './drain/owner-mode';
+import { ownerMode } from './drain/owner-mode';
+import { REPLICATION_SETTLE_MS } from './drain/replication-settle';
 import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
 import { readDefaultGateways } from './pod-gateway';
@@ -23,7 +24,7 @@ import { registerProcessMetrics } from './process-metrics';
 import { computePlan, describeFit, formatPlanTable } from './plan';
 import { runInject } from './inject/cli';
 import { startServer } from './server';
-import { allowsAnyone } from './source-filter';
+import { logAdmissionWarnings } from './source-advice';
 import { parseSelector, readInFlight } from './tail';
 import { runWebhook } from './webhook/command';
 
@@ -139,9 +140,7 @@ function serve(): void {
   logger.info({ version: version(), config: redactConfig(config) }, 'effective configuration');
   if (plan.fits) logger.info({ plan: planJson(plan) }, 'drain plan');
   else logger.warn({ plan: planJson(plan) }, `drain plan ${describeFit(plan)}`);
-  if (allowsAnyone(config.allowedSources) && config.token === undefined) {
-    logger.warn('no DRAINER_TOKEN and a source allow-list that admits any address (empty, *, or a /0 block; see NODE_IP / DRAINER_ALLOWED_SOURCES): anyone who reaches the pod can start a drain');
-  }
+  logAdmissionWarnings(config, logger);
 
   void oneAddressWarning(config.servers).then((warning) => warning && logger.warn({ servers: config.servers.map((s) => s.label) }, warning));
   const server: Server = startServer(app, config, logger, { onListenError: () => process.exit(EXIT_INCOMPLETE) });

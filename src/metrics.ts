@@ -10,7 +10,7 @@ export type { DrainOutcome } from './phases';
 
 export type PrestopResult = 'started' | 'joined' | 'finished' | 'queued' | 'join_joined' | 'join_no_drain' | 'unauthorized' | 'forbidden';
 
-export type CleanupResult = 'deleted' | 'absent' | 'failed' | 'unreachable' | 'skipped' | 'pending';
+export type CleanupResult = 'deleted' | 'deleted_again' | 'absent' | 'failed' | 'unreachable' | 'skipped' | 'pending';
 
 export interface Metrics {
   setPhase(phase: DrainPhase): void;

@@ -77,7 +77,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     appExitProcess: v.appExitProcess,
     appExitFile: v.appExitFile,
     token: v.token,
-    allowedSources: allowList(v, options.podGateways ?? [], problem),
+    ...allowList(v, options.podGateways ?? [], problem),
+    podGateways: [...(options.podGateways ?? [])],
     sigtermPrestopWaitMs: v.sigtermPrestopWaitMs,
     logLevel: v.logLevel,
     owner,
@@ -144,7 +145,7 @@ function checkAppExit(v: Values, problem: (text: string) => void): void {
   if (v.appExit === 'file' && !v.appExitFile) problem('DRAINER_APP_EXIT=file needs DRAINER_APP_EXIT_FILE, a path in a volume shared with the app');
 }
 
-function allowList(v: Values, podGateways: readonly string[], problem: (text: string) => void): string[] {
+function allowList(v: Values, podGateways: readonly string[], problem: (text: string) => void): Pick<Config, 'allowedSources' | 'allowedSourcesFrom'> {
   if (v.allowedSources) {
     const sources = v.allowedSources.raw.split(',').map((s) => s.trim()).filter(Boolean);
     for (const source of sources) {
@@ -152,16 +153,17 @@ function allowList(v: Values, podGateways: readonly string[], problem: (text: st
       const rule = readSourceRule(source);
       if ('problem' in rule) problem(`DRAINER_ALLOWED_SOURCES must list IP addresses or CIDR blocks (or *); ${shown(source)}: ${rule.problem}`);
     }
-    return sources.includes('*') ? [] : sources;
+    return { allowedSources: sources.includes('*') ? [] : sources, allowedSourcesFrom: 'DRAINER_ALLOWED_SOURCES' };
   }
   // No token: only loopback and the node may start a drain. The kubelet's
   // source is NODE_IP or, with bridge network plugins, the pod's default
   // gateway (the node's bridge address; src/pod-gateway.ts). Any other
-  // plugin's choice is logged with its source on refusal, so the list can be widened.
-  if (v.token === undefined && v.nodeIp) return [...new Set(['127.0.0.1', '::1', v.nodeIp, ...podGateways])];
+  // plugin's choice is logged with its source on refusal, with the setting
+  // that admits it (src/source-advice.ts), so the list can be widened.
+  if (v.token === undefined && v.nodeIp) return { allowedSources: [...new Set(['127.0.0.1', '::1', v.nodeIp, ...podGateways])], allowedSourcesFrom: 'NODE_IP' };
   // With a token the token is the guard: a source filter that misses the
   // kubelet's address would silently skip the drain.
-  return [];
+  return { allowedSources: [], allowedSourcesFrom: 'none' };
 }
 
 /** The configuration as it may be logged: secrets replaced, nothing else hidden. */

@@ -65,6 +65,14 @@ export interface Config {
   readonly token: string | undefined;
   /** Addresses and CIDR blocks (IPv4 or IPv6) allowed to call /prestop and /drain/abort; empty = any. */
   readonly allowedSources: readonly string[];
+  /**
+   * Where allowedSources comes from: DRAINER_ALLOWED_SOURCES as set; NODE_IP, the
+   * no-token default (loopback, NODE_IP and the pod's default gateways); none, no
+   * filter (a token guards, or there is no NODE_IP to build one from).
+   */
+  readonly allowedSourcesFrom: 'DRAINER_ALLOWED_SOURCES' | 'NODE_IP' | 'none';
+  /** The pod's default gateways found at start-up (src/pod-gateway.ts); empty when the pod has no default route. */
+  readonly podGateways: readonly string[];
   readonly sigtermPrestopWaitMs: number;
   readonly logLevel: LogLevel;
   /** Owner mode only: what the drainer registers and heartbeats for the app. */

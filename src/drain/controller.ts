@@ -1,7 +1,9 @@
 import { describeError } from '../errors';
 import type { Logger } from '../logger';
-import { cleanUp } from './clean-up';
+import { cleanUp, type CleanupResult } from './clean-up';
+import { deadlineRules, deadlinesOf, earlierEnd, type DeadlineRules } from './deadlines';
 import { keepBack } from './keep-back';
+import { LiveDeadlines } from './live-deadlines';
 import { DrainAborted, type DrainDeps } from './deps';
 import { decide, exitCodeFor, INITIAL_STATE, isDraining, type DrainPhase, type LifecycleAction, type LifecycleEventType, type LifecycleState } from './machine';
 import { newRecord, type DrainRecord, type ServerState } from './record';
@@ -43,8 +45,9 @@ export class DrainController {
   private cleanupLeftSomething = false;
   private watchGeneration = 0;
   private exitCode: Promise<number> | undefined;
-  /** The real end of the grace period when Kubernetes said it is earlier than DRAINER_GRACE_PERIOD_SECONDS. */
-  private graceEndsAt: number | undefined;
+  /** The pod's end when Kubernetes said it (deletionTimestamp); counts only when earlier than DRAINER_GRACE_PERIOD_SECONDS. */
+  private podEndsAt: number | undefined;
+  private readonly deadlineRules: DeadlineRules;
   private resolveExit: ((code: number) => void) | undefined;
   private readonly drainStartWaiters = new Set<() => void>();
   private readonly cleanedWaiters = new Set<(ok: boolean) => void>();
@@ -53,6 +56,7 @@ export class DrainController {
   constructor(private readonly deps: DrainDeps) {
     this.state = { ...INITIAL_STATE, owner: deps.mode.name === 'owner' };
     this.log = deps.logger.child({ component: 'drain' });
+    this.deadlineRules = deadlineRules(deps.plan, deps.config.timings);
     deps.metrics.setPhase('idle');
   }
 
@@ -65,33 +69,30 @@ export class DrainController {
     return this.state;
   }
 
-  /** When the process must be gone: the grace period from termination start, less a second. */
+  /** When the process must be gone (deadlines.ts exitBy), counted from the termination start, or from now while none began. */
   exitDeadline(): number {
-    const start = this.state.terminationStartedAt ?? this.deps.clock.now();
-    const configured = start + this.deps.plan.gracePeriodMs - 1_000;
-    return this.graceEndsAt === undefined ? configured : Math.min(configured, this.graceEndsAt - 1_000);
+    return deadlinesOf(this.deadlineRules, { since: this.state.terminationStartedAt ?? this.deps.clock.now(), podEndsAt: this.podEndsAt }).exitBy;
   }
 
   /**
    * Kubernetes ends the grace period earlier than DRAINER_GRACE_PERIOD_SECONDS
    * (`kubectl delete --grace-period`, an eviction's DeleteOptions, node-pressure
-   * eviction, a second delete), learned from the pod's deletionTimestamp. The
-   * running drain's waits are cut so the app keeps its shutdown time, and the
-   * process deadline moves with it. Only ever earlier.
+   * eviction, a second delete), learned from the pod's deadline. The
+   * running drain's deadlines move (every wait in progress follows them, so
+   * the app keeps its shutdown time), and the process deadline with them.
+   * Only ever earlier.
    */
   learnGraceEnd(at: number, source: string): void {
-    if (this.graceEndsAt !== undefined && at >= this.graceEndsAt) return;
+    if (this.podEndsAt !== undefined && at >= this.podEndsAt) return;
     const before = this.exitDeadline();
-    this.graceEndsAt = at;
+    this.podEndsAt = earlierEnd(this.podEndsAt, at);
     if (this.exitDeadline() >= before) return;
-    const { timings } = this.deps.config;
     this.deps.metrics.gracePeriodShortened();
     this.log.warn({ graceEndsAt: iso(at), source, exitDeadlineWas: iso(before), exitDeadline: iso(this.exitDeadline()) }, 'Kubernetes ends the grace period earlier than DRAINER_GRACE_PERIOD_SECONDS: cutting the drain to fit');
     const r = this.record;
     if (r && (isDraining(this.state.phase) || this.state.phase === 'aborting')) {
-      r.deadline = Math.max(r.startedAt, Math.min(r.deadline, at - timings.appShutdownMs - timings.marginMs));
-      r.exitDeadline = Math.min(r.exitDeadline, at - 1_000);
-      r.problems.push(`the grace period ends at ${iso(at)} (${source}), earlier than DRAINER_GRACE_PERIOD_SECONDS: waits are cut at ${iso(r.deadline)}`);
+      r.deadlines.learnPodEnd(at);
+      r.problems.push(`the grace period ends at ${iso(at)} (${source}), earlier than DRAINER_GRACE_PERIOD_SECONDS: waits are cut at ${iso(r.deadlines.current().answerBy)}`);
     }
     if (this.resolveExit) this.armDeadline();
   }
@@ -220,7 +221,7 @@ export class DrainController {
     const r = this.record;
     if (!r || !isDraining(this.state.phase)) return 0;
     const planned = r.windowEnd === undefined ? r.startedAt + this.deps.plan.drainMs : r.windowEnd + this.deps.config.timings.tailMs;
-    return Math.max(0, Math.min(planned, r.deadline) - this.deps.clock.now());
+    return Math.max(0, Math.min(planned, r.deadlines.current().answerBy) - this.deps.clock.now());
   }
 
   /** /drain: what the drain is doing now. */
@@ -235,7 +236,7 @@ export class DrainController {
       startedAt: r === undefined ? null : iso(r.startedAt),
       elapsedMs: r === undefined ? 0 : now - r.startedAt,
       remainingMs: this.remainingMs(),
-      deadlineAt: r === undefined ? null : iso(r.deadline),
+      deadlineAt: r === undefined ? null : iso(r.deadlines.current().answerBy),
       phases: Object.fromEntries(Object.entries(this.phaseAt).map(([k, v]) => [k, iso(v)])),
       servers: r === undefined ? [] : r.servers.map((s) => serverReport(s, r.startedAt)),
       report: this.lastReport ?? null,
@@ -290,14 +291,12 @@ export class DrainController {
   private startDrain(): Promise<DrainReport> {
     const { clock, plan, config } = this.deps;
     const startedAt = clock.now();
-    const budgetEnd = (this.state.terminationStartedAt ?? startedAt) + plan.drainBudgetMs;
-    const graceCut = this.graceEndsAt === undefined ? budgetEnd : this.graceEndsAt - config.timings.appShutdownMs - config.timings.marginMs;
-    const deadline = Math.max(startedAt, Math.min(budgetEnd, graceCut));
+    const deadlines = new LiveDeadlines(this.deadlineRules, this.state.terminationStartedAt ?? startedAt, startedAt, this.podEndsAt);
+    const deadline = deadlines.current().answerBy;
     const record = newRecord(
       config.servers.map((s) => s.label),
       startedAt,
-      deadline,
-      this.exitDeadline(),
+      deadlines,
     );
     if (!plan.fits) record.problems.push(`plan does not fit the grace period; waits are cut at ${iso(deadline)}`);
     if (this.state.appNotHeld) {
@@ -383,18 +382,24 @@ export class DrainController {
     const record = this.record;
     const servers: ServerState[] = record?.servers ?? config.servers.map((s) => ({ server: s.label, put: 'pending', restored: 0 }));
     const until = this.state.terminating ? this.exitDeadline() : clock.now() + 10_000;
-    let left = false;
-    let instanceId: string | undefined;
+    let result: CleanupResult | undefined;
     try {
-      const result = await cleanUp(this.deps, servers, record?.instanceId, until);
-      left = result.leftSomething;
-      instanceId = result.instanceId;
+      result = await cleanUp(this.deps, servers, record?.instanceId, until);
     } catch (error) {
-      left = true;
       this.log.error({ err: describeError(error) }, 'clean-up failed');
     }
+    const left = result?.leftSomething ?? true;
     this.cleanupLeftSomething = left;
-    this.perform(this.dispatch('cleaned', { instanceId, leftSomething: left, servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) }));
+    // The `done` line says what is left and where, and whether a late replication was waited out.
+    this.perform(
+      this.dispatch('cleaned', {
+        instanceId: result?.instanceId,
+        leftSomething: left,
+        left: result?.left ?? [],
+        replicationSettled: result?.settled ?? false,
+        servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })),
+      }),
+    );
     for (const wake of this.cleanedWaiters) wake(!left);
     this.cleanedWaiters.clear();
   }

@@ -35,7 +35,9 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
           const seen = deps.mode.live(live, config.appName, id);
           if (seen === 'out' || seen === 'absent' || signal.aborted) return;
           const before = live === null ? 'absent' : `${live.status}/${live.overriddenStatus}`;
-          await deps.mode.change(deps, record, server, state, AbortSignal.timeout(config.eurekaTimeoutMs));
+          // Not under `signal` (the waits' end must not cut a PUT the server may still apply), but never past the drain's deadline.
+          const restoreBy = untilSignal(clock, record.deadlines.time((d) => d.answerBy));
+          await deps.mode.change(deps, record, server, state, AbortSignal.any([AbortSignal.timeout(config.eurekaTimeoutMs), restoreBy.signal])).finally(restoreBy.cancel);
           if (state.put !== 'ok') {
             // Once per server until it is back: an app that cancelled its lease mid-drain would repeat this every poll.
             if (!state.restorePending) logger.warn({ server: server.label, seen: before, err: state.error }, `the instance is offered again or gone and the ${deps.mode.changeName} cannot be repeated yet; retrying every poll`);

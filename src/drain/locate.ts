@@ -3,17 +3,20 @@ import type { EurekaInstance } from '../eureka/codec';
 import { findOwnInstance } from '../eureka/find-instance';
 import type { DrainDeps } from './deps';
 import type { DrainRecord } from './record';
+import type { MovingTime } from './until';
 
 /**
  * Step 1: which instance is ours. The app list is served from the response
- * cache, so a fresh registration may appear late: poll until `giveUpAt`.
+ * cache, so a fresh registration may appear late: poll until `giveUpAt`
+ * (read on every poll: it moves when the drain's deadline does; `signal`
+ * ends a request in flight at the same time).
  *
  * The list it reads is the app's cached view, the key verify.ts polls: a
  * server's answer that arrived before locate returned (so before any change
  * was sent) and offered our instance is that server's prime, and take-out.ts
  * does not read it again (one request less per server; issue 10).
  */
-export async function locate(deps: DrainDeps, record: DrainRecord, giveUpAt: number, signal: AbortSignal): Promise<string | undefined> {
+export async function locate(deps: DrainDeps, record: DrainRecord, giveUpAt: MovingTime, signal: AbortSignal): Promise<string | undefined> {
   const { config, clock, eureka, logger } = deps;
   // Each server's entry in the report says why it could not be asked.
   const onServerError = (server: (typeof config.servers)[number], error: unknown): void => {
@@ -38,7 +41,7 @@ export async function locate(deps: DrainDeps, record: DrainRecord, giveUpAt: num
       }
       return id;
     }
-    if (clock.now() + config.verifyPollMs >= giveUpAt) break;
+    if (clock.now() + config.verifyPollMs >= giveUpAt.at()) break;
     await clock.sleep(config.verifyPollMs, signal);
   }
   return notFound(deps, record, 'no server lists it');

@@ -2,6 +2,7 @@ import { describeError } from '../errors';
 import type { DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence } from './evidence';
 import { track } from './record';
+import { REPLICATION_SETTLE_MS } from './replication-settle';
 
 /** What the drain needs of the owner-mode registrar (src/owner/registrar.ts). */
 export interface OwnedRegistration {
@@ -10,13 +11,6 @@ export interface OwnedRegistration {
   /** Register again (UP for a healthy app) and resume heartbeats: an aborted drain, or the app came back. */
   resume(signal?: AbortSignal): Promise<unknown>;
 }
-
-/**
- * A peer batches replication for up to 500 ms (eureka-facts §5): the last
- * heartbeat's replication must land before a cancel is trusted, or it
- * re-creates the instance on the peer as UP.
- */
-export const REPLICATION_SETTLE_MS = 1_000;
 
 /**
  * Owner mode: the drainer registered the app, so taking it out is stopping

@@ -1,4 +1,5 @@
 import type { AppExitResult } from '../app-exit';
+import type { LiveDeadlines } from './live-deadlines';
 
 /** What one drain learned and did on one Eureka server. Written by the steps, read by the report. */
 export interface ServerState {
@@ -24,7 +25,7 @@ export interface ServerState {
   /** keep-out.ts could not repeat the change yet (logged once until it can). */
   restorePending?: boolean;
   error?: string;
-  cleanup?: 'pending' | 'deleted' | 'absent' | 'failed' | 'unreachable' | 'skipped';
+  cleanup?: 'pending' | 'deleted' | 'deleted_again' | 'absent' | 'failed' | 'unreachable' | 'skipped';
 }
 
 export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
@@ -32,16 +33,17 @@ export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
 /** The per-drain record: created by the sequence, filled in by the steps, never shared between drains. */
 export interface DrainRecord {
   readonly startedAt: number;
-  /** When /prestop must have answered (the drain budget from the termination start); moves earlier if Kubernetes shortens the grace period. */
-  deadline: number;
-  /** When the process must be gone. */
-  exitDeadline: number;
+  /** When /prestop must have answered, when the process must be gone, …: read live, they move earlier if Kubernetes shortens the grace period. */
+  readonly deadlines: LiveDeadlines;
   readonly servers: ServerState[];
   readonly problems: string[];
   instanceId?: string;
   /** The registration time Eureka held for our instance when the drain found it: a newer one means the app registered again. */
   registeredAt?: number;
+  /** When the client window ends by the evidence so far (the end the drain waits for). */
   windowEnd?: number;
+  /** When the drain stopped waiting for the client window: its end, or the deadline. */
+  windowWaitedUntil?: number;
   tailEnd?: TailEnd;
   tailEndedAt?: number;
   appExit?: AppExitResult;
@@ -52,11 +54,10 @@ export interface DrainRecord {
   readonly inFlight: Set<Promise<unknown>>;
 }
 
-export function newRecord(serverLabels: readonly string[], startedAt: number, deadline: number, exitDeadline: number): DrainRecord {
+export function newRecord(serverLabels: readonly string[], startedAt: number, deadlines: LiveDeadlines): DrainRecord {
   return {
     startedAt,
-    deadline,
-    exitDeadline,
+    deadlines,
     servers: serverLabels.map((server) => ({ server, put: 'pending', restored: 0 })),
     problems: [],
     cutShort: false,

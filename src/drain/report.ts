@@ -18,7 +18,11 @@ export interface DrainReport {
   readonly servers: readonly ServerReport[];
   readonly plan: { readonly selectMs: number; readonly drainMs: number; readonly drainBudgetMs: number; readonly fits: boolean };
   readonly actual: {
+    /** Planned: when the client window ends by the evidence, ms after the start (later than the answer when the deadline cut it). */
     readonly clientWindowMs: number | null;
+    /** Waited: when the drain stopped waiting for the client window (its end, or the deadline), ms after the start. */
+    readonly clientWindowWaitedMs: number | null;
+    /** Waited: the tail after the client window's end (0 when the deadline came first). */
     readonly tailMs: number | null;
     readonly tailEndedBy: TailEnd | null;
     readonly drainMs: number;
@@ -70,7 +74,7 @@ export function serverReport(s: ServerState, startedAt: number): ServerReport {
 
 /** Pure: the JSON report /prestop answers and the summary line logs. */
 export function buildReport(record: DrainRecord, plan: Plan, phases: Readonly<Partial<Record<DrainPhase, number>>>, answeredAt: number, mode: DrainReport['mode']): DrainReport {
-  const { startedAt, windowEnd, tailEndedAt } = record;
+  const { startedAt, windowEnd, windowWaitedUntil, tailEndedAt } = record;
   return {
     outcome: outcomeOf(record),
     mode,
@@ -78,12 +82,13 @@ export function buildReport(record: DrainRecord, plan: Plan, phases: Readonly<Pa
     startedAt: iso(startedAt),
     answeredAt: iso(answeredAt),
     durationMs: answeredAt - startedAt,
-    deadlineAt: iso(record.deadline),
+    deadlineAt: iso(record.deadlines.current().answerBy),
     phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, iso(v)])),
     servers: record.servers.map((s) => serverReport(s, startedAt)),
     plan: { selectMs: plan.selectMs, drainMs: plan.drainMs, drainBudgetMs: plan.drainBudgetMs, fits: plan.fits },
     actual: {
       clientWindowMs: windowEnd === undefined ? null : windowEnd - startedAt,
+      clientWindowWaitedMs: windowWaitedUntil === undefined ? null : windowWaitedUntil - startedAt,
       tailMs: windowEnd === undefined || tailEndedAt === undefined ? null : Math.max(0, tailEndedAt - windowEnd),
       tailEndedBy: record.tailEnd ?? null,
       drainMs: answeredAt - startedAt,

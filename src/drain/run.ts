@@ -5,7 +5,7 @@ import { locate, notFound } from './locate';
 import type { ProgressEvent } from './machine';
 import type { DrainRecord } from './record';
 import { primeViews, takeOut } from './take-out';
-import { isVerified, serverSettledAt, TAKE_OUT_FLOOR_MS, verificationCutoff } from './timing';
+import { isVerified, serverSettledAt, verificationCutoff } from './timing';
 import { tellApp } from './tell-app';
 import { untilSignal } from './until';
 import { verify } from './verify';
@@ -18,14 +18,17 @@ import { waitTail } from './wait-tail';
  * holds state. `step` tells the lifecycle (machine.ts) where the drain is.
  * An abort (the signal, with DrainAborted) ends the waits; in-flight PUTs are
  * let land and the instance is put back before this returns.
+ * Every bound is read from the record's live deadlines (live-deadlines.ts),
+ * never copied at the start: a grace end learnt mid-step cuts that step.
  */
 export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: AbortSignal, step: (event: ProgressEvent, fields?: Record<string, unknown>) => void): Promise<void> {
   const { clock, config, metrics } = deps;
-  const { startedAt } = record;
+  const { startedAt, deadlines } = record;
   try {
-    // Taking out is always tried, even when no wait fits (a 3 s grace period).
-    const takeOutBy = Math.max(record.deadline, Math.min(startedAt + TAKE_OUT_FLOOR_MS, record.exitDeadline));
-    const locateBy = Math.min(verificationCutoff(undefined, startedAt, config.timings, config.verifyPollMs), takeOutBy);
+    // Taking out is always tried, even when no wait fits (a 3 s grace period): deadlines.ts takeOutBy.
+    const takeOutBy = deadlines.time((d) => d.takeOutBy);
+    const locateCutoff = verificationCutoff(undefined, startedAt, config.timings, config.verifyPollMs);
+    const locateBy = deadlines.time((d) => Math.min(locateCutoff, d.takeOutBy));
     const located = untilSignal(clock, locateBy, signal, 'verification cutoff reached');
     record.instanceId = await locate(deps, record, locateBy, located.signal)
       .catch((error: unknown) => {
@@ -61,9 +64,10 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
     const watching = keepOut(deps, record, AbortSignal.any([watch.signal, signal]));
     try {
       if ((await waitClients(deps, record, signal)) === 'deadline') record.cutShort = true;
+      record.windowWaitedUntil = clock.now();
       step('window_elapsed', { clientWindowEndsAt: new Date(record.windowEnd ?? clock.now()).toISOString() });
       record.tailEnd = await waitTail(deps, record, signal);
-      if (record.tailEnd === 'deadline' || (record.windowEnd ?? 0) > record.deadline) {
+      if (record.tailEnd === 'deadline' || (record.windowEnd ?? 0) > deadlines.current().answerBy) {
         record.tailEnd = 'deadline';
         record.cutShort = true;
       }

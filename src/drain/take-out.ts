@@ -2,7 +2,7 @@ import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import type { DrainRecord } from './record';
 import { PRIME_TOLERANCE_MS } from './timing';
-import { untilSignal } from './until';
+import { untilSignal, type Until } from './until';
 
 /**
  * Step 2a, every server at once: prime the callers' view (which only makes a
@@ -13,7 +13,7 @@ import { untilSignal } from './until';
  * from any server (timing.ts primedInTime): a server primed by locate must
  * not send its change ahead of the others' primes. Nothing to prime, no wait.
  */
-export function primeViews(deps: DrainDeps, record: DrainRecord, until: number): Promise<void> {
+export function primeViews(deps: DrainDeps, record: DrainRecord, until: Until): Promise<void> {
   const { config, clock, eureka } = deps;
   const id = record.instanceId!;
   const primes = config.servers.flatMap((server, index) => {
@@ -44,10 +44,11 @@ export function primeViews(deps: DrainDeps, record: DrainRecord, until: number):
  * Step 2b, one server: take the instance out of it (the mode's change: the
  * OUT_OF_SERVICE override in companion mode, a cancel in owner mode), once
  * the primes' gate opened. Taking out never waits on evidence longer than that.
- * The change runs under `until` only, never under the abort signal: an abort
- * waits for it to land instead of leaving a request the server may still apply.
+ * The change runs under `until` only (followed if the deadline moves
+ * earlier), never under the abort signal: an abort waits for it to land
+ * instead of leaving a request the server may still apply.
  */
-export async function takeOut(deps: DrainDeps, record: DrainRecord, index: number, until: number, primed: Promise<void>): Promise<void> {
+export async function takeOut(deps: DrainDeps, record: DrainRecord, index: number, until: Until, primed: Promise<void>): Promise<void> {
   const server = deps.config.servers[index]!;
   const state = record.servers[index]!;
   await primed;

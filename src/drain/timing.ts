@@ -84,10 +84,3 @@ export function cacheSlackMs(pollMs: number, serverCacheMs = 0): number {
 export function verificationCutoff(changedAt: number | undefined, startedAt: number, timings: Timings, pollMs: number): number {
   return (changedAt ?? startedAt) + timings.serverCacheMs + cacheSlackMs(pollMs, timings.serverCacheMs);
 }
-
-/**
- * Taking out is cheap and always worth trying, even when no wait fits the
- * grace period: the PUTs get at least this long, as long as the process
- * itself is still allowed to live.
- */
-export const TAKE_OUT_FLOOR_MS = 1_000;

@@ -2,7 +2,7 @@ import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import type { DrainRecord } from './record';
 import { primedInTime, verificationCutoff, verifyPause } from './timing';
-import { untilSignal } from './until';
+import { sleepBefore, untilSignal } from './until';
 
 /**
  * Step 3, one server: prove that its callers no longer get the instance as
@@ -15,25 +15,26 @@ import { untilSignal } from './until';
  * the server and did not already show us out.
  *
  * Polls until one cache term (plus slack) after the change reached the
- * server, never past the drain's deadline; what is not proven by then counts at its
- * worst case (timing.ts).
+ * server, never past the drain's deadline (followed as it moves: a request or
+ * a pause in progress ends at the new one); what is not proven by then counts
+ * at its worst case (timing.ts).
  */
 export async function verify(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<void> {
   const { config, clock, eureka, logger } = deps;
   const server = config.servers[index]!;
   const state = record.servers[index]!;
   const id = record.instanceId!;
-  const cutoff = (): number => Math.min(record.deadline, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs));
+  const cutoffTime = record.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs)));
   try {
     for (;;) {
       // After an abort nothing may send another PUT: the instance is being put back.
       if (signal.aborted) throw signal.reason;
       // Every request of this round ends at the cutoff, even on a hanging server.
-      const round = untilSignal(clock, cutoff(), signal, 'verification cutoff reached');
+      const round = untilSignal(clock, cutoffTime, signal, 'verification cutoff reached');
       try {
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
         if (state.put !== 'ok') {
-          const putStage = untilSignal(clock, cutoff());
+          const putStage = untilSignal(clock, cutoffTime);
           await deps.mode.change(deps, record, server, state, putStage.signal).finally(putStage.cancel);
         }
         if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
@@ -73,9 +74,9 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
         round.cancel();
       }
       // The last pause ends at the cutoff, so a flip just before it is still read.
-      const left = cutoff() - clock.now();
+      const left = cutoffTime.at() - clock.now();
       if (left <= 0) return;
-      await clock.sleep(Math.min(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), left), signal);
+      await sleepBefore(clock, Math.min(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), left), cutoffTime, signal);
     }
   } finally {
     state.gaveUpAt = clock.now();

@@ -87,6 +87,15 @@ export class MemoryEureka implements EurekaApi {
     }
   }
 
+  /**
+   * A peer registers the instance on this one server from its own copy: its
+   * replicated heartbeat got 404 here (eureka-facts §5), e.g. a heartbeat the
+   * app sent just before it stopped, landing after the cancel.
+   */
+  replicatedRegister(label: string, instance: EurekaInstance): void {
+    this.model(label).instances.set(instance.instanceId, { ...instance, registrationTimestamp: this.clock.now() });
+  }
+
   /** The app cancels its own lease, as a Spring app does at the end of its shutdown. */
   appCancelled(id: string): void {
     for (const model of this.servers.values()) model.instances.delete(id);

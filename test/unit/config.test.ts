@@ -137,6 +137,11 @@ describe('parseConfig', () => {
     expect(testConfig({ NODE_IP: '192.0.2.7', DRAINER_TOKEN: 'a-token-of-sufficient-length' }).allowedSources).toEqual([]);
     expect(testConfig().allowedSources).toEqual([]);
     expect(testConfig({ DRAINER_ALLOWED_SOURCES: '10.1.1.1, 10.244.0.0/16' }).allowedSources).toEqual(['10.1.1.1', '10.244.0.0/16']);
+    // Where the list came from, so a refusal can say what to set (src/source-advice.ts).
+    expect(testConfig({ NODE_IP: '192.0.2.7' }).allowedSourcesFrom).toBe('NODE_IP');
+    expect(testConfig({ NODE_IP: '192.0.2.7', DRAINER_TOKEN: 'a-token-of-sufficient-length' }).allowedSourcesFrom).toBe('none');
+    expect(testConfig().allowedSourcesFrom).toBe('none');
+    expect(testConfig({ NODE_IP: '192.0.2.7', DRAINER_ALLOWED_SOURCES: '*' }).allowedSourcesFrom).toBe('DRAINER_ALLOWED_SOURCES');
     expect(problems({ DRAINER_APP_NAME: 'a', POD_IP: '10.0.0.1', DRAINER_EUREKA_URLS: 'http://e/eureka/', DRAINER_ALLOWED_SOURCES: '10.0.0.0/33' })).toEqual([
       expect.stringContaining('DRAINER_ALLOWED_SOURCES must list IP addresses or CIDR blocks (or *); "10.0.0.0/33"'),
     ]);

@@ -1,3 +1,6 @@
+import { get } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { createApp } from '../../src/http';
@@ -12,6 +15,17 @@ function appFixture(env: Record<string, string> = {}) {
   const httpRegistry = new Registry();
   const app = createApp({ config: f.config, plan: f.plan, controller: f.controller, registry: f.registry, metrics: createMetrics(httpRegistry), logger: f.logger });
   return { ...f, app, httpRegistry };
+}
+
+/** A kubelet-like GET from a chosen local address (any 127/8 address is loopback on Linux): its status and body. */
+function getFrom(localAddress: string, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, localAddress, headers: { 'User-Agent': 'kube-lifecycle/1.37' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
 }
 
 async function refusals(registry: Registry, result: 'forbidden' | 'unauthorized'): Promise<number> {
@@ -169,6 +183,35 @@ describe('a refused preStop from the kubelet (issue 9: a token mismatch must not
     // The report says the app was not held: never "verified".
     const report = await f.clock.run(f.controller.prestop().catch(() => undefined) as Promise<unknown>);
     expect(report).toMatchObject({ outcome: 'cut_short', problems: expect.arrayContaining([expect.stringContaining('nothing held the app')]) });
+  });
+
+  // Issue 20 bug 3: no token, NODE_IP set and no default route in the pod, and the kubelet calls from another
+  // node-side address. Here that caller is 127.0.0.2: loopback to the test, but not an address the list holds.
+  test('a refused source says who called, why, and the exact setting that admits it; rate-limited like every refusal', async () => {
+    const f = appFixture({ DRAINER_TOKEN: '', NODE_IP: '192.0.2.7' });
+    expect(f.config.token).toBeUndefined();
+    const server = f.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await getFrom('127.0.0.2', port, '/prestop'));
+      expect(answers.map((a) => a.status)).toEqual([403, 403, 403]);
+      // The caller learns nothing of the list; the log does.
+      expect(answers[0]!.body).not.toContain('192.0.2.7');
+      const kubeletLines = f.lines.filter((l) => l.level === 'error' && String(l.msg).includes("the kubelet's preStop call was refused"));
+      expect(kubeletLines).toHaveLength(1);
+      expect(kubeletLines[0]).toMatchObject({
+        source: '127.0.0.2',
+        why: expect.stringContaining('127.0.0.2 is not loopback, NODE_IP (192.0.2.7) or a default gateway of the pod (none: the pod has no default route)'),
+        admitWith: ['DRAINER_ALLOWED_SOURCES=127.0.0.1,::1,192.0.2.7,127.0.0.2/32', expect.stringMatching(/^DRAINER_TOKEN=/)],
+      });
+      const plainLines = f.lines.filter((l) => String(l.msg).startsWith('refused a call from a source'));
+      expect(plainLines).toHaveLength(1);
+      expect(plainLines[0]).toMatchObject({ source: '127.0.0.2', admitWith: kubeletLines[0]!.admitWith });
+    } finally {
+      server.close();
+    }
   });
 
   test('a refused call that is not the kubelet’s is a plain refusal: SIGTERM still waits for /prestop', async () => {

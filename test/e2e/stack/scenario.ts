@@ -16,7 +16,7 @@ export interface PrestopReport {
   readonly durationMs: number;
   readonly servers: readonly { server: string; put: string; verified: boolean; liveVerifiedMs: number | null; cacheVerifiedMs: number | null; error: string | null }[];
   readonly plan: { readonly selectMs: number; readonly drainMs: number; readonly drainBudgetMs: number; readonly fits: boolean };
-  readonly actual: { readonly clientWindowMs: number | null; readonly tailMs: number | null; readonly tailEndedBy: string | null; readonly drainMs: number };
+  readonly actual: { readonly clientWindowMs: number | null; readonly clientWindowWaitedMs: number | null; readonly tailMs: number | null; readonly tailEndedBy: string | null; readonly drainMs: number };
   readonly problems: readonly string[];
 }
 

@@ -14,8 +14,12 @@
  * (b) With DRAINER_POD_DEADLINE=true and a loopback HTTPS stand-in for the API (test/helpers/fake-kube-api.ts)
  *     serving the pod as the API server writes it for this delete (kubelet.ts `onDelete`): the drainer learns the
  *     end, cuts the drain so the app keeps its shutdown time, and nothing is SIGKILLed. Needs main.ts to call
- *     `watchPodDeadline` (src/k8s/pod-deadline.ts); fails with that message while it does not.
+ *     `watchPodDeadline` (src/k8s/pod-deadline.ts); fails with that message while it does not. The end is learnt
+ *     mid-drain, so (issue 20, found on a real cluster) the step in progress must end by the new deadline: /prestop
+ *     answers by the reported `deadlineAt` (or at once when the end was learnt after it, or when the take-out's
+ *     1 s floor ran), and the report says what was waited, not only what the window needed.
  */
+import { TAKE_OUT_FLOOR_MS } from '../../../src/drain/deadlines';
 import type { EurekaInstance } from '../../../src/eureka/codec';
 import { FakeKubeApi, terminatingPod } from '../../helpers/fake-kube-api';
 import { terminatePod, timeline, type TerminationRecord } from './kubelet';
@@ -28,6 +32,8 @@ jest.setTimeout(240_000);
 
 const RATE = 100;
 const EFFECTIVE_GRACE = 4;
+/** How late the drainer's own answer may be past its due time: one turn of a loaded event loop, not a poll (the bug was 2.6 s). */
+const ANSWER_SLACK_MS = 500;
 const suite = stackForFile({ demos: 2, manifest: 'k8s/classic-sidecar.yaml', drainerEnv: { DRAINER_TAIL_SECONDS: '5', DRAINER_APP_SHUTDOWN_SECONDS: '1' } });
 let api: FakeKubeApi | undefined;
 afterEach(() => suite.stopLoads());
@@ -164,10 +170,11 @@ test(`C8b: the same delete with DRAINER_POD_DEADLINE=true and the pod API: the d
   );
   await load.waitForCompleted(RATE);
   const result = await load.stop();
-  const report = JSON.parse(record.app.hook?.body ?? '{}') as PrestopReport;
+  const report = JSON.parse(record.app.hook?.body ?? '{}') as PrestopReport & { readonly startedAt: string; readonly answeredAt: string; readonly deadlineAt: string };
   const learned = drainer.logs.find((l) => String(l.msg).startsWith('Kubernetes ends the grace period earlier'));
   process.stdout.write(
-    `C8b: timeline ${JSON.stringify(timeline(record))}\n  report: outcome ${report.outcome}, ${report.durationMs} ms, problems ${JSON.stringify(report.problems)}\n` +
+    `C8b: timeline ${JSON.stringify(timeline(record))}\n  report: outcome ${report.outcome}, ${report.durationMs} ms, deadline +${Date.parse(report.deadlineAt) - Date.parse(report.startedAt)} ms, ` +
+      `actual ${JSON.stringify(report.actual)}, problems ${JSON.stringify(report.problems)}\n` +
       `  learned: ${JSON.stringify(learned)}; API reads: ${api.requests.length}; gone from both at +${goneAt - record.startedAt} ms\n` +
       `  load: ${result.sent} sent, ${result.failed} failed ${JSON.stringify(failureSummary(result.failures))}\n`,
   );
@@ -180,4 +187,10 @@ test(`C8b: the same delete with DRAINER_POD_DEADLINE=true and the pod API: the d
   expect(record.killed).toEqual([]);
   expect(record.app.exitCode).not.toBeNull();
   expect(record.drainer!.exitCode).not.toBeNull();
+  // Issue 20 bug 1: the answer comes by the deadline the report states, all times from the drainer's own clock.
+  const due = Math.max(Date.parse(report.deadlineAt), Date.parse(String(learned!.time)), Date.parse(report.startedAt) + TAKE_OUT_FLOOR_MS);
+  expect(Date.parse(report.answeredAt) - due).toBeLessThanOrEqual(ANSWER_SLACK_MS);
+  // Issue 20 bug 2: what was waited fits in the drain; what the window needed may not.
+  expect(report.actual.clientWindowWaitedMs).not.toBeNull();
+  expect(report.actual.clientWindowWaitedMs! + (report.actual.tailMs ?? 0)).toBeLessThanOrEqual(report.durationMs);
 });

@@ -83,7 +83,7 @@ export interface StackOptions {
   readonly eurekaArgs?: readonly string[];
 }
 
-const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTimings): string[] => [
+export const eurekaPairArgs = (self: string, peer: string, peerPort: number, t: StackTimings): string[] => [
   `--eureka.instance.hostname=${self}`,
   `--eureka.client.service-url.defaultZone=http://${peer}:${peerPort}/eureka/`,
   '--eureka.client.register-with-eureka=true',

@@ -1,3 +1,4 @@
+import { REPLICATION_SETTLE_MS } from '../../../src/drain/replication-settle';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
 const SECOND = 1000;
@@ -241,7 +242,10 @@ describe('DrainController', () => {
     f.app.port = 'closed'; // killed without cancelling: no heartbeats, registration left behind
     const ok = await f.clock.run(f.controller.settled());
     expect(ok).toBe(true);
-    expect(f.eureka.count('cancel')).toBe(2);
+    // Deleted on both, then both checked again once a late replication would have landed (404 twice).
+    const cancels = f.eureka.calls.filter((c) => c.op === 'cancel');
+    expect(cancels).toHaveLength(4);
+    expect(cancels[2]!.at - cancels[1]!.at).toBeGreaterThanOrEqual(REPLICATION_SETTLE_MS);
     expect(await f.eureka.getInstance(f.servers[0]!, 'DEMO', INSTANCE_ID)).toBeNull();
     expect(f.controller.currentPhase).toBe('done');
   });
@@ -260,7 +264,7 @@ describe('DrainController', () => {
     expect(f.eureka.count('cancel')).toBe(0);
     f.eureka.appCancelled(INSTANCE_ID); // the app's own DELETE at the end of its shutdown
     await f.clock.run(settled);
-    expect(f.eureka.count('cancel')).toBe(2); // answered 404: nothing left
+    expect(f.eureka.count('cancel')).toBe(4); // answered 404 twice on each server (the check after the settle): nothing left
     expect(f.controller.snapshot().servers).toEqual(expect.arrayContaining([expect.objectContaining({ cleanup: 'absent' })]));
   });
 
