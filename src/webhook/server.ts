@@ -14,6 +14,7 @@ import { describeError } from '../errors';
 import { createLogLimiter } from '../log-limiter';
 import type { Logger } from '../logger';
 import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../server';
+import { describeHandshakeFailure, peerOf } from './handshake-failure';
 import type { WebhookMetrics } from './metrics';
 import { answerOversized, answerReview, type ReviewAnswer, type ReviewDeps, type ReviewRoute } from './review';
 
@@ -124,9 +125,15 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
     (req, res) => void handle(req, res),
   );
   applyConnectionBounds(server, bounds, log, limiter);
-  server.on('tlsClientError', (error) => {
-    const admitted = limiter.admit('tls');
-    if (admitted) log.debug({ err: describeError(error), ...suppressed(admitted) }, 'TLS handshake failed');
+  // The one trace of an apiserver that does not trust us (it fails open and admits the pod
+  // uninjected): warn, with who and why; at most one line per kind per interval.
+  server.on('tlsClientError', (error, socket) => {
+    const failure = describeHandshakeFailure(error);
+    const admitted = limiter.admit(failure.kind === 'rejected' ? 'tls-rejected' : 'tls-failed');
+    if (!admitted) return;
+    const { kind, ...facts } = failure;
+    const peer = peerOf(socket) ?? 'unknown (closed before its address was read)';
+    log.warn({ peer, ...facts, serving: pair.fingerprint256, ...suppressed(admitted) }, kind === 'rejected' ? 'TLS handshake rejected by the caller' : 'TLS handshake failed');
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -4,10 +4,11 @@
  * restart), a corrupt or mismatched new pair ignored with a log line, and malformed, oversized and
  * unfinished bodies answered without harm to the next request.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -156,6 +157,53 @@ describe('over TLS', () => {
     for (const result of ['injected', 'unchanged', 'refused', 'error', 'malformed']) expect(text).toContain(`eureka_drainer_webhook_reviews_total{result="${result}"}`);
     expect(text).toContain('eureka_drainer_webhook_review_duration_seconds_bucket');
     expect(text).toContain('eureka_drainer_webhook_certificate_expiry_timestamp_seconds');
+  });
+});
+
+/**
+ * A TLS client that does not trust the served certificate and says so with an alert, as the apiserver
+ * does when its caBundle names another CA: `openssl s_client` verifying against `ca`. Asynchronous: the
+ * server runs in this process.
+ */
+function handshakeDistrusting(port: number, ca: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', ca, '-verify_return_error'], { timeout: 10_000 }, (_error, _stdout, stderr) => resolve(stderr));
+    child.stdin?.end();
+  });
+}
+
+describe('failed TLS handshakes: the only trace of a caller that does not trust us', () => {
+  const rejectedLines = (): Json[] => lines.filter((l) => l.msg === 'TLS handshake rejected by the caller');
+
+  test('a caller that rejects the certificate: one warn line with the peer, the reason and the hint; more within the interval are counted, not logged', async () => {
+    const otherCa = join(dir, 'other-ca.crt');
+    writeFileSync(otherCa, third.cert);
+    const before = rejectedLines().length;
+    for (let i = 0; i < 3; i++) expect(await handshakeDistrusting(port, otherCa)).toMatch(/verify error|unable to get local issuer|self.signed/i);
+    await until('the warn line', async () => (rejectedLines().length > before ? true : undefined));
+    // The third handshake's error is emitted before s_client exits; a 4th line would already be here.
+    const added = rejectedLines().slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({
+      level: 'warn',
+      component: 'webhook',
+      peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      reason: 'tlsv1 alert unknown ca',
+      code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+      hint: expect.stringContaining('caBundle'),
+      serving: first.fingerprint,
+    });
+  });
+
+  test('a connection closed before any handshake: warn "TLS handshake failed", limited apart from the rejections', async () => {
+    const before = lines.filter((l) => l.msg === 'TLS handshake failed').length;
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end());
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+    await until('the warn line', async () => (lines.filter((l) => l.msg === 'TLS handshake failed').length > before ? true : undefined));
+    expect(lines.filter((l) => l.msg === 'TLS handshake failed').at(-1)).toMatchObject({ level: 'warn', reason: expect.any(String), code: 'ECONNRESET', peer: expect.any(String) });
   });
 });
 
