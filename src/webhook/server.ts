@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { describeError } from '../errors';
-import { createLogLimiter } from '../log-limiter';
+import { createLogLimiter, type LogLimiter } from '../log-limiter';
 import type { Logger } from '../logger';
 import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../server';
 import { describeHandshakeFailure, peerOf } from './handshake-failure';
@@ -93,6 +93,8 @@ export interface WebhookServerOptions {
   readonly reloadIntervalMs: number;
   readonly bounds?: Partial<WebhookBounds>;
   readonly onListenError?: (error: NodeJS.ErrnoException) => void;
+  /** At most one warn line per kind per interval (src/log-limiter.ts); tests give one on their own clock. */
+  readonly logLimiter?: LogLimiter;
 }
 
 export interface WebhookServer {
@@ -110,7 +112,7 @@ const ROUTES: Readonly<Record<string, ReviewRoute>> = { '/inject': 'namespace', 
 export function startWebhookServer(options: WebhookServerOptions): WebhookServer {
   const bounds = { ...WEBHOOK_BOUNDS, ...options.bounds };
   const log = options.logger.child({ component: 'webhook' });
-  const limiter = createLogLimiter();
+  const limiter = options.logLimiter ?? createLogLimiter();
   let pair = options.initial;
   options.metrics.certificateLoaded(pair.validTo.getTime() / 1000);
 
