@@ -45,10 +45,16 @@ export function describeHandshakeFailure(error: unknown): HandshakeFailure {
   return { kind, reason, ...(code === undefined ? {} : { code }), ...(hint === undefined ? {} : { hint }) };
 }
 
-/** `address:port`, `[v6]:port`, or undefined when the socket closed before its address was read. */
+/** An IPv4 peer of a dual-stack listener, as Node shows it: ::ffff:a.b.c.d. */
+const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+/**
+ * `address:port` (an IPv4-mapped address as the IPv4 address the operator knows), `[v6]:port`, or undefined when
+ * the socket closed before its address was read.
+ */
 export function peerOf(socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined }): string | undefined {
-  const address = socket.remoteAddress;
-  if (address === undefined) return undefined;
+  if (socket.remoteAddress === undefined) return undefined;
+  const address = IPV4_MAPPED.exec(socket.remoteAddress)?.[1] ?? socket.remoteAddress;
   const host = address.includes(':') ? `[${address}]` : address;
   return socket.remotePort === undefined ? host : `${host}:${socket.remotePort}`;
 }

@@ -36,10 +36,12 @@ describe('a failed TLS handshake, described', () => {
 });
 
 describe('the peer of a socket', () => {
-  test('IPv4, IPv6 (bracketed), IPv4-mapped, and a socket already closed', () => {
+  test('IPv4, IPv6 (bracketed), IPv4-mapped (shown as IPv4), and a socket already closed', () => {
     expect(peerOf({ remoteAddress: '10.213.0.2', remotePort: 51234 })).toBe('10.213.0.2:51234');
     expect(peerOf({ remoteAddress: 'fd00::2', remotePort: 443 })).toBe('[fd00::2]:443');
-    expect(peerOf({ remoteAddress: '::ffff:10.213.0.2', remotePort: 1 })).toBe('[::ffff:10.213.0.2]:1');
+    // The apiserver as the webhook's dual-stack listener (::) sees it on the real cluster.
+    expect(peerOf({ remoteAddress: '::ffff:10.214.0.1', remotePort: 53504 })).toBe('10.214.0.1:53504');
+    expect(peerOf({ remoteAddress: '::ffff:abcd', remotePort: 1 })).toBe('[::ffff:abcd]:1');
     expect(peerOf({ remoteAddress: '10.213.0.2' })).toBe('10.213.0.2');
     expect(peerOf({})).toBeUndefined();
   });
