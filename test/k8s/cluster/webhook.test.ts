@@ -5,7 +5,8 @@
  *
  * Substituted, and printed: cert-manager's Issuers and Certificates (absent here) by a CA and a serving certificate
  * made with openssl for the Service's DNS names in the namespace the manifests name, a TLS Secret and the
- * caBundle; the image (this branch's build, imagePullPolicy Never). Nothing else: two replicas, the PDB, probes,
+ * caBundle; imagePullPolicy Never (the image is the one run-tests.sh builds and imports; CLUSTER_WEBHOOK_IMAGE names
+ * another, such as a branch's build imported under its own tag). Nothing else: two replicas, the PDB, probes,
  * failurePolicy and selectors are the shipped ones.
  *
  * Proven from what the apiserver stored and what it recorded (its audit log's webhook annotations, its metrics):
@@ -27,7 +28,11 @@ import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kube
 import { recordResult } from './support/results';
 import { TestCa } from './support/tls-ca';
 
-const IMAGE = 'ghcr.io/eureka-drainer/eureka-drainer:0.1.0-wh';
+/**
+ * The image the webhook runs (and injects): the manifests' own, which run-tests.sh builds and imports; or, to try a
+ * branch's build imported under a tag of its own, that tag in CLUSTER_WEBHOOK_IMAGE.
+ */
+const IMAGE_OVERRIDE = process.env['CLUSTER_WEBHOOK_IMAGE'] || undefined;
 const HOST_RUNTIME_IMAGE = 'eureka-drainer.test/host-runtime:1';
 const LABELLED = 'edk8s-wh-labelled';
 const PLAIN = 'edk8s-wh-plain';
@@ -46,6 +51,8 @@ const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
 /** The shipped objects as kustomize renders them, and what the test had to change. */
 interface Install {
+  /** What the webhook runs; the mesh webhook (a few lines of Node) runs in it too. */
+  readonly image: string;
   readonly namespace: string;
   readonly service: string;
   readonly configuration: string;
@@ -87,15 +94,17 @@ async function renderInstall(ca: TestCa): Promise<Install> {
   }
   const deployment = one('Deployment');
   const pod = obj(obj(deployment['spec'])['template']);
-  for (const c of arr(obj(pod['spec'])['containers'])) {
-    substituted.push(`container ${String(c['name'])} image ${String(c['image'])} → ${IMAGE}, imagePullPolicy Never`);
-    c['image'] = IMAGE;
-    c['imagePullPolicy'] = 'Never';
-    for (const e of arr(c['env'])) {
-      if (e['name'] === 'WEBHOOK_SIDECAR_IMAGE') {
-        substituted.push(`env WEBHOOK_SIDECAR_IMAGE ${String(e['value'])} → ${IMAGE}`);
-        e['value'] = IMAGE;
-      }
+  const containers = arr(obj(pod['spec'])['containers']);
+  if (containers.length !== 1) throw new Error(`the webhook Deployment has ${containers.length} containers; expected one`);
+  const webhook = containers[0]!;
+  const image = IMAGE_OVERRIDE ?? String(webhook['image']);
+  substituted.push(`container ${String(webhook['name'])}: imagePullPolicy Never (no registry)${IMAGE_OVERRIDE ? `, image ${String(webhook['image'])} → ${image}` : ''}`);
+  webhook['image'] = image;
+  webhook['imagePullPolicy'] = 'Never';
+  for (const e of arr(webhook['env'])) {
+    if (e['name'] === 'WEBHOOK_SIDECAR_IMAGE' && IMAGE_OVERRIDE) {
+      substituted.push(`env WEBHOOK_SIDECAR_IMAGE ${String(e['value'])} → ${image}`);
+      e['value'] = image;
     }
   }
   const tlsVolume = arr(obj(pod['spec'])['volumes']).find((v) => obj(v['secret'])['secretName'] !== undefined);
@@ -121,6 +130,7 @@ async function renderInstall(ca: TestCa): Promise<Install> {
   substituted.push(`caBundle of every webhook: CA ${ca.name}`);
   const labels = obj(obj(obj(deployment['spec'])['selector'])['matchLabels']);
   return {
+    image,
     namespace,
     service: serviceName,
     configuration: String(obj(configuration['metadata'])['name']),
@@ -440,7 +450,7 @@ https.createServer({ cert: fs.readFileSync('/tls/tls.crt'), key: fs.readFileSync
         containers: [
           {
             name: 'mesh',
-            image: IMAGE,
+            image: install.image,
             imagePullPolicy: 'Never',
             command: ['/usr/local/bin/node', '-e', script],
             ports: [{ name: 'https', containerPort: 8443 }],
