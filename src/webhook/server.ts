@@ -11,9 +11,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { describeError } from '../errors';
-import { createLogLimiter } from '../log-limiter';
+import { createLogLimiter, type LogLimiter } from '../log-limiter';
 import type { Logger } from '../logger';
 import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../server';
+import { describeHandshakeFailure, peerOf } from './handshake-failure';
 import type { WebhookMetrics } from './metrics';
 import { answerOversized, answerReview, type ReviewAnswer, type ReviewDeps, type ReviewRoute } from './review';
 
@@ -92,6 +93,8 @@ export interface WebhookServerOptions {
   readonly reloadIntervalMs: number;
   readonly bounds?: Partial<WebhookBounds>;
   readonly onListenError?: (error: NodeJS.ErrnoException) => void;
+  /** At most one warn line per kind per interval (src/log-limiter.ts); tests give one on their own clock. */
+  readonly logLimiter?: LogLimiter;
 }
 
 export interface WebhookServer {
@@ -109,7 +112,7 @@ const ROUTES: Readonly<Record<string, ReviewRoute>> = { '/inject': 'namespace', 
 export function startWebhookServer(options: WebhookServerOptions): WebhookServer {
   const bounds = { ...WEBHOOK_BOUNDS, ...options.bounds };
   const log = options.logger.child({ component: 'webhook' });
-  const limiter = createLogLimiter();
+  const limiter = options.logLimiter ?? createLogLimiter();
   let pair = options.initial;
   options.metrics.certificateLoaded(pair.validTo.getTime() / 1000);
 
@@ -124,9 +127,15 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
     (req, res) => void handle(req, res),
   );
   applyConnectionBounds(server, bounds, log, limiter);
-  server.on('tlsClientError', (error) => {
-    const admitted = limiter.admit('tls');
-    if (admitted) log.debug({ err: describeError(error), ...suppressed(admitted) }, 'TLS handshake failed');
+  // The one trace of an apiserver that does not trust us (it fails open and admits the pod
+  // uninjected): warn, with who and why; at most one line per kind per interval.
+  server.on('tlsClientError', (error, socket) => {
+    const failure = describeHandshakeFailure(error);
+    const admitted = limiter.admit(failure.kind === 'rejected' ? 'tls-rejected' : 'tls-failed');
+    if (!admitted) return;
+    const { kind, ...facts } = failure;
+    const peer = peerOf(socket) ?? 'unknown (closed before its address was read)';
+    log.warn({ peer, ...facts, serving: pair.fingerprint256, ...suppressed(admitted) }, kind === 'rejected' ? 'TLS handshake rejected by the caller' : 'TLS handshake failed');
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

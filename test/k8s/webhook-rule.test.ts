@@ -24,21 +24,42 @@ test('the alerts for pods that may start without the drainer are there, each tes
     'EurekaDrainerWebhookAbsent',
     'EurekaDrainerWebhookCertificateExpiring',
     'EurekaDrainerWebhookCertificateRejected',
+    'EurekaDrainerWebhookFailOpen',
     'EurekaDrainerWebhookFailing',
     'EurekaDrainerWebhookRefused',
   ]);
   expect(coverage(alerts, cases)).toEqual(alerts.map(({ alert }) => ({ alert, fires: true, quiet: true })));
 });
 
-test.each(alerts.map((a) => [a.alert, a] as const))('%s queries only series the webhook exports and says what to do', async (_name, alert) => {
+/**
+ * The apiserver's count of webhook calls it could not make and admitted anyway: what shows a webhook the apiserver
+ * cannot reach or trust, when no review arrives and the webhook's own metrics stay still.
+ */
+const APISERVER_FAIL_OPEN = 'apiserver_admission_webhook_fail_open_count';
+
+test.each(alerts.map((a) => [a.alert, a] as const))('%s queries only series the webhook (or, for fail-opens, the apiserver) exports and says what to do', async (_name, alert) => {
   const registry = new Registry();
   createWebhookMetrics(registry);
-  const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+  const exported = new Set([...(await registry.getMetricsAsJSON()).map((m) => m.name), APISERVER_FAIL_OPEN]);
   const { metrics } = namesIn(alert.expr);
   expect(metrics.length).toBeGreaterThan(0);
   expect(metrics.filter((m) => !exported.has(m))).toEqual([]);
   expect(['critical', 'warning', 'info']).toContain(alert.labels?.severity);
   expect(alert.annotations?.description).toContain('(README, Fleets)');
+});
+
+test("the fail-open alert selects every webhook name in k8s/webhook's configuration, and only those", () => {
+  const configuration = YAML.parse(readFileSync(resolve(root, 'k8s/webhook/mutating-webhook.yaml'), 'utf8')) as { webhooks: { name: string }[] };
+  const expr = alerts.find((a) => a.alert === 'EurekaDrainerWebhookFailOpen')!.expr;
+  const selectors = [...expr.matchAll(new RegExp(`${APISERVER_FAIL_OPEN}\\{name=~"((?:[^"\\\\]|\\\\.)*)"\\}`, 'g'))].map((m) => m[1]!);
+  expect(selectors.length).toBe(3);
+  // PromQL strings unescape \\ to \; Prometheus anchors the regex at both ends.
+  const patterns = new Set(selectors.map((s) => s.replace(/\\\\/g, '\\')));
+  expect(patterns.size).toBe(1);
+  const name = new RegExp(`^(?:${[...patterns][0]!})$`);
+  expect(configuration.webhooks.map((w) => w.name).filter((n) => !name.test(n))).toEqual([]);
+  expect(configuration.webhooks.length).toBe(2);
+  expect(['sidecar.inject.example.com', 'by-namespace.inject.eureka-drainer.example.com', 'by-namespaceXinject.eureka-drainer'].filter((n) => name.test(n))).toEqual([]);
 });
 
 (promtoolAvailable || process.env.CI === 'true' ? describe : describe.skip)('promtool', () => {

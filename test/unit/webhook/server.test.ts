@@ -4,15 +4,17 @@
  * restart), a corrupt or mismatched new pair ignored with a log line, and malformed, oversized and
  * unfinished bodies answered without harm to the next request.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { DEFAULTS, injectWorkload } from '../../../src/inject/inject';
+import { createLogLimiter } from '../../../src/log-limiter';
 import { createLogger } from '../../../src/logger';
 import { createWebhookMetrics } from '../../../src/webhook/metrics';
 import { readTlsPair, startWebhookServer, type WebhookServer } from '../../../src/webhook/server';
@@ -87,6 +89,8 @@ writeFileSync(keyFile, first.key);
 const lines: Json[] = [];
 const logger = createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line) as Json) });
 const registry = new Registry();
+/** The log limiter's clock: still unless a test moves it, so which lines are limited never depends on the machine's speed. */
+let limiterNow = 0;
 let ready = true;
 let webhook: WebhookServer;
 let port: number;
@@ -103,6 +107,7 @@ beforeAll(async () => {
     isReady: () => ready,
     reloadIntervalMs: 50,
     bounds: { bodyLimitBytes: 64 * 1024, headersTimeoutMs: 1_000, requestTimeoutMs: 1_000, checkIntervalMs: 100 },
+    logLimiter: createLogLimiter(10_000, () => limiterNow),
   });
   await new Promise<void>((resolve) => (webhook.server.listening ? resolve() : webhook.server.once('listening', () => resolve())));
   port = (webhook.server.address() as { port: number }).port;
@@ -156,6 +161,58 @@ describe('over TLS', () => {
     for (const result of ['injected', 'unchanged', 'refused', 'error', 'malformed']) expect(text).toContain(`eureka_drainer_webhook_reviews_total{result="${result}"}`);
     expect(text).toContain('eureka_drainer_webhook_review_duration_seconds_bucket');
     expect(text).toContain('eureka_drainer_webhook_certificate_expiry_timestamp_seconds');
+  });
+});
+
+/**
+ * A TLS client that does not trust the served certificate and says so with an alert, as the apiserver
+ * does when its caBundle names another CA: `openssl s_client` verifying against `ca`. Asynchronous: the
+ * server runs in this process.
+ */
+function handshakeDistrusting(port: number, ca: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-CAfile', ca, '-verify_return_error'], { timeout: 10_000 }, (_error, _stdout, stderr) => resolve(stderr));
+    child.stdin?.end();
+  });
+}
+
+describe('failed TLS handshakes: the only trace of a caller that does not trust us', () => {
+  const rejectedLines = (): Json[] => lines.filter((l) => l.msg === 'TLS handshake rejected by the caller');
+
+  test('a caller that rejects the certificate: one warn line with the peer, the reason and the hint; more within the interval are counted, not logged', async () => {
+    const otherCa = join(dir, 'other-ca.crt');
+    writeFileSync(otherCa, third.cert);
+    const before = rejectedLines().length;
+    for (let i = 0; i < 3; i++) expect(await handshakeDistrusting(port, otherCa)).toMatch(/verify error|unable to get local issuer|self.signed/i);
+    await until('the warn line', async () => (rejectedLines().length > before ? true : undefined));
+    // Each handshake's error is emitted before s_client exits: the two others were limited, not late.
+    const added = rejectedLines().slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({
+      level: 'warn',
+      component: 'webhook',
+      peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      reason: 'tlsv1 alert unknown ca',
+      code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+      hint: expect.stringContaining('caBundle'),
+      serving: first.fingerprint,
+    });
+    // The interval over: the next one is logged, with how many were left out.
+    limiterNow += 10_000;
+    await handshakeDistrusting(port, otherCa);
+    await until('the next warn line', async () => (rejectedLines().length > before + 1 ? true : undefined));
+    expect(rejectedLines().at(-1)).toMatchObject({ level: 'warn', reason: 'tlsv1 alert unknown ca', suppressed: 2 });
+  });
+
+  test('a connection closed before any handshake: warn "TLS handshake failed", limited apart from the rejections', async () => {
+    const before = lines.filter((l) => l.msg === 'TLS handshake failed').length;
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end());
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+    await until('the warn line', async () => (lines.filter((l) => l.msg === 'TLS handshake failed').length > before ? true : undefined));
+    expect(lines.filter((l) => l.msg === 'TLS handshake failed').at(-1)).toMatchObject({ level: 'warn', reason: expect.any(String), code: 'ECONNRESET', peer: expect.any(String) });
   });
 });
 
