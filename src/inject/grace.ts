@@ -5,6 +5,7 @@
  */
 import { parseConfig, type Env } from '../config';
 import { ConfigError } from '../errors';
+import { REPLICATION_SETTLE_MS } from '../drain/replication-settle';
 import { computePlan, type Plan } from '../plan';
 import { isObject, type Json } from './workload';
 
@@ -89,7 +90,9 @@ export function graceFor(visible: Readonly<Record<string, string>>, existingSeco
     if (error instanceof ConfigError) return { ok: false, problem: `the drainer would refuse its settings: ${error.problems.join('; ')}` };
     throw error;
   }
-  const plan = computePlan(config.timings);
+  // As the drainer plans at start (main.ts): owner mode also waits for its last heartbeat's replication.
+  // The injector refuses owner mode before it gets here; `eureka-drainer check` meets owner-mode pods.
+  const plan = computePlan(config.timings, { replicationSettleMs: config.mode === 'owner' ? REPLICATION_SETTLE_MS : 0 });
   const requiredSeconds = Math.ceil(plan.requiredGraceMs / 1000);
   return { ok: true, seconds: Math.max(existingSeconds ?? 30, requiredSeconds), requiredSeconds, plan };
 }
