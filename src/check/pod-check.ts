@@ -112,7 +112,7 @@ export function checkPod(pod: unknown, context: PodContext): PodCheck | undefine
 
   // The grace period: the plan the drainer makes at start, against what the kubelet will give it.
   const podGraceSeconds = typeof pod.spec.terminationGracePeriodSeconds === 'number' ? pod.spec.terminationGracePeriodSeconds : 30;
-  const grace = graceFor(visible.env, podGraceSeconds);
+  const grace = graceFor(visible, podGraceSeconds);
   if (!grace.ok) problems.push({ kind: 'settings', message: grace.problem });
   else {
     if (podGraceSeconds < grace.requiredSeconds) {
