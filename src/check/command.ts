@@ -45,20 +45,21 @@ function parseArgs(args: readonly string[]): Args | { readonly problem: string }
   const cluster: { -readonly [K in keyof ClusterOptions]: ClusterOptions[K] } = {};
   let image = DEFAULT_IMAGE;
   let output: 'table' | 'json' = 'table';
+  const known = Object.values(CHECK_FLAGS).flatMap((f): string[] => ['short' in f ? f.short : f.flag, f.flag]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (flag === '-h' || flag === '--help') return 'help';
+    if (!known.includes(flag)) return { problem: `unknown argument ${JSON.stringify(arg.slice(0, 40))}` };
     const value = inline ?? args[++i];
     if (value === undefined || value === '') return { problem: `${flag} needs a value` };
     if (flag === CHECK_FLAGS.namespace.flag || flag === CHECK_FLAGS.namespace.short) cluster.namespace = value;
     else if (flag === CHECK_FLAGS.context.flag) cluster.context = value;
     else if (flag === CHECK_FLAGS.kubeconfig.flag) cluster.kubeconfig = value;
     else if (flag === CHECK_FLAGS.image.flag) image = value;
-    else if (flag === CHECK_FLAGS.output.flag || flag === CHECK_FLAGS.output.short) {
-      if (value !== 'table' && value !== 'json') return { problem: `${flag} must be table or json, got ${JSON.stringify(value.slice(0, 40))}` };
-      output = value;
-    } else return { problem: `unknown argument ${JSON.stringify(arg.slice(0, 40))}` };
+    // What is left is --output / -o.
+    else if (value === 'table' || value === 'json') output = value;
+    else return { problem: `${flag} must be table or json, got ${JSON.stringify(value.slice(0, 40))}` };
   }
   return { cluster, image, output };
 }
