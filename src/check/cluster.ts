@@ -80,7 +80,7 @@ function loadKubeConfig(k8s: typeof ClientNode, options: ClusterOptions): Client
     if (options.kubeconfig !== undefined) config.loadFromFile(options.kubeconfig);
     else config.loadFromDefault();
   } catch (error) {
-    throw new ClusterReadError(`cannot load the kubeconfig ${options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config'}: ${describeApiError(error)}`, { cause: error });
+    throw new ClusterReadError(`cannot load the kubeconfig${options.kubeconfig !== undefined ? ` ${options.kubeconfig}` : ''}: ${describeApiError(error)}`, { cause: error });
   }
   if (options.context !== undefined) {
     if (!config.getContextObject(options.context)) {
