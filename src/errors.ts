@@ -48,6 +48,12 @@ export class BodyTooLargeError extends DrainerError {
   }
 }
 
+/** `eureka-drainer check` could not read what it needs from the cluster (the kubeconfig, the API). */
+export class ClusterReadError extends DrainerError {
+  override name = 'ClusterReadError';
+  override readonly code = 'DRAINER_CLUSTER_UNREADABLE';
+}
+
 /** `8 MiB`, `256 KiB`, `1.5 MiB`, `512 bytes`: sizes as people write limits. */
 export function formatBytes(bytes: number): string {
   const units: readonly [number, string][] = [

@@ -23,6 +23,7 @@ import { createMetrics } from './metrics';
 import { registerProcessMetrics } from './process-metrics';
 import { computePlan, describeFit, formatPlanTable } from './plan';
 import { runInject } from './inject/cli';
+import { runCheck } from './check/command';
 import { startServer } from './server';
 import { logAdmissionWarnings } from './source-advice';
 import { parseSelector, readInFlight } from './tail';
@@ -46,6 +47,10 @@ Usage:
   eureka-drainer webhook --cert FILE --key FILE
                               serve the mutating admission webhook that adds the drainer
                               to pods (TLS); webhook --help lists its options
+  eureka-drainer check [-n NAMESPACE] [--context NAME] [-o table|json]
+                              list the pods whose drain would go wrong (no drainer in an
+                              opted-in namespace, grace too short, preStop elsewhere, other
+                              image); exits 1 if any; check --help lists its options
   eureka-drainer --help       this text
   eureka-drainer --version    the version
 
@@ -194,6 +199,7 @@ function main(argv: string[]): void {
   if (command === 'plan') planCommand(rest);
   if (command === 'inject') return void runInject(rest, process.stdin, process.stdout, process.stderr).then((code) => (process.exitCode = code));
   if (command === 'webhook') return runWebhook(rest, version());
+  if (command === 'check') return void runCheck(rest, process.stdout, process.stderr).then((code) => (process.exitCode = code));
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`eureka-drainer: unknown command ${JSON.stringify(command.slice(0, 40))}\n\n${USAGE}\n`);
     process.exit(EXIT_USAGE);

@@ -132,7 +132,8 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   ];
 
   const configMaps: ConfigMaps = context.configMaps ?? {};
-  const visible = visibleEnv(envFrom, [...own, ...copied.env], configMaps);
+  // The env in the order it is written below (DRAINER_GRACE_PERIOD_SECONDS aside: it is the result).
+  const visible = visibleEnv(envFrom, [...own, ...downwardEnv(), ...copied.env], configMaps);
   const fromConfigMaps = visibleEnv(envFrom, [], configMaps).env;
   for (const name of TOKEN_NAMES) {
     if (fromConfigMaps[name] !== undefined) return refused(`a ConfigMap the drainer reads sets ${name}, but the injected preStop sends no token (the kubelet's call would be refused)`);
@@ -148,7 +149,7 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   }
 
   const existingGrace = typeof w.podSpec.terminationGracePeriodSeconds === 'number' ? w.podSpec.terminationGracePeriodSeconds : undefined;
-  const grace = graceFor(visible.env, existingGrace);
+  const grace = graceFor(visible, existingGrace);
   if (!grace.ok) return refused(grace.problem);
   const env = [own[0]!, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...own.slice(1), ...downwardEnv(), ...copied.env];
 

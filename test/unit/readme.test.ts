@@ -6,6 +6,8 @@ import { createMetrics } from '../../src/metrics';
 import { OWNER_VARIABLES } from '../../src/owner/config';
 import { createOwnerMetrics } from '../../src/owner/metrics';
 import { systemClock } from '../../src/clock';
+import { CHECK_FLAGS } from '../../src/check/command';
+import { PROBLEM_KINDS } from '../../src/check/pod-check';
 import { ANNOTATIONS } from '../../src/inject/annotations';
 import { SETTINGS as WEBHOOK_SETTINGS } from '../../src/webhook/command';
 import { createWebhookMetrics } from '../../src/webhook/metrics';
@@ -59,6 +61,14 @@ describe('the README documents the whole surface', () => {
   createWebhookMetrics(webhookMetrics);
   test.each(webhookMetrics.getMetricsAsArray().map((m) => m.name))('webhook metric %s', (name) => {
     expect(fleets).toContain(`\`${name}\``);
+  });
+
+  // `eureka-drainer check` (src/check/command.ts): its flags and the problems it names.
+  test.each(Object.values(CHECK_FLAGS).flatMap((f): string[] => ('short' in f ? [f.flag, f.short] : [f.flag])))('check flag %s', (flag) => {
+    expect(fleets).toContain(`\`${flag}\``);
+  });
+  test.each(PROBLEM_KINDS)('check problem %s', (kind) => {
+    expect(fleets).toContain(`\`${kind}\``);
   });
 
   test('exit codes 0, 1 and 2', () => {

@@ -231,6 +231,14 @@ describe('the grace period', () => {
     expect(result.kind).toBe('refused');
     expect((result as { reason: string }).reason).toMatch(/^the drainer would refuse its settings: DRAINER_TAIL_SECONDS .*"ten"/);
   });
+
+  test('DRAINER_POD_DEADLINE=true is injected: the API address and POD_NAME are the kubelet\'s to give, at start', () => {
+    const d = withConfigMap();
+    podSpecOf(d).containers[0].env.push({ name: 'DRAINER_POD_DEADLINE', value: 'true' });
+    const out = injected(injectWorkload(d, { ...ctx, configMaps }));
+    expect(envOf(drainerOf(out.object))).toMatchObject({ DRAINER_POD_DEADLINE: 'true', POD_NAME: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(expectedSeconds);
+  });
 });
 
 describe('classic and native', () => {
