@@ -46,6 +46,23 @@ const USERS = [
   { name: 'nobody', uid: 65534, home: '/nonexistent' },
 ];
 
+/**
+ * What Node never runs: type declarations (`@types/*` packages and `*.d.ts`) and source maps. Production
+ * dependencies bring them (@kubernetes/client-node, used by `check` only, lists @types/node as a dependency and
+ * ships 37 MB of them); the image leaves them out.
+ */
+function pruneUnrun(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === '@types') fs.rmSync(full, { recursive: true, force: true });
+      else pruneUnrun(full);
+    } else if (/\.d\.[cm]?ts$|\.map$/.test(entry.name)) {
+      fs.rmSync(full);
+    }
+  }
+}
+
 // ---- pure steps ---------------------------------------------------------------------------------------------
 
 /** Command-line options; an unknown one is an error, not ignored. */
@@ -194,6 +211,7 @@ function productionModules(pkg) {
     fs.writeFileSync(path.join(staging, 'package-lock.json'), lock);
     // --ignore-scripts: nothing from the registry runs while the image is built.
     run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: staging });
+    pruneUnrun(path.join(staging, 'node_modules'));
     fs.writeFileSync(path.join(staging, '.complete'), '');
   }
   const dev = Object.keys(pkg.devDependencies ?? {}).filter((name) => fs.existsSync(path.join(modules, name)));

@@ -12,8 +12,9 @@
  * (c) as (b) with both Eureka servers frozen (SIGSTOP) before the delete and the drainer told the servers' cache
  *     is 30 s: every request to Eureka hangs, and /prestop still answers by the deadline, so the kubelet's hook
  *     completes within the grace (bug 1).
- * The servers' response cache is 3 s here: with the 1 s of the other files the build before the fix answered
- * (b) and (c) in time too (8 ms and 2 ms after the deadline); with 3 s and 30 s it did not (the bug as found).
+ * The servers' response cache is 3 s here, and (c) tells the drainer 30 s, as when the bug was found. Run against
+ * the build before the fix (EUREKA_DRAINER_TEST_IMAGE, 2026-12-06): (c) fails, that drainer never answered and was
+ * killed; (b) passed (answered 7 ms after the deadline), so (c) is the one that pins bug 1 here.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

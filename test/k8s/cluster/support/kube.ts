@@ -199,11 +199,13 @@ export class PodTracker {
     let deleted = false;
     this.child.stdout!.on('data', (d: Buffer) => {
       buffer += d.toString();
-      // Pretty-printed objects, one after the other: each ends with a "}" alone at the start of a line.
+      // One event per line: {"type": "ADDED" | "MODIFIED" | "DELETED", "object": the pod}.
       let end: number;
-      while ((end = buffer.indexOf('\n}\n')) >= 0) {
-        const event = JSON.parse(buffer.slice(0, end + 2)) as { type: string; object: Json };
-        buffer = buffer.slice(end + 3);
+      while ((end = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, end).trim();
+        buffer = buffer.slice(end + 1);
+        if (!line.startsWith('{')) continue;
+        const event = JSON.parse(line) as { type: string; object: Json };
         this.last = podStatus(event.object);
         for (const c of this.last.containers) {
           const terminated = (c.state['terminated'] ?? c.lastState['terminated']) as Json | undefined;
