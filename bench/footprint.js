@@ -216,7 +216,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 (async () => {
   app = await startLocalFakeApp(process.execPath);
-  eureka = new FakeEureka('demo', { ip: '127.0.0.1', port: app.appPort });
+  eureka = new FakeEureka({ app: 'demo', ip: '127.0.0.1', port: app.appPort });
   const eurekaPort = await eureka.listen('127.0.0.1');
   const results = { drainer: [], bare: [] };
   for (let i = 0; i < runs; i++) {

@@ -7,7 +7,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeInstanceAddress {
+export interface FakeInstance {
+  /** The app's name (spring.application.name; Eureka upper-cases it): the drainer's DRAINER_APP_NAME. */
+  readonly app: string;
   /** The app's address as it registers it (hostName, ipAddr): the drainer's POD_IP. */
   readonly ip: string;
   /** The app's port: the drainer's DRAINER_APP_PORT / SERVER_PORT. */
@@ -15,7 +17,6 @@ export interface FakeInstanceAddress {
 }
 
 export class FakeEureka {
-  readonly appName: string;
   /** Requests served, for "Eureka requests per drain cycle". */
   requests = 0;
   private present = true;
@@ -26,12 +27,15 @@ export class FakeEureka {
   private renewedAt = Date.now();
   private readonly server: http.Server;
 
-  constructor(
-    appName: string,
-    private readonly address: FakeInstanceAddress,
-  ) {
-    this.appName = appName.toUpperCase();
+  /** `instance` may come later (setInstance): a pod's IP is known only after the pod, which needs our URL, is made. */
+  constructor(private instance?: FakeInstance) {
     this.server = http.createServer((req, res) => this.answer(req, res));
+  }
+
+  /** The app registers now as this instance. */
+  setInstance(instance: FakeInstance): void {
+    this.instance = instance;
+    this.appRegistered();
   }
 
   /** Listens; resolves with the port. */
@@ -62,12 +66,11 @@ export class FakeEureka {
     this.registeredAt = Date.now();
   }
 
-  private instanceJson(): Record<string, unknown> {
+  private instanceJson({ app, ip, port }: FakeInstance): Record<string, unknown> {
     if (this.alive) this.renewedAt = Date.now();
-    const { ip, port } = this.address;
     return {
-      instanceId: `${ip}:${this.appName.toLowerCase()}:${port}`,
-      app: this.appName,
+      instanceId: `${ip}:${app.toLowerCase()}:${port}`,
+      app: app.toUpperCase(),
       hostName: ip,
       ipAddr: ip,
       status: this.status,
@@ -77,6 +80,11 @@ export class FakeEureka {
       lastDirtyTimestamp: this.registeredAt,
       actionType: 'MODIFIED',
     };
+  }
+
+  /** Registered: the app is up and the fake knows which instance it is (until then it answers as if none were). */
+  private registered(): FakeInstance | undefined {
+    return this.present ? this.instance : undefined;
   }
 
   private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -89,12 +97,13 @@ export class FakeEureka {
     };
     req.resume();
     if (parts[1] !== 'apps') return send(404);
+    const instance = this.registered();
     if (parts.length === 2 || parts[2] === 'delta') {
-      return send(200, { applications: { apps__hashcode: 'UP_1_', application: this.present ? [{ name: this.appName, instance: [this.instanceJson()] }] : [] } });
+      return send(200, { applications: { apps__hashcode: 'UP_1_', application: instance ? [{ name: instance.app.toUpperCase(), instance: [this.instanceJson(instance)] }] : [] } });
     }
-    if (parts.length === 3) return this.present ? send(200, { application: { name: this.appName, instance: [this.instanceJson()] } }) : send(404);
-    if (!this.present) return send(404);
-    if (parts.length === 4 && req.method === 'GET') return send(200, { instance: this.instanceJson() });
+    if (!instance) return send(404);
+    if (parts.length === 3) return send(200, { application: { name: instance.app.toUpperCase(), instance: [this.instanceJson(instance)] } });
+    if (parts.length === 4 && req.method === 'GET') return send(200, { instance: this.instanceJson(instance) });
     if (parts.length === 4 && req.method === 'DELETE') {
       this.present = false;
       return send(200);
