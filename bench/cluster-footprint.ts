@@ -6,6 +6,10 @@
  *   bash test/k8s/cluster/cluster.sh exec node bench/run.js cluster-footprint [--scrapes 10000] [--drains 100]
  *        [--idle-seconds 10] [--image REF] [--label NAME] [--keep]
  *
+ * --image REF: the drainer container's image instead of the manifest's (the fake app and the bare container keep
+ * the manifest's); with a copy of the image whose files were evicted from the page cache, the drainer container is
+ * the first to read them and its cgroup is charged for them: the cold case (bench/README.md).
+ *
  * Two pods in the namespace edk8s-fp-bench:
  * - `drainer`: k8s/classic-sidecar.yaml's pod with its drainer container as shipped (image, env, probes, hooks,
  *   resources, security context), only the Eureka URL and the timings substituted (printed), and its app container
@@ -113,6 +117,7 @@ function buildPods(eurekaUrl: string, image: string | undefined): Pods {
   };
   set('DRAINER_EUREKA_URLS', eurekaUrl);
   for (const [name, value] of Object.entries(TIMINGS)) set(name, value);
+  const manifestImage = String(drainer['image']);
   if (image) {
     substituted['drainer image'] = [String(drainer['image']), image];
     drainer['image'] = image;
@@ -128,7 +133,7 @@ function buildPods(eurekaUrl: string, image: string | undefined): Pods {
   if (!token || !appName || appPort !== APP_PORT || !nodeOptions) throw new Error(`${MANIFEST}: the drainer container lacks DRAINER_TOKEN, DRAINER_APP_NAME, DRAINER_APP_PORT=${APP_PORT} or NODE_OPTIONS`);
   const nodeContainer = (name: string, source: string, env: Json[], ports: number[]): Json => ({
     name,
-    image: drainer['image'],
+    image: manifestImage,
     imagePullPolicy: 'Never',
     command: [NODE, '-e', source],
     env: [...env, { name: 'NODE_OPTIONS', value: nodeOptions }],
