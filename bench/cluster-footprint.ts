@@ -4,7 +4,7 @@
  * 100 drain cycles. Runs inside the real cluster's network namespace (test/k8s/cluster/cluster.sh):
  *
  *   bash test/k8s/cluster/cluster.sh exec node bench/run.js cluster-footprint [--scrapes 10000] [--drains 100]
- *        [--idle-seconds 10] [--image REF] [--label NAME] [--keep]
+ *        [--idle-seconds 30] [--image REF] [--label NAME] [--keep]
  *
  * --image REF: the drainer container's image instead of the manifest's (the fake app and the bare container keep
  * the manifest's); with a copy of the image whose files were evicted from the page cache, the drainer container is
@@ -32,7 +32,7 @@ import { drainOnce } from './footprint/drain-cycle';
 import { FAKE_APP_SOURCE, FakeAppControl } from './footprint/fake-app';
 import { FakeEureka } from './footprint/fake-eureka';
 import { HttpTarget } from './footprint/http-target';
-import { containerCgroupDir, readCgroupMemory, readProcessMemory, type CgroupMemory, type ProcessMemory } from './footprint/working-set';
+import { containerCgroupDir, readCgroupMemory, readCpuSeconds, readProcessMemory, type CgroupMemory, type ProcessMemory } from './footprint/container-usage';
 
 const ROOT = resolve(__dirname, '..');
 const MANIFEST = 'k8s/classic-sidecar.yaml';
@@ -78,7 +78,7 @@ function parseOptions(args: readonly string[]): Options {
     if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a whole number ≥ 0, got ${JSON.stringify(raw)}`);
     return n;
   };
-  return { scrapes: count('--scrapes', 10_000), drains: count('--drains', 100), idleSeconds: count('--idle-seconds', 10), image: value('--image'), label: value('--label') ?? '', keep: args.includes('--keep') };
+  return { scrapes: count('--scrapes', 10_000), drains: count('--drains', 100), idleSeconds: count('--idle-seconds', 30), image: value('--image'), label: value('--label') ?? '', keep: args.includes('--keep') };
 }
 
 const obj = (v: unknown): Json => v as Json;
@@ -157,7 +157,9 @@ function buildPods(eurekaUrl: string, image: string | undefined): Pods {
 interface ContainerRef {
   readonly pod: string;
   readonly container: string;
-  readonly cgroupDir: string;
+  /** Its memory and cpuacct cgroups. */
+  readonly memoryDir: string;
+  readonly cpuDir: string;
   /** The container's main process (node), on the host. */
   readonly pid: number;
 }
@@ -167,7 +169,8 @@ function containerRef(pod: PodStatus, container: string): ContainerRef {
   const meta = obj(pod.raw['metadata']);
   const qos = String(obj(pod.raw['status'])['qosClass']);
   if (!status?.containerID) throw new Error(`pod ${pod.name}: container ${container} has no containerID`);
-  return { pod: pod.name, container, cgroupDir: containerCgroupDir(qos, String(meta['uid']), status.containerID), pid: containerPid(status.containerID) };
+  const dir = (root: string): string => containerCgroupDir(root, qos, String(meta['uid']), status.containerID!);
+  return { pod: pod.name, container, memoryDir: dir('/sys/fs/cgroup/memory'), cpuDir: dir('/sys/fs/cgroup/cpuacct'), pid: containerPid(status.containerID) };
 }
 
 interface KubeletSample {
@@ -191,15 +194,21 @@ interface PointReading {
   readonly point: string;
   readonly at: string;
   /** Per `pod/container`: the cgroup read at the point, and the kubelet's first sample taken at or after it. */
-  readonly containers: Record<string, { cgroup: CgroupMemory; process: ProcessMemory; kubelet: KubeletSample | undefined; kubeletLagSeconds: number | undefined }>;
+  readonly containers: Record<string, { cgroup: CgroupMemory; process: ProcessMemory; cpuSeconds: number; kubelet: KubeletSample | undefined; kubeletLagSeconds: number | undefined }>;
+  /** The drainer's V8 heap (its /metrics, read after the cgroups). */
+  readonly drainerHeap: { usedBytes: number; totalBytes: number };
 }
 
 /** Both views of every container at one point; waits (≤ 45 s) for the kubelet's samples to be from after it. */
-async function readPoint(point: string, refs: readonly ContainerRef[]): Promise<PointReading> {
+async function readPoint(point: string, refs: readonly ContainerRef[], drainer: HttpTarget): Promise<PointReading> {
   const at = new Date();
   const atSecond = Math.floor(at.getTime() / 1000) * 1000;
-  const cgroups = new Map(refs.map((r) => [`${r.pod}/${r.container}`, readCgroupMemory(r.cgroupDir)]));
+  const cpu = new Map(refs.map((r) => [`${r.pod}/${r.container}`, readCpuSeconds(r.cpuDir)]));
+  const cgroups = new Map(refs.map((r) => [`${r.pod}/${r.container}`, readCgroupMemory(r.memoryDir)]));
   const processes = new Map(refs.map((r) => [`${r.pod}/${r.container}`, readProcessMemory(r.pid)]));
+  const { body } = await drainer.get('/metrics');
+  const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(body)?.[1]);
+  const drainerHeap = { usedBytes: metric('nodejs_heap_size_used_bytes'), totalBytes: metric('nodejs_heap_size_total_bytes') };
   const until = Date.now() + 45_000;
   let samples = await kubeletSamples();
   const fresh = (): boolean => [...cgroups.keys()].every((k) => Date.parse(samples.get(k)?.time ?? '') >= atSecond);
@@ -210,11 +219,11 @@ async function readPoint(point: string, refs: readonly ContainerRef[]): Promise<
   const containers: PointReading['containers'] = {};
   for (const [key, cgroup] of cgroups) {
     const kubelet = samples.get(key);
-    containers[key] = { cgroup, process: processes.get(key)!, kubelet, kubeletLagSeconds: kubelet ? (Date.parse(kubelet.time) - atSecond) / 1000 : undefined };
+    containers[key] = { cgroup, process: processes.get(key)!, cpuSeconds: cpu.get(key)!, kubelet, kubeletLagSeconds: kubelet ? (Date.parse(kubelet.time) - atSecond) / 1000 : undefined };
   }
   const line = [...cgroups.keys()].map((k) => `${k} ${MiB(containers[k]!.cgroup.workingSetBytes).toFixed(1)} / ${containers[k]!.kubelet ? MiB(containers[k]!.kubelet!.workingSetBytes).toFixed(1) : '–'}`).join(', ');
   process.stderr.write(`${point}: working set MiB (cgroup / kubelet): ${line}\n`);
-  return { point, at: at.toISOString(), containers };
+  return { point, at: at.toISOString(), containers, drainerHeap };
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -236,10 +245,16 @@ export async function main(args: readonly string[]): Promise<number> {
     const drainer = new HttpTarget(drainerPod.podIP!, DRAINER_PORT, { 'X-Drainer-Token': pods.token });
     const bare = new HttpTarget(barePod.podIP!, APP_PORT);
     const refs = [containerRef(drainerPod, 'eureka-drainer'), containerRef(drainerPod, 'app'), containerRef(barePod, 'bare')];
-    process.stderr.write(`pods ready: drainer ${drainerPod.podIP}, bare ${barePod.podIP}; cgroups ${refs.map((r) => r.cgroupDir).join(', ')}\n`);
+    process.stderr.write(`pods ready: drainer ${drainerPod.podIP}, bare ${barePod.podIP}; memory cgroups ${refs.map((r) => r.memoryDir).join(', ')}\n`);
 
+    // Idle CPU over the window that follows a few settling seconds after ready.
+    await sleep(5_000);
+    const idleFrom = new Map(refs.map((r) => [`${r.pod}/${r.container}`, readCpuSeconds(r.cpuDir)]));
+    const idleStart = Date.now();
     await sleep(options.idleSeconds * 1000);
-    const readings = [await readPoint('idle', refs)];
+    const idleWindowSeconds = (Date.now() - idleStart) / 1000;
+    const readings = [await readPoint('idle', refs, drainer)];
+    const idleCpuPercent = Object.fromEntries([...idleFrom].map(([k, from]) => [k, ((readings[0]!.containers[k]!.cpuSeconds - from) / idleWindowSeconds) * 100]));
 
     const scrapeStart = Date.now();
     const scrapeAll = async (target: HttpTarget, path: string): Promise<number> => {
@@ -249,7 +264,7 @@ export async function main(args: readonly string[]): Promise<number> {
     };
     const [drainerScrapeFailures, bareScrapeFailures] = await Promise.all([scrapeAll(drainer, '/metrics'), scrapeAll(bare, '/')]);
     const scrapeSeconds = (Date.now() - scrapeStart) / 1000;
-    readings.push(await readPoint(`after ${options.scrapes} scrapes`, refs));
+    readings.push(await readPoint(`after ${options.scrapes} scrapes`, refs, drainer));
 
     const outcomes: Record<string, number> = {};
     const requests0 = eureka.requests;
@@ -260,7 +275,14 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const drainSeconds = (Date.now() - drainStart) / 1000;
     const eurekaRequestsPerDrain = options.drains ? (eureka.requests - requests0) / options.drains : 0;
-    readings.push(await readPoint(`after ${options.drains} drains`, refs));
+    readings.push(await readPoint(`after ${options.drains} drains`, refs, drainer));
+    const cpuMsEach = (key: string, from: number, to: number, n: number): number => (n ? ((readings[to]!.containers[key]!.cpuSeconds - readings[from]!.containers[key]!.cpuSeconds) * 1000) / n : 0);
+    const cpu = {
+      idlePercent: idleCpuPercent,
+      idleWindowSeconds,
+      msPerScrape: { drainer: cpuMsEach('drainer/eureka-drainer', 0, 1, options.scrapes), bare: cpuMsEach('bare/bare', 0, 1, options.scrapes) },
+      msPerDrainCycle: { drainer: cpuMsEach('drainer/eureka-drainer', 1, 2, options.drains), app: cpuMsEach('drainer/app', 1, 2, options.drains) },
+    };
 
     const after = await Promise.all([getPod(NAMESPACE, 'drainer'), getPod(NAMESPACE, 'bare')]);
     const restarts = Object.fromEntries(after.flatMap((p) => p?.containers.map((c) => [`${p.name}/${c.name}`, c.restartCount]) ?? []));
@@ -283,6 +305,7 @@ export async function main(args: readonly string[]): Promise<number> {
       outcomes,
       eurekaRequestsPerDrain,
       restarts,
+      cpu,
       readings,
     };
     printTable(result.readings, result);
@@ -295,22 +318,25 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-function printTable(readings: readonly PointReading[], run: { image: unknown; qosClass: unknown; scrapeSeconds: number; drainSeconds: number; outcomes: Record<string, number>; eurekaRequestsPerDrain: number; restarts: Record<string, number>; scrapeFailures: Record<string, number> }): void {
+function printTable(readings: readonly PointReading[], run: { cpu: { idlePercent: Record<string, number>; idleWindowSeconds: number; msPerScrape: Record<string, number>; msPerDrainCycle: Record<string, number> }; image: unknown; qosClass: unknown; scrapeSeconds: number; drainSeconds: number; outcomes: Record<string, number>; eurekaRequestsPerDrain: number; restarts: Record<string, number>; scrapeFailures: Record<string, number> }): void {
   const f = (bytes: number | undefined): string => (bytes === undefined ? '–' : MiB(bytes).toFixed(1));
   const ws = (r: PointReading, key: string): readonly [number, number | undefined, string] => {
     const c = r.containers[key]!;
     return [c.cgroup.workingSetBytes, c.kubelet?.workingSetBytes, `${f(c.process.rssBytes)} (${f(c.process.anonymousBytes)} + ${f(c.process.fileBytes)})`];
   };
   console.log(`footprint on a real kubelet (${NODE_NAME}, cgroup v1), image ${String(run.image)}, QoS ${String(run.qosClass)}; MiB`);
-  console.log('| point | drainer working set: cgroup | kubelet | bare Node working set: cgroup | kubelet | ratio | drainer process RSS (anon + file) | bare process RSS (anon + file) | fake app working set |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| point | drainer working set: cgroup | kubelet | bare Node working set: cgroup | kubelet | ratio | drainer usage (page cache) | drainer process RSS (anon + file) | bare process RSS (anon + file) | drainer V8 heap used / total | fake app working set |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of readings) {
     const [d, dk, dp] = ws(r, 'drainer/eureka-drainer');
     const [b, bk, bp] = ws(r, 'bare/bare');
     const [a] = ws(r, 'drainer/app');
-    console.log(`| ${r.point} | ${f(d)} | ${f(dk)} | ${f(b)} | ${f(bk)} | ${(d / b).toFixed(2)} | ${dp} | ${bp} | ${f(a)} |`);
+    const dc = r.containers['drainer/eureka-drainer']!.cgroup;
+    console.log(`| ${r.point} | ${f(d)} | ${f(dk)} | ${f(b)} | ${f(bk)} | ${(d / b).toFixed(2)} | ${f(dc.usageBytes)} (${f(dc.cacheBytes)}) | ${dp} | ${bp} | ${f(r.drainerHeap.usedBytes)} / ${f(r.drainerHeap.totalBytes)} | ${f(a)} |`);
   }
   const last = readings[readings.length - 1]!;
   console.log(`peak usage (memory.max_usage_in_bytes): drainer ${f(last.containers['drainer/eureka-drainer']!.cgroup.maxUsageBytes)}, bare ${f(last.containers['bare/bare']!.cgroup.maxUsageBytes)} MiB`);
+  const pct = (k: string): string => (run.cpu.idlePercent[k] ?? NaN).toFixed(3);
+  console.log(`CPU: idle over ${run.cpu.idleWindowSeconds.toFixed(0)} s drainer ${pct('drainer/eureka-drainer')} %, bare ${pct('bare/bare')} %, fake app ${pct('drainer/app')} % of a core; per scrape drainer ${run.cpu.msPerScrape['drainer']!.toFixed(3)} ms, bare ${run.cpu.msPerScrape['bare']!.toFixed(3)} ms; per drain cycle drainer ${run.cpu.msPerDrainCycle['drainer']!.toFixed(1)} ms`);
   console.log(`scrapes: ${run.scrapeSeconds.toFixed(1)} s, failed ${JSON.stringify(run.scrapeFailures)}; drains: ${JSON.stringify(run.outcomes)} in ${run.drainSeconds.toFixed(1)} s, ${run.eurekaRequestsPerDrain.toFixed(1)} Eureka requests each; restarts ${JSON.stringify(run.restarts)}`);
 }

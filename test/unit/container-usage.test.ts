@@ -1,6 +1,6 @@
-/** bench/footprint/working-set.ts: the kubelet's working set from a cgroup v1 memory controller, as cAdvisor computes it. */
+/** bench/footprint/container-usage.ts: the kubelet's working set from a cgroup v1 memory controller, as cAdvisor computes it. */
 import { describe, expect, test } from '@jest/globals';
-import { containerCgroupDir, parseMemoryStat, parseSmapsRollup, workingSet } from '../../bench/footprint/working-set';
+import { containerCgroupDir, parseMemoryStat, parseSmapsRollup, workingSet } from '../../bench/footprint/container-usage';
 
 const STAT = `cache 1000
 rss 5000
@@ -28,14 +28,14 @@ describe('working set', () => {
 describe('containerCgroupDir', () => {
   const id = 'a'.repeat(64);
   test('follows the kubelet cgroupfs layout per QoS class', () => {
-    expect(containerCgroupDir('Burstable', 'u-1', `containerd://${id}`, '/cg')).toBe(`/cg/kubepods/burstable/podu-1/${id}`);
-    expect(containerCgroupDir('BestEffort', 'u-1', `containerd://${id}`, '/cg')).toBe(`/cg/kubepods/besteffort/podu-1/${id}`);
-    expect(containerCgroupDir('Guaranteed', 'u-1', `containerd://${id}`, '/cg')).toBe(`/cg/kubepods/podu-1/${id}`);
+    expect(containerCgroupDir('/cg', 'Burstable', 'u-1', `containerd://${id}`)).toBe(`/cg/kubepods/burstable/podu-1/${id}`);
+    expect(containerCgroupDir('/cg', 'BestEffort', 'u-1', `containerd://${id}`)).toBe(`/cg/kubepods/besteffort/podu-1/${id}`);
+    expect(containerCgroupDir('/cg', 'Guaranteed', 'u-1', `containerd://${id}`)).toBe(`/cg/kubepods/podu-1/${id}`);
   });
 
   test('refuses an unknown QoS class or a container ID of another runtime, naming it', () => {
-    expect(() => containerCgroupDir('Gold', 'u-1', `containerd://${id}`)).toThrow('unknown pod QoS class "Gold"');
-    expect(() => containerCgroupDir('Burstable', 'u-1', `docker://${id}`)).toThrow(`container ID "docker://${id}" is not containerd://<64 hex digits>`);
+    expect(() => containerCgroupDir('/cg', 'Gold', 'u-1', `containerd://${id}`)).toThrow('unknown pod QoS class "Gold"');
+    expect(() => containerCgroupDir('/cg', 'Burstable', 'u-1', `docker://${id}`)).toThrow(`container ID "docker://${id}" is not containerd://<64 hex digits>`);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * A container's memory as the kubelet sees it on cgroup v1 (cAdvisor, the cgroupfs driver): the working set is
- * memory.usage_in_bytes minus total_inactive_file from memory.stat (0 if that is negative); `kubectl top` and the
- * eviction manager use it, and it is what a memory request should cover.
+ * A container's memory and CPU as the kubelet reads them on cgroup v1 (cAdvisor, the cgroupfs driver). The working
+ * set is memory.usage_in_bytes minus total_inactive_file from memory.stat (0 if that is negative); `kubectl top` and
+ * the eviction manager use it, and it is what a memory request should cover. The memory limit bounds
+ * memory.usage_in_bytes, page cache included (reclaimed first when the limit is reached).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,8 +37,8 @@ export function workingSet(usageBytes: number, stat: ReadonlyMap<string, number>
 
 const QOS_FOLDER: Readonly<Record<string, string>> = { Guaranteed: '', Burstable: 'burstable', BestEffort: 'besteffort' };
 
-/** The container's memory cgroup under the kubelet's cgroupfs layout: kubepods/[qos/]pod<uid>/<container id>. */
-export function containerCgroupDir(qosClass: string, podUid: string, containerID: string, root = '/sys/fs/cgroup/memory'): string {
+/** The container's cgroup of one controller (its root, e.g. /sys/fs/cgroup/memory) under the kubelet's cgroupfs layout: kubepods/[qos/]pod<uid>/<container id>. */
+export function containerCgroupDir(root: string, qosClass: string, podUid: string, containerID: string): string {
   const qos = QOS_FOLDER[qosClass];
   if (qos === undefined) throw new Error(`unknown pod QoS class ${JSON.stringify(qosClass)} (want Guaranteed, Burstable or BestEffort)`);
   const id = /^containerd:\/\/([0-9a-f]{64})$/.exec(containerID)?.[1];
@@ -80,4 +81,9 @@ export function parseSmapsRollup(text: string): ProcessMemory {
 
 export function readProcessMemory(pid: number): ProcessMemory {
   return parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+}
+
+/** CPU time the container's processes used so far (cpuacct.usage, in the cpuacct controller's cgroup). */
+export function readCpuSeconds(dir: string): number {
+  return Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9;
 }
