@@ -89,6 +89,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 interface Pods {
   readonly drainer: Json;
+  /** The drainer pod's eureka-drainer container. */
+  readonly drainerContainer: Json;
   readonly bare: Json;
   readonly token: string;
   readonly appName: string;
@@ -151,7 +153,7 @@ function buildPods(eurekaUrl: string, image: string | undefined): Pods {
     metadata: { name: 'bare', labels: { app: 'bare' } },
     spec: { terminationGracePeriodSeconds: GRACE_SECONDS, containers: [{ ...nodeContainer('bare', BARE_SOURCE, [], [APP_PORT]), resources: drainer['resources'] }] },
   };
-  return { drainer: pod, bare, token, appName, substituted };
+  return { drainer: pod, drainerContainer: drainer, bare, token, appName, substituted };
 }
 
 interface ContainerRef {
@@ -239,7 +241,7 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const [name, [was, now]] of Object.entries(pods.substituted)) console.log(`  ${name}: ${was ?? '(unset)'} → ${now}`);
     await apply([pods.drainer, pods.bare], NAMESPACE);
     const [drainerPod, barePod] = await Promise.all([waitPodReady(NAMESPACE, 'drainer', 120_000), waitPodReady(NAMESPACE, 'bare', 120_000)]);
-    // The drainer reads Eureka only when asked to drain, so the instance's address can come now.
+    // Until now the fake answered as if nothing were registered (the drainer's start-up reads found no instance).
     eureka.setInstance({ app: pods.appName, ip: drainerPod.podIP!, port: APP_PORT });
     const control = new FakeAppControl(drainerPod.podIP!, CONTROL_PORT);
     const drainer = new HttpTarget(drainerPod.podIP!, DRAINER_PORT, { 'X-Drainer-Token': pods.token });
@@ -295,9 +297,9 @@ export async function main(args: readonly string[]): Promise<number> {
       seconds: (Date.now() - started) / 1000,
       options,
       manifest: MANIFEST,
-      image: obj(arr(obj(pods.drainer['spec'])['containers']).find((c) => c['name'] === 'eureka-drainer'))['image'],
+      image: pods.drainerContainer['image'],
       substituted: pods.substituted,
-      resources: arr(obj(pods.drainer['spec'])['containers']).find((c) => c['name'] === 'eureka-drainer')?.['resources'],
+      resources: pods.drainerContainer['resources'],
       qosClass: obj(drainerPod.raw['status'])['qosClass'],
       scrapeSeconds,
       scrapeFailures: { drainer: drainerScrapeFailures, bare: bareScrapeFailures },
