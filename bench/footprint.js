@@ -15,7 +15,8 @@
  * - ready: spawn → the first 200 answer (/healthz; the bare server's /), polled every 2 ms after its "listening" line.
  * - RSS idle: VmRSS 2 s after ready.
  * - RSS after N sequential /metrics scrapes on one keep-alive connection (the bare server: N GETs of /).
- * - RSS after M full drains against a loopback fake Eureka in this process (drainer only): /prestop, then the app
+ * - RSS after M full drains against a loopback fake Eureka in this process and the fake app in a child process
+ *   (bench/footprint/: the same ones bench/cluster-footprint.ts uses) (drainer only): /prestop, then the app
  *   "stops" (port closed, lease cancelled), the drainer cleans up, the app "restarts" (port open, registered
  *   again) and the drainer returns to idle, as after a container restart. growth = after drains − after scrapes.
  * - idle CPU: utime+stime from /proc/<pid>/stat over --idle-seconds, first run only (both processes idle at once).
@@ -24,9 +25,12 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const { readFileSync, writeFileSync, mkdirSync } = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
+require('./ts-hook');
+const { FakeEureka } = require('./footprint/fake-eureka.ts');
+const { startLocalFakeApp } = require('./footprint/fake-app.ts');
+const { HttpTarget } = require('./footprint/http-target.ts');
+const { drainOnce } = require('./footprint/drain-cycle.ts');
 
 const arg = (flag, fallback) => {
   const i = process.argv.indexOf(flag);
@@ -52,64 +56,9 @@ s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', po
 process.on('SIGTERM', () => process.exit(0));`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---------- a loopback fake Eureka holding one instance, and the app's port ----------
-const APP = 'DEMO';
-const fake = { present: true, status: 'UP', overridden: 'UNKNOWN', registeredAt: Date.now(), renewedAt: Date.now(), alive: true, appPort: 0, requests: 0 };
-function instanceJson() {
-  if (fake.alive) fake.renewedAt = Date.now();
-  return {
-    instanceId: `127.0.0.1:demo:${fake.appPort}`,
-    app: APP,
-    hostName: '127.0.0.1',
-    ipAddr: '127.0.0.1',
-    status: fake.status,
-    overriddenStatus: fake.overridden,
-    port: { $: fake.appPort, '@enabled': 'true' },
-    leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: 5, registrationTimestamp: fake.registeredAt, lastRenewalTimestamp: fake.renewedAt },
-    lastDirtyTimestamp: fake.registeredAt,
-    actionType: 'MODIFIED',
-  };
-}
-const eurekaServer = http.createServer((req, res) => {
-  fake.requests++;
-  const url = new URL(req.url, 'http://x');
-  const parts = url.pathname.split('/').filter(Boolean); // eureka apps APP ID status
-  const send = (status, body) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(body === undefined ? '' : JSON.stringify(body));
-  };
-  req.resume();
-  if (parts[1] !== 'apps') return send(404);
-  if (parts.length === 2 || parts[2] === 'delta') {
-    return send(200, { applications: { apps__hashcode: 'UP_1_', application: fake.present ? [{ name: APP, instance: [instanceJson()] }] : [] } });
-  }
-  if (parts.length === 3) return fake.present ? send(200, { application: { name: APP, instance: [instanceJson()] } }) : send(404);
-  if (!fake.present) return send(404);
-  if (parts.length === 4 && req.method === 'GET') return send(200, { instance: instanceJson() });
-  if (parts.length === 4 && req.method === 'DELETE') {
-    fake.present = false;
-    return send(200);
-  }
-  if (parts[4] === 'status' && req.method === 'PUT') {
-    fake.overridden = url.searchParams.get('value');
-    fake.status = fake.overridden;
-    return send(200);
-  }
-  if (parts[4] === 'status' && req.method === 'DELETE') {
-    fake.overridden = 'UNKNOWN';
-    fake.status = url.searchParams.get('value') || 'UP';
-    return send(200);
-  }
-  return send(200);
-});
-let appServer;
-function openApp() {
-  appServer = net.createServer((s) => s.end());
-  return new Promise((r) => appServer.listen(fake.appPort, '127.0.0.1', () => r((fake.appPort = appServer.address().port))));
-}
-function closeApp() {
-  return new Promise((r) => appServer.close(r));
-}
+// ---------- the fake app (a child process) and a loopback fake Eureka holding its one instance ----------
+let app; // startLocalFakeApp()
+let eureka; // FakeEureka
 
 // ---------- processes ----------
 function start(kind, eurekaPort) {
@@ -124,7 +73,7 @@ function start(kind, eurekaPort) {
             DRAINER_HOST: '127.0.0.1',
             DRAINER_APP_NAME: 'demo',
             POD_IP: '127.0.0.1',
-            SERVER_PORT: String(fake.appPort),
+            SERVER_PORT: String(app.appPort),
             DRAINER_EUREKA_URLS: `http://127.0.0.1:${eurekaPort}/eureka/`,
             // The smallest plan the configuration accepts, so 100 drains take seconds.
             EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '100',
@@ -153,39 +102,23 @@ function start(kind, eurekaPort) {
       child.stdout.resume();
       const listeningMs = elapsed();
       const port = JSON.parse(line).port;
+      const target = new HttpTarget('127.0.0.1', port, { 'X-Drainer-Token': TOKEN });
       const probe = kind === 'drainer' ? '/healthz' : '/';
       for (;;) {
-        const status = await get(port, probe, false).catch(() => 0);
+        const { status } = await target.get(probe, { fresh: true }).catch(() => ({ status: 0 }));
         if (status === 200) break;
         if (elapsed() > 30_000) return reject(new Error(`${kind} not answering ${probe}`));
         await sleep(2);
       }
-      resolve({ child, port, listeningMs, readyMs: elapsed() });
+      resolve({ child, target, listeningMs, readyMs: elapsed() });
     };
     child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${code} before ready`)));
   });
 }
 
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function get(port, p, agent = keepAlive, timeout = 30_000) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, agent, timeout, headers: { 'X-Drainer-Token': TOKEN } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        get.lastBody = body;
-        resolve(res.statusCode);
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`${p} timed out`)));
-    req.on('error', reject);
-  });
-}
-
 /** SIGUSR2 → a heap snapshot (V8 collects garbage first); resolves with its path once it is written. */
-async function heapSnapshot(child, port) {
+async function heapSnapshot(child, target) {
   const { readdirSync, statSync } = require('node:fs');
   const list = () => new Set(readdirSync(snapshotDir).filter((f) => f.endsWith('.heapsnapshot')));
   const before = list();
@@ -193,7 +126,7 @@ async function heapSnapshot(child, port) {
   let file;
   while (!(file = [...list()].find((f) => !before.has(f)))) await sleep(20);
   // The snapshot is written on the main thread: once /healthz answers again it is complete.
-  await get(port, '/healthz', false);
+  await target.get('/healthz', { fresh: true });
   let size = -1;
   while (statSync(path.join(snapshotDir, file)).size !== size) {
     size = statSync(path.join(snapshotDir, file)).size;
@@ -221,76 +154,44 @@ function rssByMapping(pid) {
   }
   return out;
 }
-async function sample(pid, port, drain) {
-  await get(port, '/metrics');
-  const m = (name) => Number((new RegExp(`^${name} (\\S+)`, 'm').exec(get.lastBody) ?? [])[1]) / 2 ** 20;
+async function sample(pid, target, drain) {
+  const { body } = await target.get('/metrics');
+  const m = (name) => Number((new RegExp(`^${name} (\\S+)`, 'm').exec(body) ?? [])[1]) / 2 ** 20;
   const s = { drain, rssMiB: rssMiB(pid), ...rssByMapping(pid), heapUsedMiB: m('nodejs_heap_size_used_bytes'), heapTotalMiB: m('nodejs_heap_size_total_bytes'), openFds: m('process_open_fds') * 2 ** 20 };
   console.log(`drain ${drain}: RSS ${s.rssMiB.toFixed(1)} MiB ([heap] ${s.brkMiB.toFixed(1)}, other anonymous ${s.anonMiB.toFixed(1)}, files ${s.fileMiB.toFixed(1)}), heap used ${s.heapUsedMiB.toFixed(2)} / total ${s.heapTotalMiB.toFixed(2)} MiB, fds ${s.openFds}`);
   return s;
 }
-async function heapUsedMiB(port) {
-  await get(port, '/metrics');
-  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(get.lastBody);
+async function heapUsedMiB(target) {
+  const { body } = await target.get('/metrics');
+  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(body);
   return m ? Number(m[1]) / 2 ** 20 : NaN;
 }
 
-async function phaseOf(port) {
-  await get(port, '/readyz', false, 5_000);
-  return JSON.parse(get.lastBody).phase;
-}
-async function waitPhase(port, want, timeoutMs = 15_000) {
-  const until = Date.now() + timeoutMs;
-  let phase;
-  while ((phase = await phaseOf(port)) !== want) {
-    if (Date.now() > until) throw new Error(`drainer stayed in ${phase}, wanted ${want}`);
-    await sleep(10);
-  }
-}
-
-/** One drain and one container restart: /prestop, the app stops and cancels, clean-up, the app registers again, idle. */
-async function drainOnce(port) {
-  const status = await get(port, '/prestop', false);
-  const outcome = JSON.parse(get.lastBody).outcome;
-  if (status !== 200) throw new Error(`/prestop answered ${status}: ${get.lastBody.slice(0, 200)}`);
-  fake.alive = false;
-  fake.present = false;
-  await closeApp();
-  await waitPhase(port, 'done');
-  fake.present = true;
-  fake.alive = true;
-  fake.status = 'UP';
-  fake.overridden = 'UNKNOWN';
-  fake.registeredAt = Date.now();
-  await openApp();
-  await waitPhase(port, 'idle');
-  return outcome;
-}
-
 async function measure(kind, eurekaPort) {
-  const { child, port, listeningMs, readyMs } = await start(kind, eurekaPort);
+  const { child, target, listeningMs, readyMs } = await start(kind, eurekaPort);
   await sleep(2_000);
   const r = { listeningMs, readyMs, idleMiB: rssMiB(child.pid) };
   const p = kind === 'drainer' ? '/metrics' : '/';
   const c1 = cpuSeconds(child.pid);
   const t1 = process.hrtime.bigint();
-  for (let i = 0; i < scrapes; i++) await get(port, p);
+  for (let i = 0; i < scrapes; i++) await target.get(p);
   r.scrapeMs = Number(process.hrtime.bigint() - t1) / 1e6;
   r.scrapeCpuMsEach = ((cpuSeconds(child.pid) - c1) * 1000) / scrapes;
   r.afterScrapesMiB = rssMiB(child.pid);
   if (kind === 'drainer') {
-    r.heapAfterScrapesMiB = await heapUsedMiB(port);
+    r.heapAfterScrapesMiB = await heapUsedMiB(target);
     const outcomes = {};
-    const requests0 = fake.requests;
+    const requests0 = eureka.requests;
     const t2 = Date.now();
     const c2 = cpuSeconds(child.pid);
     for (let i = 0; i < drains; i++) {
-      const o = await drainOnce(port);
+      const o = await drainOnce(target, eureka, app.control);
       outcomes[o] = (outcomes[o] || 0) + 1;
       if (i === 9) r.after10DrainsMiB = rssMiB(child.pid);
-      if (sampleEvery && (i + 1) % sampleEvery === 0) (r.samples ??= []).push(await sample(child.pid, port, i + 1));
+      if (sampleEvery && (i + 1) % sampleEvery === 0) (r.samples ??= []).push(await sample(child.pid, target, i + 1));
       if (snapshotDir && snapshotAt.has(i + 1)) {
-        const file = await heapSnapshot(child, port);
-        const heap = await heapUsedMiB(port);
+        const file = await heapSnapshot(child, target);
+        const heap = await heapUsedMiB(target);
         (r.snapshots ??= []).push({ drain: i + 1, file, rssMiB: rssMiB(child.pid), heapUsedAfterGcMiB: heap });
         console.log(`drain ${i + 1}: ${file}, RSS ${rssMiB(child.pid).toFixed(1)} MiB, heap used just after the snapshot's GC ${heap.toFixed(2)} MiB`);
       }
@@ -298,24 +199,25 @@ async function measure(kind, eurekaPort) {
     r.drainSeconds = (Date.now() - t2) / 1000;
     r.drainCpuMsEach = ((cpuSeconds(child.pid) - c2) * 1000) / drains;
     r.outcomes = outcomes;
-    r.eurekaRequestsPerDrain = (fake.requests - requests0) / drains;
+    r.eurekaRequestsPerDrain = (eureka.requests - requests0) / drains;
     r.afterDrainsMiB = rssMiB(child.pid);
-    r.heapAfterDrainsMiB = await heapUsedMiB(port);
+    r.heapAfterDrainsMiB = await heapUsedMiB(target);
     r.drainGrowthMiB = r.afterDrainsMiB - r.afterScrapesMiB;
     r.drainGrowthAfter10MiB = r.afterDrainsMiB - r.after10DrainsMiB;
   }
   r.maxRssMiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
   child.kill('SIGTERM');
   await new Promise((res) => child.once('exit', res));
+  target.destroy();
   return r;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 (async () => {
-  await new Promise((r) => eurekaServer.listen(0, '127.0.0.1', r));
-  const eurekaPort = eurekaServer.address().port;
-  await openApp();
+  app = await startLocalFakeApp(process.execPath);
+  eureka = new FakeEureka({ app: 'demo', ip: '127.0.0.1', port: app.appPort });
+  const eurekaPort = await eureka.listen('127.0.0.1');
   const results = { drainer: [], bare: [] };
   for (let i = 0; i < runs; i++) {
     if (i === 0 && idleSeconds > 0) {
@@ -371,9 +273,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     path.join(__dirname, 'results', `footprint${label ? `-${label}` : ''}.json`),
     `${JSON.stringify({ date: new Date().toISOString(), runs, node: process.version, nodeFlags, main, compileCache, summary, results }, null, 2)}\n`,
   );
-  eurekaServer.close();
-  appServer.close();
-  keepAlive.destroy();
+  await eureka.close();
+  app.control.destroy();
+  app.child.kill('SIGTERM');
 })().catch((error) => {
   console.error(error);
   process.exit(1);

@@ -4,31 +4,16 @@
  * `npm run bench` entry point (package.json: "npm run build && node bench/run.js").
  *
  * The benchmark is TypeScript (bench/drain-bench.ts) and reuses the real-stack helpers in test/e2e/stack and
- * test/e2e/support, which locate the Spring jars and dist/main.js relative to their own directory. So instead of
- * compiling into another folder (which would move them), this launcher transpiles each .ts file in place as it
- * is required, with the project's own TypeScript (type-checking is `npm run lint`, which includes bench/).
+ * test/e2e/support; ./ts-hook transpiles each .ts file in place as it is required.
  * Arguments are passed through, e.g. `npm run bench -- --rounds 5 --skip-defaults`.
  * `node bench/run.js demo` runs bench/demo.ts instead (`npm run demo`), `node bench/run.js fleet` bench/fleet.ts
- * (`npm run bench:fleet`).
+ * (`npm run bench:fleet`), `node bench/run.js cluster-footprint` bench/cluster-footprint.ts (inside the real
+ * cluster's network namespace: `bash test/k8s/cluster/cluster.sh exec node bench/run.js cluster-footprint`).
  */
-const { readFileSync } = require('node:fs');
-const ts = require('typescript');
-
-const compilerOptions = {
-  module: ts.ModuleKind.CommonJS,
-  target: ts.ScriptTarget.ES2022,
-  esModuleInterop: true,
-  inlineSourceMap: true,
-};
-
-// eslint-disable-next-line n/no-deprecated-api -- the smallest require hook there is; only .ts files go through it
-require.extensions['.ts'] = (module, filename) => {
-  const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), { compilerOptions, fileName: filename });
-  module._compile(outputText, filename);
-};
+require('./ts-hook');
 
 const [first, ...rest] = process.argv.slice(2);
-const named = { demo: './demo.ts', fleet: './fleet.ts' };
+const named = { demo: './demo.ts', fleet: './fleet.ts', 'cluster-footprint': './cluster-footprint.ts' };
 const [script, args] = named[first] ? [named[first], rest] : ['./drain-bench.ts', process.argv.slice(2)];
 
 require(script)

@@ -42,7 +42,8 @@ export interface DrainerContainerOptions {
   readonly env: readonly Json[];
 }
 
-const RESOURCES = { requests: { cpu: '10m', memory: '128Mi' }, limits: { memory: '192Mi' } };
+/** The k8s/ examples' (bench/README.md, "Footprint on a real kubelet", says how they follow from the measurements). */
+const RESOURCES = { requests: { cpu: '10m', memory: '96Mi' }, limits: { memory: '192Mi' } };
 const SECURITY_CONTEXT = { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
 
 export function drainerContainer(o: DrainerContainerOptions): Json {
