@@ -5,6 +5,7 @@
  * disturbs) this checkout's dist/, which other suites run.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
@@ -95,6 +96,8 @@ describe('the npm package', () => {
 
   test('the metadata a registry shows: licence, Node.js line, keywords', () => {
     expect(pkg.license).toBe('Apache-2.0');
+    // The Apache License 2.0 exactly as the ASF publishes it (LICENSE-2.0.txt), appendix left as is.
+    expect(createHash('sha256').update(readFileSync(join(ROOT, 'LICENSE'))).digest('hex')).toBe('cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30');
     expect(pkg.engines.node).toMatch(/^\^\d+\.\d+\.\d+$/);
     expect(pkg.keywords).toEqual(expect.arrayContaining(['eureka', 'kubernetes', 'sidecar', 'spring-cloud']));
   });
