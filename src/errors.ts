@@ -54,6 +54,12 @@ export class ClusterReadError extends DrainerError {
   override readonly code = 'DRAINER_CLUSTER_UNREADABLE';
 }
 
+/** This package's version could not be read from its package.json (missing, not JSON, or no usable "version"). */
+export class VersionError extends DrainerError {
+  override name = 'VersionError';
+  override readonly code = 'DRAINER_VERSION_UNREADABLE';
+}
+
 /** `8 MiB`, `256 KiB`, `1.5 MiB`, `512 bytes`: sizes as people write limits. */
 export function formatBytes(bytes: number): string {
   const units: readonly [number, string][] = [

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createAppExit } from './app-exit';
 import { probePort } from './app-probe';
@@ -28,6 +26,7 @@ import { startServer } from './server';
 import { logAdmissionWarnings } from './source-advice';
 import { parseSelector, readInFlight } from './tail';
 import { runWebhook } from './webhook/command';
+import { VERSION } from './version';
 
 /** Exit codes: 0 all went well; 1 the drain or clean-up could not finish; 2 bad configuration or usage. */
 const EXIT_OK = 0;
@@ -56,14 +55,6 @@ Usage:
 
 Configuration is read from the environment; see the README.
 Exit codes: 0 ok, 1 drain or clean-up incomplete (or plan does not fit), 2 bad configuration.`;
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function loadConfig(requireTarget: boolean): Config {
   try {
@@ -142,7 +133,7 @@ function serve(): void {
   });
   const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !controller.lifecycle.terminating && (owner?.isRegistered() ?? true) });
 
-  logger.info({ version: version(), config: redactConfig(config) }, 'effective configuration');
+  logger.info({ version: VERSION, config: redactConfig(config) }, 'effective configuration');
   if (plan.fits) logger.info({ plan: planJson(plan) }, 'drain plan');
   else logger.warn({ plan: planJson(plan) }, `drain plan ${describeFit(plan)}`);
   logAdmissionWarnings(config, logger);
@@ -193,12 +184,12 @@ function main(argv: string[]): void {
     return;
   }
   if (command === '--version' || command === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return;
   }
   if (command === 'plan') planCommand(rest);
   if (command === 'inject') return void runInject(rest, process.stdin, process.stdout, process.stderr).then((code) => (process.exitCode = code));
-  if (command === 'webhook') return runWebhook(rest, version());
+  if (command === 'webhook') return runWebhook(rest, VERSION);
   if (command === 'check') return void runCheck(rest, process.stdout, process.stderr).then((code) => (process.exitCode = code));
   if (command !== undefined && command !== 'serve') {
     process.stderr.write(`eureka-drainer: unknown command ${JSON.stringify(command.slice(0, 40))}\n\n${USAGE}\n`);

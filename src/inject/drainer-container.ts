@@ -3,15 +3,15 @@
  * k8s/classic-sidecar.yaml (classic), without the token (test/unit/inject/drainer-container.test.ts
  * compares them field by field, so the examples and the injector cannot drift).
  */
+import { VERSION } from '../version';
 import type { Json } from './workload';
 
 export const DRAINER_CONTAINER_NAME = 'eureka-drainer';
 export const DRAINER_PORT_NAME = 'drainer';
 export const DEFAULT_DRAINER_PORT = 8787;
 
-/** The version of this package; test/unit/inject/version.test.ts keeps it equal to package.json's. */
-export const DRAINER_VERSION = '0.1.0';
-export const DEFAULT_IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${DRAINER_VERSION}`;
+/** This release's image: docker/image.json's repository, tagged with package.json's version (src/version.ts). */
+export const DEFAULT_IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${VERSION}`;
 
 /** The image's V8 heap limits (docker/Dockerfile says why), repeated like the k8s/ examples for images built otherwise. */
 export const NODE_OPTIONS = '--max-semi-space-size=1 --max-old-space-size=96';

@@ -6,8 +6,9 @@
 import { VARIABLE_NAMES } from '../config';
 import { formatMs } from '../duration';
 import type { Plan, PlanTermName } from '../plan';
+import { VERSION } from '../version';
 import { ANNOTATIONS, readOptIn, readSettings, type AnnotationLayer } from './annotations';
-import { appPreStop, DEFAULT_IMAGE, downwardEnv, drainerContainer, DRAINER_CONTAINER_NAME, DRAINER_VERSION } from './drainer-container';
+import { appPreStop, DEFAULT_IMAGE, downwardEnv, drainerContainer, DRAINER_CONTAINER_NAME } from './drainer-container';
 import { graceFor, visibleEnv, type ConfigMaps } from './grace';
 import { annotationsOf, describeObject, isObject, locateWorkload, workloadKind, type Json } from './workload';
 
@@ -187,8 +188,8 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   for (const name of visible.unseenConfigMaps) changes.push(`plan uses defaults for ConfigMap ${name}'s values (not visible here)`);
   if (skippedSecrets.length > 0) changes.push(`not given to the drainer: ${skippedSecrets.join(', ')}`);
   if (!isObject(w.podMetadata.annotations)) w.podMetadata.annotations = {};
-  (w.podMetadata.annotations as Json)[ANNOTATIONS.injected] = DRAINER_VERSION;
-  changes.push(`annotation ${ANNOTATIONS.injected}: ${DRAINER_VERSION} on the ${kind === 'Pod' ? 'pod' : 'pod template'}`);
+  (w.podMetadata.annotations as Json)[ANNOTATIONS.injected] = VERSION;
+  changes.push(`annotation ${ANNOTATIONS.injected}: ${VERSION} on the ${kind === 'Pod' ? 'pod' : 'pod template'}`);
   return { kind: 'injected', object: copy, changes };
 }
 

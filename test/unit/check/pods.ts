@@ -5,11 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_IMAGE } from '../../../src/inject/drainer-container';
 
 export type Json = Record<string, any>;
 
 const DIR = join(__dirname, '..', '..', 'fixtures', 'k8s-api', 'check');
-const load = (name: string): Json => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')) as Json;
+/** The release image the pods were recorded with; they stand for pods running this release, whatever its version. */
+const RECORDED_IMAGE = 'ghcr.io/eureka-drainer/eureka-drainer:0.1.0';
+const load = (name: string): Json => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8').replaceAll(RECORDED_IMAGE, DEFAULT_IMAGE)) as Json;
 
 /** A native drainer (init container, restartPolicy: Always), as injected: terminationGracePeriodSeconds 137. */
 export const nativePod = (): Json => load('orders-native');

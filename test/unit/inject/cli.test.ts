@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import YAML from 'yaml';
 import { runInject } from '../../../src/inject/cli';
+import { VERSION } from '../../../src/version';
 import { validate } from './helpers';
 
 type Json = Record<string, any>;
@@ -96,7 +97,7 @@ test('injecting the output again writes it out byte for byte', async () => {
   const second = await run(['-f', '-'], first.out);
   expect(second.code).toBe(0);
   expect(second.out).toBe(first.out);
-  expect(second.err).toContain('document 3: Deployment shop/orders: unchanged: already injected (eureka-drainer/injected: 0.1.0)');
+  expect(second.err).toContain(`document 3: Deployment shop/orders: unchanged: already injected (eureka-drainer/injected: ${VERSION})`);
 });
 
 test('an input with nothing to inject comes out byte for byte; non-workloads are not reported', async () => {

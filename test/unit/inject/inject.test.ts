@@ -1,5 +1,6 @@
 import { parseConfig } from '../../../src/config';
 import { computePlan } from '../../../src/plan';
+import { VERSION } from '../../../src/version';
 import { DEFAULTS, injectWorkload, type InjectContext, type InjectResult } from '../../../src/inject/inject';
 import { appContainer, KINDS, podMetaOf, podSpecOf, podTemplate, validate, workloadOfKind } from './helpers';
 
@@ -63,13 +64,13 @@ describe('every workload kind', () => {
     });
     expect(env).not.toHaveProperty('JAVA_OPTS');
     expect(env).not.toHaveProperty('DRAINER_TOKEN');
-    expect(podMetaOf(out).annotations['eureka-drainer/injected']).toBe('0.1.0');
+    expect(podMetaOf(out).annotations['eureka-drainer/injected']).toBe(VERSION);
   });
 
   test.each(KINDS.map((k, i) => [k, i] as const))('%s: injecting the injected output changes nothing', (_kind, i) => {
     const out = outputs[i]!;
     const before = JSON.stringify(out);
-    expect(injectWorkload(out, ctx)).toEqual({ kind: 'unchanged', reason: 'already injected (eureka-drainer/injected: 0.1.0)' });
+    expect(injectWorkload(out, ctx)).toEqual({ kind: 'unchanged', reason: `already injected (eureka-drainer/injected: ${VERSION})` });
     expect(JSON.stringify(out)).toBe(before);
   });
 });
