@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import YAML from 'yaml';
-import { runInject } from '../../../src/inject/cli';
+import { INJECT_USAGE, runInject } from '../../../src/inject/cli';
 import { validate } from './helpers';
 
 type Json = Record<string, any>;
@@ -157,9 +157,18 @@ test('unparseable input: exit 2 with the document number, nothing on stdout', as
   expect(err).toMatch(/^eureka-drainer inject: document 2: /);
 });
 
+test.each([['-h'], ['--help']])('%s: the usage on stdout, exit 0, the input not read', async (flag) => {
+  expect(await run([flag], 'kind: [unclosed\n')).toEqual({ code: 0, out: `${INJECT_USAGE}\n`, err: '' });
+});
+
 test.each([
-  [['--bogus'], 'unknown argument "--bogus"'],
-  [['-f'], '-f needs a file name (or - for stdin)'],
+  // parseArgs' own words (strict) for what it refuses; ours for the values
+  [['--bogus'], "Unknown option '--bogus'"],
+  [['-f'], "Option '-f, --filename <value>' argument missing"],
+  [['input.yaml'], "Unexpected argument 'input.yaml'. This command does not take positional arguments"],
+  [['--filename='], '-f needs a file name (or - for stdin)'],
+  [['-f', 'a.yaml', '--filename', 'b.yaml'], 'give one -f FILE (concatenate files with --- to inject several)'],
+  [['--image='], '--image needs an image reference'],
   [['--sidecar', 'sometimes'], '--sidecar must be native or classic, got "sometimes"'],
   [['-f', 'missing.yaml'], "cannot read missing.yaml: ENOENT: no such file, open 'missing.yaml'"],
 ])('usage: %j → exit 2', async (args, message) => {
