@@ -5,6 +5,7 @@
  * document is edited in place (only the nodes that changed are set), so its comments stay too.
  */
 import { readFileSync } from 'node:fs';
+import { text as streamText } from 'node:stream/consumers';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import YAML, { type Document } from 'yaml';
 import { readFlags, usageError } from '../command-line';
@@ -47,12 +48,6 @@ function readArgs(args: readonly string[]): Args | { readonly problem: string } 
   return { file: file === '-' ? undefined : file, defaults: { image, sidecar } };
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The objects a document holds: itself, or a List's items. */
 function objectsOf(value: unknown): unknown[] {
   return isList(value) ? (value.items as unknown[]) : [value];
@@ -78,7 +73,8 @@ export async function runInject(args: readonly string[], stdin: NodeJS.ReadableS
   }
   let text: string;
   try {
-    text = parsed.file === undefined ? await readAll(stdin) : readFile(parsed.file);
+    // text() decodes UTF-8 as TextDecoder does: a character split across chunks is whole, a leading BOM dropped.
+    text = parsed.file === undefined ? await streamText(stdin) : readFile(parsed.file);
   } catch (error) {
     stderr.write(`eureka-drainer inject: cannot read ${parsed.file ?? 'stdin'}: ${(error as Error).message}\n`);
     return 2;

@@ -157,6 +157,25 @@ test('unparseable input: exit 2 with the document number, nothing on stdout', as
   expect(err).toMatch(/^eureka-drainer inject: document 2: /);
 });
 
+describe('stdin, read whole with node:stream/consumers text()', () => {
+  const runChunks = async (chunks: Buffer[]): Promise<{ code: number; out: string }> => {
+    let out = '';
+    const code = await runInject([], Readable.from(chunks), { write: (t: string) => (out += t) }, { write: () => undefined });
+    return { code, out };
+  };
+  const unicode = CONFIG_MAP.replace("the app's", 'café ✓ 🚀');
+
+  test('a character split across chunks arrives whole: an unchanged document comes out byte for byte', async () => {
+    const bytes = Buffer.from(unicode, 'utf8');
+    const at = bytes.indexOf(Buffer.from('🚀', 'utf8')) + 2;
+    expect(await runChunks([bytes.subarray(0, at), bytes.subarray(at, at + 1), bytes.subarray(at + 1)])).toEqual({ code: 0, out: unicode });
+  });
+
+  test('a leading UTF-8 byte order mark is dropped (TextDecoder’s default), the rest kept', async () => {
+    expect(await runChunks([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf]), Buffer.from(unicode, 'utf8')])).toEqual({ code: 0, out: unicode });
+  });
+});
+
 test.each([['-h'], ['--help']])('%s: the usage on stdout, exit 0, the input not read', async (flag) => {
   expect(await run([flag], 'kind: [unclosed\n')).toEqual({ code: 0, out: `${INJECT_USAGE}\n`, err: '' });
 });
