@@ -8,7 +8,7 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { describeFit, type Plan } from './plan';
 import { sourceAdvice, type SourceAdvice } from './source-advice';
-import { parseSourceRule, sourceAllowed, type SourceRule } from './source-filter';
+import { parseSourceRule, sourceFilter, type SourceRule } from './source-filter';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -28,7 +28,7 @@ const MAX_BODY_BYTES = 1024;
 export function createApp(deps: HttpDeps): express.Express {
   const { config, plan, controller, registry, logger, metrics } = deps;
   const log = logger.child({ component: 'http' });
-  const rules = config.allowedSources.map(parseSourceRule).filter((r): r is SourceRule => r !== undefined);
+  const sourceAllowed = sourceFilter(config.allowedSources.map(parseSourceRule).filter((r): r is SourceRule => r !== undefined));
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -75,7 +75,7 @@ export function createApp(deps: HttpDeps): express.Express {
 
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     const source = normalizeAddress(req.socket.remoteAddress ?? '');
-    if (!sourceAllowed(rules, source)) {
+    if (!sourceAllowed(source)) {
       metrics.prestopRequest('forbidden');
       refusedKubelet(req, 'forbidden', source);
       logRefusal('forbidden', source, req.path, 'refused a call from a source outside DRAINER_ALLOWED_SOURCES');

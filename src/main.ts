@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import type { Server } from 'node:http';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { Registry } from 'prom-client';
 import { createAppExit } from './app-exit';
+import { readFlags, usageError, type FlagValues } from './command-line';
 import { probePort } from './app-probe';
 import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
@@ -53,6 +55,7 @@ Usage:
   eureka-drainer --help       this text
   eureka-drainer --version    the version
 
+Every command takes -h/--help; a flag is --name VALUE or --name=VALUE.
 Configuration is read from the environment; see the README.
 Exit codes: 0 ok, 1 drain or clean-up incomplete (or plan does not fit), 2 bad configuration.`;
 
@@ -68,10 +71,23 @@ function loadConfig(requireTarget: boolean): Config {
   }
 }
 
-function planCommand(args: string[]): never {
+/** A command's flags, or the usage (exit 0) or a usage error (exit 2) and no return. */
+function flagsOf<O extends ParseArgsOptionsConfig>(command: string | undefined, args: readonly string[], options: O): FlagValues<O> {
+  const read = readFlags(args, options);
+  if (read.kind === 'flags') return read.flags;
+  if (read.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(EXIT_OK);
+  }
+  process.stderr.write(usageError(command, read.problem, USAGE));
+  process.exit(EXIT_USAGE);
+}
+
+function planCommand(args: readonly string[]): never {
+  const { json } = flagsOf('plan', args, { json: { type: 'boolean' } });
   const config = loadConfig(false);
   const plan = computePlan(config.timings, { replicationSettleMs: config.mode === 'owner' ? REPLICATION_SETTLE_MS : 0 });
-  if (args.includes('--json')) process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
+  if (json === true) process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
   else process.stdout.write(`${formatPlanTable(plan)}\n`);
   process.exit(plan.fits ? EXIT_OK : EXIT_INCOMPLETE);
 }
@@ -177,25 +193,35 @@ function serve(): void {
   });
 }
 
-function main(argv: string[]): void {
+/** The first word names the command; before any command, only --help and --version. */
+function main(argv: readonly string[]): void {
   const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return;
+  switch (command) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    case 'plan':
+      return planCommand(rest);
+    case 'inject':
+      return void runInject(rest, process.stdin, process.stdout, process.stderr).then((code) => (process.exitCode = code));
+    case 'webhook':
+      return runWebhook(rest, VERSION);
+    case 'check':
+      return void runCheck(rest, process.stdout, process.stderr).then((code) => (process.exitCode = code));
+    case 'serve':
+      flagsOf('serve', rest, {});
+      return serve();
+    default:
+      if (command !== undefined && !command.startsWith('-')) {
+        process.stderr.write(usageError(undefined, `unknown command ${JSON.stringify(command.slice(0, 40))}`, USAGE));
+        process.exit(EXIT_USAGE);
+      }
+      if (flagsOf(undefined, argv, { version: { type: 'boolean', short: 'v' } }).version === true) {
+        process.stdout.write(`${VERSION}\n`);
+        return;
+      }
+      return serve();
   }
-  if (command === '--version' || command === '-v') {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
-  if (command === 'plan') planCommand(rest);
-  if (command === 'inject') return void runInject(rest, process.stdin, process.stdout, process.stderr).then((code) => (process.exitCode = code));
-  if (command === 'webhook') return runWebhook(rest, VERSION);
-  if (command === 'check') return void runCheck(rest, process.stdout, process.stderr).then((code) => (process.exitCode = code));
-  if (command !== undefined && command !== 'serve') {
-    process.stderr.write(`eureka-drainer: unknown command ${JSON.stringify(command.slice(0, 40))}\n\n${USAGE}\n`);
-    process.exit(EXIT_USAGE);
-  }
-  serve();
 }
 
 main(process.argv.slice(2));

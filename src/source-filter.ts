@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 /**
  * Which peer addresses may call /prestop and /drain/abort: exact addresses and
@@ -6,15 +6,17 @@ import { isIP } from 'node:net';
  * the CNI its source is the node IP or the node's bridge address in the pod
  * CIDR, so a CIDR is often the right entry.
  *
- * Addresses are compared as numbers, not text: "2001:db8::1" and
- * "2001:DB8:0:0:0:0:0:1" are one address. An IPv4-mapped IPv6 address
- * (::ffff:a.b.c.d, how a dual-stack socket reports an IPv4 peer) is an IPv4
- * address, whether it is the peer or written in the list.
+ * We parse the entries (so a bad one gets a specific reason); node:net's
+ * BlockList matches. It compares addresses as numbers, not text ("2001:db8::1"
+ * and "2001:DB8:0:0:0:0:0:1" are one address), and an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, how a dual-stack socket reports an IPv4 peer) as the IPv4
+ * address, whether it is the peer or written in the list; an IPv6 block that
+ * covers the mapped range (::/0, ::/80…) admits IPv4 peers too.
  */
 export interface SourceRule {
   readonly family: 4 | 6;
-  /** The network, host bits cleared; 32 or 128 bits wide by family. */
-  readonly base: bigint;
+  /** The address as written; BlockList ignores a zone index (fe80::1%eth0), the allow-list has no interfaces. */
+  readonly address: string;
   /** Prefix length; an exact address is /32 or /128. */
   readonly bits: number;
   readonly text: string;
@@ -22,9 +24,8 @@ export interface SourceRule {
 
 export type SourceRuleResult = SourceRule | { readonly problem: string };
 
-/** ::ffff:0:0/96, where IPv4 addresses live inside IPv6. */
-const MAPPED_PREFIX = 0xffffn << 32n;
-const MAPPED_MASK = ~0xffffffffn & ((1n << 128n) - 1n);
+/** Whether a peer address may call; built once from the rules. */
+export type SourceFilter = (peer: string) => boolean;
 
 /**
  * One allow-list entry, or why it is not one. Every malformed prefix is an
@@ -35,23 +36,18 @@ export function readSourceRule(text: string): SourceRuleResult {
   const slash = text.indexOf('/');
   const addressText = slash < 0 ? text : text.slice(0, slash);
   if (addressText === '') return { problem: 'no address before "/"' };
-  const address = parseAddress(addressText);
-  if (address === undefined) return { problem: `${JSON.stringify(addressText.slice(0, 64))} is not an IP address` };
-  const width = address.family === 4 ? 32 : 128;
+  const family = isIP(addressText);
+  if (family !== 4 && family !== 6) return { problem: `${JSON.stringify(addressText.slice(0, 64))} is not an IP address` };
+  const width = family === 4 ? 32 : 128;
   let bits = width;
   if (slash >= 0) {
     const prefix = text.slice(slash + 1);
     if (prefix === '') return { problem: 'no prefix length after "/"' };
     if (!/^\d{1,3}$/.test(prefix)) return { problem: `prefix length ${JSON.stringify(prefix.slice(0, 16))} is not a whole number` };
     bits = Number(prefix);
-    if (bits > width) return { problem: `prefix length ${bits} is above ${width}, the IPv${address.family} maximum` };
+    if (bits > width) return { problem: `prefix length ${bits} is above ${width}, the IPv${family} maximum` };
   }
-  // A mapped block of at least /96 is an IPv4 block; a shorter IPv6 block
-  // that covers the mapped range still admits IPv4 peers (see matches()).
-  if (address.family === 6 && bits >= 96 && (address.value & MAPPED_MASK) === MAPPED_PREFIX) {
-    return { family: 4, base: address.value & mask(32, bits - 96), bits: bits - 96, text };
-  }
-  return { family: address.family, base: address.value & mask(width, bits), bits, text };
+  return { family, address: addressText, bits, text };
 }
 
 export function parseSourceRule(text: string): SourceRule | undefined {
@@ -59,54 +55,38 @@ export function parseSourceRule(text: string): SourceRule | undefined {
   return 'problem' in result ? undefined : result;
 }
 
-export function sourceAllowed(rules: readonly SourceRule[], peer: string): boolean {
-  if (rules.length === 0) return true;
-  const address = parseAddress(peer);
-  if (address === undefined) return false;
-  const normalized = address.family === 6 && (address.value & MAPPED_MASK) === MAPPED_PREFIX ? { family: 4 as const, value: address.value & 0xffffffffn } : address;
-  return rules.some((rule) => matches(rule, normalized));
+/** The filter for these rules; no rules admit every peer. A peer that is not an IP address is refused. */
+export function sourceFilter(rules: readonly SourceRule[]): SourceFilter {
+  if (rules.length === 0) return () => true;
+  const admitted = new BlockList();
+  // An exact address is a full-width block, so one call adds either.
+  for (const rule of rules) admitted.addSubnet(rule.address, rule.bits, blockListType(rule.family));
+  return (peer) => {
+    const family = isIP(peer);
+    return (family === 4 || family === 6) && admitted.check(peer, blockListType(family));
+  };
 }
+
+/** ::ffff:0:0/96, where IPv4 addresses live inside IPv6. */
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /**
  * True when the effective list lets any caller through: empty (no filter),
- * `*`, or a /0 block. One definition, so the startup warning and the docs
- * cannot disagree about what "anyone" means. Entries that do not parse are
- * ignored here; the config parser refuses them.
+ * `*`, or a /0 block (an IPv4-mapped ::ffff:a.b.c.d/96 is IPv4's /0). One
+ * definition, so the startup warning and the docs cannot disagree about what
+ * "anyone" means. Entries that do not parse are ignored here; the config
+ * parser refuses them.
  */
 export function allowsAnyone(sources: readonly string[]): boolean {
   if (sources.length === 0 || sources.includes('*')) return true;
-  return sources.some((source) => parseSourceRule(source)?.bits === 0);
+  return sources.some((source) => {
+    const rule = parseSourceRule(source);
+    if (rule === undefined) return false;
+    return rule.bits === 0 || (rule.family === 6 && rule.bits === 96 && IPV4_MAPPED.check(rule.address, 'ipv6'));
+  });
 }
 
-function matches(rule: SourceRule, address: { readonly family: 4 | 6; readonly value: bigint }): boolean {
-  if (rule.family === address.family) return (address.value & mask(rule.family === 4 ? 32 : 128, rule.bits)) === rule.base;
-  // An IPv4 peer is also ::ffff:a.b.c.d, so an IPv6 block that covers it (::/0, ::/80…) admits it.
-  if (address.family === 4) return ((MAPPED_PREFIX | address.value) & mask(128, rule.bits)) === rule.base;
-  return false;
-}
-
-function mask(width: number, bits: number): bigint {
-  const all = (1n << BigInt(width)) - 1n;
-  return (all << BigInt(width - bits)) & all;
-}
-
-/** Text → number; a zone index (fe80::1%eth0) is dropped, the allow-list has no interfaces. */
-function parseAddress(text: string): { readonly family: 4 | 6; readonly value: bigint } | undefined {
-  const family = isIP(text);
-  if (family === 4) return { family: 4, value: ipv4ToBigInt(text) };
-  if (family !== 6) return undefined;
-  const bare = text.includes('%') ? text.slice(0, text.indexOf('%')) : text;
-  // isIP() has vouched for the syntax: at most one "::", an IPv4 tail only last.
-  const groupsOf = (part: string): string[] =>
-    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? [Number(ipv4ToBigInt(g) >> 16n).toString(16), Number(ipv4ToBigInt(g) & 0xffffn).toString(16)] : [g]));
-  const gap = bare.indexOf('::');
-  const head = groupsOf(gap < 0 ? bare : bare.slice(0, gap));
-  const tail = gap < 0 ? [] : groupsOf(bare.slice(gap + 2));
-  const groups = gap < 0 ? head : [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
-  if (groups.length !== 8) return undefined;
-  return { family: 6, value: groups.reduce((n, group) => (n << 16n) | BigInt(parseInt(group, 16)), 0n) };
-}
-
-function ipv4ToBigInt(address: string): bigint {
-  return address.split('.').reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n);
+function blockListType(family: 4 | 6): 'ipv4' | 'ipv6' {
+  return family === 4 ? 'ipv4' : 'ipv6';
 }

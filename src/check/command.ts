@@ -2,6 +2,7 @@
  * `eureka-drainer check`: reads the cluster (read-only) and lists the pods whose drain would go wrong.
  * Flags in, the report out, an exit code back; reading the cluster is a dependency so a test can give a view.
  */
+import { readFlags, usageError, valueFlags } from '../command-line';
 import { describeError } from '../errors';
 import { DEFAULT_IMAGE } from '../inject/drainer-container';
 import { readCluster, type ClusterOptions } from './cluster';
@@ -41,26 +42,14 @@ interface Args {
   readonly output: 'table' | 'json';
 }
 
-function parseArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
-  const cluster: { -readonly [K in keyof ClusterOptions]: ClusterOptions[K] } = {};
-  let image = DEFAULT_IMAGE;
-  let output: 'table' | 'json' = 'table';
-  const known = Object.values(CHECK_FLAGS).flatMap((f): string[] => ['short' in f ? f.short : f.flag, f.flag]);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (flag === '-h' || flag === '--help') return 'help';
-    if (!known.includes(flag)) return { problem: `unknown argument ${JSON.stringify(arg.slice(0, 40))}` };
-    const value = inline ?? args[++i];
-    if (value === undefined || value === '') return { problem: `${flag} needs a value` };
-    if (flag === CHECK_FLAGS.namespace.flag || flag === CHECK_FLAGS.namespace.short) cluster.namespace = value;
-    else if (flag === CHECK_FLAGS.context.flag) cluster.context = value;
-    else if (flag === CHECK_FLAGS.kubeconfig.flag) cluster.kubeconfig = value;
-    else if (flag === CHECK_FLAGS.image.flag) image = value;
-    // What is left is --output / -o.
-    else if (value === 'table' || value === 'json') output = value;
-    else return { problem: `${flag} must be table or json, got ${JSON.stringify(value.slice(0, 40))}` };
-  }
+function readArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
+  const read = readFlags(args, valueFlags(CHECK_FLAGS));
+  if (read.kind !== 'flags') return read.kind === 'help' ? 'help' : read;
+  const { namespace, context, kubeconfig, image = DEFAULT_IMAGE, output = 'table' } = read.flags;
+  const empty = Object.entries(read.flags).find(([, value]) => value === '');
+  if (empty) return { problem: `--${empty[0]} needs a value` };
+  if (output !== 'table' && output !== 'json') return { problem: `--output must be table or json, got ${JSON.stringify(output.slice(0, 40))}` };
+  const cluster: ClusterOptions = { ...(namespace !== undefined && { namespace }), ...(context !== undefined && { context }), ...(kubeconfig !== undefined && { kubeconfig }) };
   return { cluster, image, output };
 }
 
@@ -71,13 +60,13 @@ export async function runCheck(
   stderr: Out,
   read: (options: ClusterOptions) => Promise<ClusterView> = readCluster,
 ): Promise<number> {
-  const parsed = parseArgs(args);
+  const parsed = readArgs(args);
   if (parsed === 'help') {
     stdout.write(`${CHECK_USAGE}\n`);
     return CHECK_EXIT.ok;
   }
   if ('problem' in parsed) {
-    stderr.write(`eureka-drainer check: ${parsed.problem}\n\n${CHECK_USAGE}\n`);
+    stderr.write(usageError('check', parsed.problem, CHECK_USAGE));
     return CHECK_EXIT.unchecked;
   }
   let view: ClusterView;

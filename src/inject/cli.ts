@@ -5,7 +5,10 @@
  * document is edited in place (only the nodes that changed are set), so its comments stay too.
  */
 import { readFileSync } from 'node:fs';
+import { text as streamText } from 'node:stream/consumers';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import YAML, { type Document } from 'yaml';
+import { readFlags, usageError } from '../command-line';
 import { ANNOTATIONS } from './annotations';
 import { DEFAULTS, injectWorkload, type InjectDefaults, type InjectResult } from './inject';
 import { annotationsOf, describeObject, isObject, workloadKind, type Json } from './workload';
@@ -27,39 +30,22 @@ interface Args {
   readonly defaults: InjectDefaults;
 }
 
-function parseArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
-  let file: string | undefined;
-  let image = DEFAULTS.image;
-  let sidecar = DEFAULTS.sidecar;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string | undefined => inline ?? args[++i];
-    if (flag === '-h' || flag === '--help') return 'help';
-    if (flag === '-f' || flag === '--filename') {
-      const v = value();
-      if (v === undefined || v === '') return { problem: `${flag} needs a file name (or - for stdin)` };
-      if (file !== undefined) return { problem: 'give one -f FILE (concatenate files with --- to inject several)' };
-      file = v;
-    } else if (flag === '--image') {
-      const v = value();
-      if (!v) return { problem: '--image needs an image reference' };
-      image = v;
-    } else if (flag === '--sidecar') {
-      const v = value();
-      if (v !== 'native' && v !== 'classic') return { problem: `--sidecar must be native or classic, got ${JSON.stringify(v ?? '')}` };
-      sidecar = v;
-    } else {
-      return { problem: `unknown argument ${JSON.stringify(arg.slice(0, 40))}` };
-    }
-  }
-  return { file: file === '-' ? undefined : file, defaults: { image, sidecar } };
-}
+const INJECT_FLAGS = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  image: { type: 'string' },
+  sidecar: { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+function readArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
+  const read = readFlags(args, INJECT_FLAGS);
+  if (read.kind !== 'flags') return read.kind === 'help' ? 'help' : read;
+  const { filename = [], image = DEFAULTS.image, sidecar = DEFAULTS.sidecar } = read.flags;
+  if (filename.length > 1) return { problem: 'give one -f FILE (concatenate files with --- to inject several)' };
+  const file = filename[0];
+  if (file === '') return { problem: '-f needs a file name (or - for stdin)' };
+  if (image === '') return { problem: '--image needs an image reference' };
+  if (sidecar !== 'native' && sidecar !== 'classic') return { problem: `--sidecar must be native or classic, got ${JSON.stringify(sidecar)}` };
+  return { file: file === '-' ? undefined : file, defaults: { image, sidecar } };
 }
 
 /** The objects a document holds: itself, or a List's items. */
@@ -76,18 +62,19 @@ const nameOf = (o: Json): string => (isObject(o.metadata) && typeof o.metadata.n
 
 /** Runs the command; resolves to the exit code. */
 export async function runInject(args: readonly string[], stdin: NodeJS.ReadableStream, stdout: Out, stderr: Out, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Promise<number> {
-  const parsed = parseArgs(args);
+  const parsed = readArgs(args);
   if (parsed === 'help') {
     stdout.write(`${INJECT_USAGE}\n`);
     return 0;
   }
   if ('problem' in parsed) {
-    stderr.write(`eureka-drainer inject: ${parsed.problem}\n\n${INJECT_USAGE}\n`);
+    stderr.write(usageError('inject', parsed.problem, INJECT_USAGE));
     return 2;
   }
   let text: string;
   try {
-    text = parsed.file === undefined ? await readAll(stdin) : readFile(parsed.file);
+    // text() decodes UTF-8 as TextDecoder does: a character split across chunks is whole, a leading BOM dropped.
+    text = parsed.file === undefined ? await streamText(stdin) : readFile(parsed.file);
   } catch (error) {
     stderr.write(`eureka-drainer inject: cannot read ${parsed.file ?? 'stdin'}: ${(error as Error).message}\n`);
     return 2;

@@ -4,6 +4,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { readFlags, usageError, valueFlags } from '../command-line';
 import type { LogLevel } from '../config/types';
 import { ConfigError, describeError } from '../errors';
 import { createLogger, type Logger } from '../logger';
@@ -59,25 +60,19 @@ Serves POST /inject (namespaces labelled eureka-drainer/inject=enabled) and POST
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** Flags (`--name value` or `--name=value`) over the environment. Throws ConfigError with every problem. */
-export function parseWebhookOptions(args: readonly string[], env: NodeJS.ProcessEnv): WebhookOptions {
+/**
+ * Flags (read as every command reads them: src/command-line.ts) over the environment: the options, `help` for
+ * -h/--help, or the problem parseArgs found in the flags (a usage error). Throws ConfigError with every problem
+ * in the values.
+ */
+export function parseWebhookOptions(args: readonly string[], env: NodeJS.ProcessEnv): WebhookOptions | 'help' | { readonly problem: string } {
+  const parsed = readFlags(args, valueFlags(SETTINGS));
+  if (parsed.kind === 'help') return 'help';
+  if (parsed.kind === 'problem') return { problem: parsed.problem };
+  const flags: Partial<Record<string, string>> = parsed.flags;
   const problems: string[] = [];
-  const flags = new Map<string, string>();
-  const known = new Set<string>(Object.values(SETTINGS).map((s) => s.flag));
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!known.has(name)) {
-      problems.push(`unknown argument ${JSON.stringify(arg.slice(0, 40))}`);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined) problems.push(`${name} needs a value`);
-    else flags.set(name, value);
-  }
   const read = (s: Setting): { value: string; from: string } | undefined => {
-    const flag = flags.get(s.flag);
+    const flag = flags[s.flag.slice(2)];
     if (flag !== undefined) return { value: flag, from: s.flag };
     const fromEnv = env[s.env];
     return fromEnv !== undefined && fromEnv !== '' ? { value: fromEnv, from: s.env } : undefined;
@@ -196,15 +191,19 @@ function startMetricsServer(registry: Registry, options: WebhookOptions, logger:
 
 /** The subcommand: parse, start, stop on SIGTERM/SIGINT. Exit 2 on bad configuration. */
 export function runWebhook(args: readonly string[], version: string): void {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${WEBHOOK_USAGE}\n`);
-    return;
-  }
-  let options: WebhookOptions;
+  let options: ReturnType<typeof parseWebhookOptions>;
   try {
     options = parseWebhookOptions(args, process.env);
   } catch (error) {
-    process.stderr.write(`eureka-drainer webhook: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(usageError('webhook', error instanceof Error ? error.message : String(error), WEBHOOK_USAGE));
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(`${WEBHOOK_USAGE}\n`);
+    return;
+  }
+  if ('problem' in options) {
+    process.stderr.write(usageError('webhook', options.problem, WEBHOOK_USAGE));
     process.exit(2);
   }
   const logger = createLogger(options.logLevel).child({ command: 'webhook' });

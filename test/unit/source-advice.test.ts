@@ -1,6 +1,6 @@
 import { parseConfig } from '../../src/config';
 import { admissionWarnings, logAdmissionWarnings, sourceAdvice } from '../../src/source-advice';
-import { parseSourceRule, sourceAllowed, type SourceRule } from '../../src/source-filter';
+import { parseSourceRule, sourceFilter, type SourceRule } from '../../src/source-filter';
 import { captureLogs } from '../helpers/capture-logs';
 
 const BASE = { DRAINER_APP_NAME: 'a', POD_IP: '10.244.0.9', DRAINER_EUREKA_URLS: 'http://e/eureka/' };
@@ -15,7 +15,7 @@ function config(env: Record<string, string>, podGateways: string[] = []) {
 function admitsAfter(setting: string, source: string, env: Record<string, string>): boolean {
   const value = setting.slice('DRAINER_ALLOWED_SOURCES='.length);
   const rules = config({ ...env, DRAINER_ALLOWED_SOURCES: value }).allowedSources.map(parseSourceRule).filter((r): r is SourceRule => r !== undefined);
-  return sourceAllowed(rules, source);
+  return sourceFilter(rules)(source);
 }
 
 describe('what to set to admit a refused caller (issue 20, bug 3)', () => {

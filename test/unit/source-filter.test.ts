@@ -1,6 +1,7 @@
-import { allowsAnyone, parseSourceRule, readSourceRule, sourceAllowed, type SourceRule } from '../../src/source-filter';
+import { allowsAnyone, parseSourceRule, readSourceRule, sourceFilter, type SourceRule } from '../../src/source-filter';
 
 const rules = (...texts: string[]): SourceRule[] => texts.map((t) => parseSourceRule(t)!);
+const sourceAllowed = (list: readonly SourceRule[], peer: string): boolean => sourceFilter(list)(peer);
 
 describe('source allow-list', () => {
   test.each([
@@ -66,8 +67,25 @@ describe('source allow-list', () => {
     expect(result).toEqual({ problem: expect.stringContaining(reason) });
   });
 
-  test.each(['::/64', 'fd00::/8', '::ffff:10.0.0.0/104', '2001:db8::/128', '10.0.0.0/0', '0.0.0.0/32'])('%s is a rule', (text) => {
-    expect(parseSourceRule(text)).toBeDefined();
+  test.each([
+    // ::/64 holds the mapped range (its first 80 bits are zero), so IPv4 peers too
+    ['::/64', { family: 6, address: '::', bits: 64 }, ['::1', '::ffff:10.0.0.1', '10.0.0.1', '0:0:0:0:ffff::1'], ['0:0:0:1::1', 'fd00::1']],
+    ['fd00::/8', { family: 6, address: 'fd00::', bits: 8 }, ['fd00::1', 'fdff:ffff::1', 'FD12::1'], ['fc00::1', 'fe00::1', '10.0.0.1', '::ffff:10.0.0.1']],
+    ['::ffff:10.0.0.0/104', { family: 6, address: '::ffff:10.0.0.0', bits: 104 }, ['10.0.0.1', '10.255.255.255', '::ffff:10.1.2.3', '::ffff:a01:203'], ['11.0.0.0', '9.255.255.255', '::a00:1', 'fd00::a00:1']],
+    ['2001:db8::/128', { family: 6, address: '2001:db8::', bits: 128 }, ['2001:db8::', '2001:DB8:0::0'], ['2001:db8::1', '2001:db9::']],
+    ['10.0.0.0/0', { family: 4, address: '10.0.0.0', bits: 0 }, ['10.0.0.1', '192.168.1.1', '0.0.0.0', '255.255.255.255', '::ffff:1.2.3.4'], ['::1', '2001:db8::1', '::']],
+    ['0.0.0.0/32', { family: 4, address: '0.0.0.0', bits: 32 }, ['0.0.0.0', '::ffff:0.0.0.0'], ['0.0.0.1', '::']],
+    ['10.1.2.3', { family: 4, address: '10.1.2.3', bits: 32 }, ['10.1.2.3', '::ffff:10.1.2.3'], ['10.1.2.4', '10.1.2.2', '::a01:203']],
+    ['fe80::1%eth0/64', { family: 6, address: 'fe80::1%eth0', bits: 64 }, ['fe80::2', 'fe80::2%eth1', 'fe80::ffff:1'], ['fe80:0:0:1::1', 'fe81::1']],
+  ] as const)('%s is the rule %j: admits %j, refuses %j', (text, parsed, admits, refuses) => {
+    const rule = parseSourceRule(text);
+    expect(rule).toEqual({ ...parsed, text });
+    for (const peer of admits) expect([peer, sourceAllowed([rule!], peer)]).toEqual([peer, true]);
+    for (const peer of refuses) expect([peer, sourceAllowed([rule!], peer)]).toEqual([peer, false]);
+  });
+
+  test.each(['', 'garbage', '10.0.0.1:80', 'fe80::1%', '10.0.0.0/8'])('a peer %j that is not an IP address is refused, even by ::/0 and 0.0.0.0/0', (peer) => {
+    expect(sourceAllowed(rules('::/0', '0.0.0.0/0'), peer)).toBe(false);
   });
 
   test.each([
@@ -80,6 +98,10 @@ describe('source allow-list', () => {
     [['127.0.0.1', '::1', '10.0.0.7'], false],
     [['10.0.0.0/8', 'fd00::/8'], false],
     [['::/1'], false],
+    // a mapped /96 is IPv4's /0; a longer or shorter mapped block is not
+    [['::ffff:0.0.0.0/96'], true],
+    [['::ffff:10.0.0.0/97'], false],
+    [['::ffff:0:0/95'], false],
   ] as const)('allowsAnyone(%j) → %s', (list, anyone) => {
     expect(allowsAnyone(list)).toBe(anyone);
   });

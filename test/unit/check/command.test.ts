@@ -92,10 +92,10 @@ test('the cluster could not be read: the reason on stderr, exit 2', async () => 
 
 test.each([
   [['--output', 'yaml'], '--output must be table or json, got "yaml"'],
-  [['-n'], '-n needs a value'],
+  [['-n'], "Option '-n, --namespace <value>' argument missing"],
   [['--context='], '--context needs a value'],
-  [['--all'], 'unknown argument "--all"'],
-  [['pods'], 'unknown argument "pods"'],
+  [['--all'], "Unknown option '--all'"],
+  [['pods'], "Unexpected argument 'pods'. This command does not take positional arguments"],
 ])('bad usage %j: the problem and the usage on stderr, exit 2, the cluster not read', async (args, problem) => {
   const r = await run(args, view([]));
   expect(r).toMatchObject({ code: CHECK_EXIT.unchecked, stdout: '', asked: [] });

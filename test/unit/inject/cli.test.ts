@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import YAML from 'yaml';
-import { runInject } from '../../../src/inject/cli';
+import { INJECT_USAGE, runInject } from '../../../src/inject/cli';
 import { VERSION } from '../../../src/version';
 import { validate } from './helpers';
 
@@ -158,9 +158,37 @@ test('unparseable input: exit 2 with the document number, nothing on stdout', as
   expect(err).toMatch(/^eureka-drainer inject: document 2: /);
 });
 
+describe('stdin, read whole with node:stream/consumers text()', () => {
+  const runChunks = async (chunks: Buffer[]): Promise<{ code: number; out: string }> => {
+    let out = '';
+    const code = await runInject([], Readable.from(chunks), { write: (t: string) => (out += t) }, { write: () => undefined });
+    return { code, out };
+  };
+  const unicode = CONFIG_MAP.replace("the app's", 'café ✓ 🚀');
+
+  test('a character split across chunks arrives whole: an unchanged document comes out byte for byte', async () => {
+    const bytes = Buffer.from(unicode, 'utf8');
+    const at = bytes.indexOf(Buffer.from('🚀', 'utf8')) + 2;
+    expect(await runChunks([bytes.subarray(0, at), bytes.subarray(at, at + 1), bytes.subarray(at + 1)])).toEqual({ code: 0, out: unicode });
+  });
+
+  test('a leading UTF-8 byte order mark is dropped (TextDecoder’s default), the rest kept', async () => {
+    expect(await runChunks([Buffer.from([0xef, 0xbb]), Buffer.from([0xbf]), Buffer.from(unicode, 'utf8')])).toEqual({ code: 0, out: unicode });
+  });
+});
+
+test.each([['-h'], ['--help']])('%s: the usage on stdout, exit 0, the input not read', async (flag) => {
+  expect(await run([flag], 'kind: [unclosed\n')).toEqual({ code: 0, out: `${INJECT_USAGE}\n`, err: '' });
+});
+
 test.each([
-  [['--bogus'], 'unknown argument "--bogus"'],
-  [['-f'], '-f needs a file name (or - for stdin)'],
+  // parseArgs' own words (strict) for what it refuses; ours for the values
+  [['--bogus'], "Unknown option '--bogus'"],
+  [['-f'], "Option '-f, --filename <value>' argument missing"],
+  [['input.yaml'], "Unexpected argument 'input.yaml'. This command does not take positional arguments"],
+  [['--filename='], '-f needs a file name (or - for stdin)'],
+  [['-f', 'a.yaml', '--filename', 'b.yaml'], 'give one -f FILE (concatenate files with --- to inject several)'],
+  [['--image='], '--image needs an image reference'],
   [['--sidecar', 'sometimes'], '--sidecar must be native or classic, got "sometimes"'],
   [['-f', 'missing.yaml'], "cannot read missing.yaml: ENOENT: no such file, open 'missing.yaml'"],
 ])('usage: %j → exit 2', async (args, message) => {

@@ -23,22 +23,38 @@ test('the environment, and flags winning over it', () => {
   expect(options).toMatchObject({ certFile: '/a.crt', keyFile: '/a.key', port: 10443, metricsPort: 0, defaults: { image: 'r/d:1', sidecar: 'classic' }, logLevel: 'debug' });
 });
 
-test('every problem at once', () => {
+function problemsOf(args: string[]): readonly string[] {
   let error: unknown;
   try {
-    parseWebhookOptions(['--port', '0', '--sidecar', 'sometimes', '--nope', '--metrics-port'], {});
+    parseWebhookOptions(args, {});
   } catch (e) {
     error = e;
   }
   expect(error).toBeInstanceOf(ConfigError);
-  expect((error as ConfigError).problems).toEqual([
-    'unknown argument "--nope"',
-    '--metrics-port needs a value',
+  return (error as ConfigError).problems;
+}
+
+test('every problem in the values at once', () => {
+  expect(problemsOf(['--port', '0', '--sidecar', 'sometimes'])).toEqual([
     '--cert (or WEBHOOK_TLS_CERT_FILE) is required',
     '--key (or WEBHOOK_TLS_KEY_FILE) is required',
     '--port must be a whole number from 1 to 65535, got "0"',
     '--sidecar must be one of native, classic, got "sometimes"',
   ]);
+});
+
+// Strict parseArgs stops at the first flag it cannot read; the values are not known then, so it is the one problem.
+test.each([
+  [['--port', '0', '--nope'], "Unknown option '--nope'"],
+  [['--sidecar', 'sometimes', '--metrics-port'], "Option '--metrics-port <value>' argument missing"],
+  [['cert.pem'], "Unexpected argument 'cert.pem'. This command does not take positional arguments"],
+])('a flag parseArgs refuses, %j: that problem alone, a usage error', (args, problem) => {
+  expect(parseWebhookOptions(args, {})).toEqual({ problem });
+});
+
+test('-h and --help ask for the usage, whatever else is given', () => {
+  expect(parseWebhookOptions(['-h'], {})).toBe('help');
+  expect(parseWebhookOptions(['--port', '0', '--help'], {})).toBe('help');
 });
 
 test('the metrics port may not be the TLS port', () => {

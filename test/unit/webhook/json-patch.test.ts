@@ -1,4 +1,4 @@
-/** diffJson's patches, applied by rfc6902 (an independent RFC 6902 implementation), give the target. */
+/** diffJson's patches (rfc6902's createPatch, arrays replaced whole), applied by rfc6902's applyPatch, give the target. */
 import { applyPatch, type Operation } from 'rfc6902';
 import { DEFAULTS } from '../../../src/inject/inject';
 import { diffJson, escapePointerToken, jsonEqual } from '../../../src/webhook/json-patch';

@@ -1,8 +1,8 @@
 /**
  * The review handler with the real injectWorkload, at the contract the apiserver holds it to: a
  * real AdmissionReview in, the answer's patch applied with rfc6902 (a maintained RFC 6902
- * implementation, not ours), the result validated against the Kubernetes schemas and equal to
- * what injectWorkload itself returns.
+ * implementation, the one that builds it), the result validated against the Kubernetes schemas
+ * and equal to what injectWorkload itself returns.
  */
 import { applyPatch, type Operation } from 'rfc6902';
 import { DEFAULTS, injectWorkload, type InjectContext } from '../../../src/inject/inject';
@@ -22,6 +22,29 @@ function applied(object: Json, patch: unknown[]): Json {
   const errors = applyPatch(copy, patch as Operation[]);
   expect(errors.filter((e) => e !== null)).toEqual([]);
   return copy;
+}
+
+/**
+ * What in a patch the apiserver (evanphx/json-patch) would reject or apply somewhere else: an op
+ * other than add, remove or replace (the webhook sends no others), a path that is not a JSON
+ * Pointer with `~` escaped as `~0`/`~1`, or a path into an array (an index or `-`: arrays are
+ * replaced whole, so every path names a member of an object in `original`, or the root).
+ */
+function pointerProblems(original: unknown, patch: unknown[]): string[] {
+  return patch.flatMap((operation) => {
+    const { op, path } = operation as { op: string; path: string };
+    if (!['add', 'remove', 'replace'].includes(op)) return [`${path}: op ${op}`];
+    if (path === '') return [];
+    if (!/^(\/([^~/]|~[01])*)+$/.test(path)) return [`${path}: not an escaped JSON Pointer`];
+    const tokens = path.slice(1).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+    let node: unknown = original;
+    for (const token of tokens.slice(0, -1)) {
+      if (!isObject(node)) return [`${path}: goes through an array or a scalar`];
+      node = node[token];
+    }
+    return isObject(node) ? [] : [`${path}: its parent is not an object`];
+  });
 }
 
 // Every workload kind, opted in by its namespace: answered, patched, validated, idempotent.
@@ -60,6 +83,10 @@ describe.each(cases.map((c) => [c.kind, c] as const))('%s, namespace opted in', 
     expect(expected.kind).toBe('injected');
     expect(c.patched).toEqual((expected as { object: unknown }).object);
     expect(validations.find((v) => v.label === `${kind} patched`)).toMatchObject({ ok: true });
+  });
+
+  test('the patch is one the apiserver applies: object members only (arrays replaced whole), keys escaped', () => {
+    expect(pointerProblems(c.original, c.patch)).toEqual([]);
   });
 
   test('the patch leaves the original alone and adds the drainer', () => {
