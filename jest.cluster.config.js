@@ -9,5 +9,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 240000,
+  // One Eureka pair, gateway and outside instance for every file (support/world.ts).
+  globalSetup: '<rootDir>/test/k8s/cluster/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/k8s/cluster/support/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };

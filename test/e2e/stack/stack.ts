@@ -284,29 +284,9 @@ export class Stack {
     return instance;
   }
 
-  /**
-   * Polls GET <gateway>/demo/hello until every id in `instanceIds` has answered at least once. The gateway
-   * round-robins, so a few calls per round suffice once its caches include the instance.
-   */
-  async waitRouted(instanceIds: readonly string[], timeoutMs: number): Promise<void> {
-    const missing = new Set(instanceIds);
-    await pollUntil(
-      `the gateway to route to ${[...missing].join(', ')}`,
-      async () => {
-        for (let i = 0; i < 4 && missing.size > 0; i++) {
-          const response = await fetch(this.helloUrl, { signal: AbortSignal.timeout(3_000) });
-          if (response.ok) {
-            const body = (await response.json()) as { instanceId?: string };
-            if (body.instanceId) missing.delete(body.instanceId);
-          } else {
-            await response.body?.cancel();
-          }
-        }
-        return missing.size === 0 ? true : undefined;
-      },
-      timeoutMs,
-      200,
-    );
+  /** Polls the gateway until every id in `instanceIds` has answered through it (`waitRoutedThrough`). */
+  waitRouted(instanceIds: readonly string[], timeoutMs: number): Promise<void> {
+    return waitRoutedThrough(this.helloUrl, instanceIds, timeoutMs);
   }
 
   /** Live view of an instance on one server (`GET /eureka/apps/DEMO/{id}`, not cached); null on 404. */
@@ -366,6 +346,31 @@ function defaultGraceSeconds(t: StackTimings): number {
   return Math.max(SCALED_GRACE_SECONDS, Math.ceil((fixedSleepMs(t) + 12_000) / 1000) + 5);
 }
 
+/**
+ * Polls GET <gateway>/demo/hello until every id in `instanceIds` has answered at least once. The gateway
+ * round-robins, so a few calls per round suffice once its caches include the instance.
+ */
+export async function waitRoutedThrough(helloUrl: string, instanceIds: readonly string[], timeoutMs: number): Promise<void> {
+  const missing = new Set(instanceIds);
+  await pollUntil(
+    `the gateway to route to ${[...missing].join(', ')}`,
+    async () => {
+      for (let i = 0; i < 4 && missing.size > 0; i++) {
+        const response = await fetch(helloUrl, { signal: AbortSignal.timeout(3_000) });
+        if (response.ok) {
+          const body = (await response.json()) as { instanceId?: string };
+          if (body.instanceId) missing.delete(body.instanceId);
+        } else {
+          await response.body?.cancel();
+        }
+      }
+      return missing.size === 0 ? true : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
 /** Worst case for a new instance to reach the gateway: server cache + fetch + LB, plus generous slack. */
 export function routingTimeoutMs(t: StackTimings): number {
   return t.serverCacheMs + t.fetchSeconds * 1000 + t.lbTtlMs + 30_000;
@@ -420,7 +425,7 @@ async function waitProbe(instance: DemoInstance, get: { path: string; port: numb
 /** The drainer's own Eureka client (proven by the contract tests) reads the live view; no retries, a test polls. */
 const eureka = new EurekaClient({ timeoutMs: 3_000, retries: 0, clock: systemClock });
 
-export async function liveInstance(server: SpringApp, instanceId: string): Promise<EurekaInstance | null> {
+export async function liveInstance(server: Pick<SpringApp, 'url' | 'name'>, instanceId: string): Promise<EurekaInstance | null> {
   const url = `${server.url}/eureka/`;
   return eureka.getInstance({ url, label: server.name }, 'DEMO', instanceId);
 }

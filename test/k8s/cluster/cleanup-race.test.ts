@@ -9,28 +9,17 @@
  * Asserted: the drainer checks again after replication settles, deletes it again (`deleted_again` on B), its done
  * line leaves nothing, it exits 0, and the instance is gone from both servers.
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import { failureSummary, LoadGenerator } from '../../e2e/stack/load';
 import { pollUntil } from '../../e2e/support/poll';
-import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, LogFollower, PodTracker, podFromDeployment, waitPodReady, type Json } from './support/kube';
+import { kubectl, LogFollower, PodTracker, podFromDeployment, type Json } from './support/kube';
 import { recordResult } from './support/results';
-import { World } from './support/world';
-import { podInstanceId, workload } from './support/workloads';
+import { runPod, useCluster } from './support/scenario';
+import { workload } from './support/workloads';
 
-const NS = 'edk8s-cleanup';
 const NAME = 'cleanup-race';
-let world: World;
-
-beforeAll(async () => {
-  assertInCluster();
-  world = await World.start();
-  await createNamespace(NS);
-}, 300_000);
-
-afterAll(async () => {
-  await deleteNamespace(NS);
-  await world?.stop();
-}, 200_000);
+const file = useCluster('edk8s-cleanup');
+const NS = file.namespace;
 
 interface DrainView {
   readonly phase: string;
@@ -38,12 +27,9 @@ interface DrainView {
 }
 
 test('an instance a peer re-registers after the first clean-up pass is deleted again, and nothing is left', async () => {
+  const world = file.world;
   const w = workload({ source: 'k8s/classic-sidecar.yaml', name: NAME, replicas: 1, eurekaUrls: world.eurekaUrls });
-  await apply([podFromDeployment(w.deployment, NAME)], NS);
-  const ready = await waitPodReady(NS, NAME);
-  const id = podInstanceId(ready.podIP!);
-  await world.waitUp(id);
-  await world.waitRouted([id, world.outsideId]);
+  const { status: ready, instanceId: id } = await runPod(file, podFromDeployment(w.deployment, NAME));
   const drainUrl = `http://${ready.podIP!}:8787/drain`;
 
   const drainer = new LogFollower(NS, NAME, 'eureka-drainer');

@@ -8,43 +8,28 @@
  * drainer is Ready), no request fails under 100 req/s, the restart count is 1, and the old drainer said its
  * join found no drain.
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import { LoadGenerator } from '../../e2e/stack/load';
 import { pollUntil } from '../../e2e/support/poll';
-import { apply, assertInCluster, containerPid, createNamespace, deleteNamespace, getPod, kubectl, podFromDeployment, waitPodReady, type Json } from './support/kube';
+import { containerPid, getPod, kubectl, podFromDeployment, type Json } from './support/kube';
 import { kubeletEvents } from './support/kubelet-log';
 import { recordResult } from './support/results';
-import { World } from './support/world';
-import { podInstanceId, workload } from './support/workloads';
+import { runPod, useCluster } from './support/scenario';
+import { workload } from './support/workloads';
 
-const NS = 'edk8s-liveness';
 const NAME = 'liveness';
-let world: World;
-
-beforeAll(async () => {
-  assertInCluster();
-  world = await World.start();
-  await createNamespace(NS);
-}, 300_000);
-
-afterAll(async () => {
-  await deleteNamespace(NS);
-  await world?.stop();
-}, 200_000);
+const file = useCluster('edk8s-liveness');
 
 test('a liveness restart of the drainer container: the instance never leaves service, no request fails', async () => {
-  const w = workload({ source: 'k8s/classic-sidecar.yaml', name: NAME, replicas: 1, eurekaUrls: world.eurekaUrls });
+  const w = workload({ source: 'k8s/classic-sidecar.yaml', name: NAME, replicas: 1, eurekaUrls: file.world.eurekaUrls });
   const pod = podFromDeployment(w.deployment, NAME);
   const drainer = ((pod['spec'] as Json)['containers'] as Json[]).find((c) => c['name'] === 'eureka-drainer')!;
   const probe = drainer['livenessProbe'] as Json;
   w.substituted['drainer livenessProbe'] = [JSON.stringify(probe), JSON.stringify({ ...probe, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 })];
   Object.assign(probe, { periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 });
   console.log(`liveness: substituted from the manifest: ${JSON.stringify(w.substituted)}`);
-  await apply([pod], NS);
-  const ready = await waitPodReady(NS, NAME);
-  const id = podInstanceId(ready.podIP!);
-  await world.waitUp(id);
-  await world.waitRouted([id, world.outsideId]);
+  const { status: ready, instanceId: id } = await runPod(file, pod);
+  const world = file.world;
 
   const load = new LoadGenerator({ url: world.helloUrl, ratePerSecond: 100, maxRequests: 20_000, maxDurationMs: 120_000 }).start();
   const reads: string[] = [];
@@ -67,7 +52,7 @@ test('a liveness restart of the drainer container: the instance never leaves ser
     process.kill(pid, 'SIGCONT');
   }
   const restarted = await pollUntil('the drainer container restarted and Ready', async () => {
-    const p = await getPod(NS, NAME);
+    const p = await getPod(file.namespace, NAME);
     const d = p?.containers.find((c) => c.name === 'eureka-drainer');
     return d && d.restartCount >= 1 && d.ready && p?.ready ? p : undefined;
   }, 90_000, 250);
@@ -75,7 +60,7 @@ test('a liveness restart of the drainer container: the instance never leaves ser
   watching = false;
   await watch;
   const result = await load.stop();
-  const previous = await kubectl(['logs', '--previous', '-n', NS, NAME, '-c', 'eureka-drainer']);
+  const previous = await kubectl(['logs', '--previous', '-n', file.namespace, NAME, '-c', 'eureka-drainer']);
   const events = kubeletEvents(NAME, frozenAt);
   const notInService = reads.filter((r) => r !== 'UP/UNKNOWN | UP/UNKNOWN');
   console.log(`liveness: ${result.failed} of ${result.sent} failed; ${reads.length} reads, not UP/UNKNOWN on both: ${JSON.stringify(notInService)}; kubelet ${JSON.stringify(events)}`);

@@ -9,28 +9,20 @@
  *   PodDisruptionBudget of maxUnavailable 1) while 3 replicas run there; on one node the replacements tolerate
  *   the cordon (else they stay Pending and the budget never lets the next eviction through); zero failed.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { LoadGenerator, type LoadResult } from '../../e2e/stack/load';
 import { pollUntil } from '../../e2e/support/poll';
-import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlRaw, listPods, LogFollower, NODE_NAME, type PodStatus } from './support/kube';
+import { apply, kubectl, kubectlRaw, listPods, LogFollower, NODE_NAME, type PodStatus } from './support/kube';
 import { recordResult } from './support/results';
-import { World } from './support/world';
+import { useCluster } from './support/scenario';
 import { podInstanceId, workload } from './support/workloads';
 
-const NS = 'edk8s-rollout';
-let world: World;
-
-beforeAll(async () => {
-  assertInCluster();
-  world = await World.start();
-  await createNamespace(NS);
-}, 300_000);
+const file = useCluster('edk8s-rollout');
+const NS = file.namespace;
 
 afterAll(async () => {
   await kubectlRaw(['uncordon', NODE_NAME]);
-  await deleteNamespace(NS);
-  await world?.stop();
-}, 200_000);
+}, 60_000);
 
 /** Waits until exactly `replicas` pods of the app are Ready, none terminating, and each is routed by the gateway. */
 async function settled(app: string, replicas: number): Promise<PodStatus[]> {
@@ -39,8 +31,8 @@ async function settled(app: string, replicas: number): Promise<PodStatus[]> {
     return list.length === replicas && list.every((p) => p.ready && !p.deletionTimestamp) ? list : undefined;
   }, 300_000, 500);
   const ids = pods.map((p) => podInstanceId(p.podIP!));
-  for (const id of ids) await world.waitUp(id);
-  await world.waitRouted([...ids, world.outsideId]);
+  for (const id of ids) await file.world.waitUp(id);
+  await file.world.waitRouted([...ids, file.world.outsideId]);
   return pods;
 }
 
@@ -59,12 +51,12 @@ function summary(result: LoadResult): string {
 
 describe('a Deployment from the Kustomize component', () => {
   test('kubectl rollout restart of 2 replicas: zero failed requests, every old pod drained and verified', async () => {
-    const w = workload({ source: 'k8s/component', name: 'rolled', replicas: 2, eurekaUrls: world.eurekaUrls });
+    const w = workload({ source: 'k8s/component', name: 'rolled', replicas: 2, eurekaUrls: file.world.eurekaUrls });
     console.log(`rolled: substituted from the manifest: ${JSON.stringify(w.substituted)}`);
     await apply(w.objects, NS);
     const before = await settled('rolled', 2);
     const drainers = followDrainers(before);
-    const load = new LoadGenerator({ url: world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 300_000 }).start();
+    const load = new LoadGenerator({ url: file.world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 300_000 }).start();
     await new Promise((r) => setTimeout(r, 1_000));
     await kubectl(['rollout', 'restart', 'deployment/rolled', '-n', NS]);
     await kubectl(['rollout', 'status', 'deployment/rolled', '-n', NS, '--timeout=280s'], undefined, 290_000);
@@ -76,17 +68,17 @@ describe('a Deployment from the Kustomize component', () => {
     expect(result.failed).toBe(0);
     expect(drained.map((r) => r['outcome'])).toEqual(['verified', 'verified']);
     expect(after.map((p) => p.name).some((n) => before.some((b) => b.name === n))).toBe(false);
-    for (const p of before) await world.waitGone(podInstanceId(p.podIP!));
+    for (const p of before) await file.world.waitGone(podInstanceId(p.podIP!));
     recordResult('rollout restart (component, 2 replicas)', { failed: result.failed, sent: result.sent, drains: drained.map((r) => `${String(r['outcome'])} ${String(r['durationMs'])} ms`) });
   }, 420_000);
 
   test('kubectl drain of the node with 3 replicas and a PodDisruptionBudget: zero failed requests', async () => {
-    const w = workload({ source: 'k8s/component', name: 'drained', replicas: 3, eurekaUrls: world.eurekaUrls, tolerateUnschedulable: true });
+    const w = workload({ source: 'k8s/component', name: 'drained', replicas: 3, eurekaUrls: file.world.eurekaUrls, tolerateUnschedulable: true });
     const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'drained' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'drained' } } } };
     await apply([...w.objects, pdb], NS);
     const before = await settled('drained', 3);
     const drainers = followDrainers(before);
-    const load = new LoadGenerator({ url: world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 400_000 }).start();
+    const load = new LoadGenerator({ url: file.world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 400_000 }).start();
     await new Promise((r) => setTimeout(r, 1_000));
     // Only this test's pods: the node also runs the other files' leftovers while their namespaces go.
     await kubectl(['drain', NODE_NAME, '--pod-selector=app=drained', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=380s'], undefined, 390_000);
@@ -98,7 +90,7 @@ describe('a Deployment from the Kustomize component', () => {
     console.log(`node drain: ${summary(result)}; reports ${JSON.stringify(drained)}`);
     expect(result.failed).toBe(0);
     expect(drained.map((r) => r['outcome'])).toEqual(['verified', 'verified', 'verified']);
-    expect(result.perInstance[world.outsideId]?.served ?? 0).toBeGreaterThan(0);
+    expect(result.perInstance[file.world.outsideId]?.served ?? 0).toBeGreaterThan(0);
     expect(after.map((p) => p.name).some((n) => before.some((b) => b.name === n))).toBe(false);
     recordResult('kubectl drain (component, 3 replicas, PDB maxUnavailable 1)', { failed: result.failed, sent: result.sent, drains: drained.map((r) => `${String(r['outcome'])} ${String(r['durationMs'])} ms`) });
   }, 480_000);

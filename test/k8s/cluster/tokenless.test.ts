@@ -9,32 +9,19 @@
  *     gateway would leave it): the drainer warns at start-up that such a kubelet will be refused, and the refusal
  *     logs the caller's address and the exact setting that would admit it.
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { LoadGenerator } from '../../e2e/stack/load';
-import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, LogFollower, PodTracker, podFromDeployment, waitPodReady, type Json } from './support/kube';
+import { expect, test } from '@jest/globals';
+import { apply, kubectl, LogFollower, PodTracker, podFromDeployment, waitPodReady, type Json } from './support/kube';
 import { recordResult } from './support/results';
-import { World } from './support/world';
-import { HOST_RUNTIME_IMAGE, podInstanceId, workload } from './support/workloads';
+import { deleteUnderLoad, describeTermination, runPod, useCluster } from './support/scenario';
+import { HOST_RUNTIME_IMAGE, workload } from './support/workloads';
 
-const NS = 'edk8s-tokenless';
 /** The bridge's address: the pods' default gateway, and the address the kubelet's calls come from (cluster.sh). */
 const BRIDGE = '10.214.0.1';
-let world: World;
-
-beforeAll(async () => {
-  assertInCluster();
-  world = await World.start();
-  await createNamespace(NS);
-}, 300_000);
-
-afterAll(async () => {
-  await deleteNamespace(NS);
-  await world?.stop();
-}, 200_000);
+const file = useCluster('edk8s-tokenless');
 
 /** The native pod without its token: no DRAINER_TOKEN, no X-Drainer-Token header on the hook. */
 function tokenlessPod(name: string): { pod: Json; substituted: Record<string, unknown> } {
-  const w = workload({ source: 'k8s/native-sidecar.yaml', name, replicas: 1, eurekaUrls: world.eurekaUrls });
+  const w = workload({ source: 'k8s/native-sidecar.yaml', name, replicas: 1, eurekaUrls: file.world.eurekaUrls });
   const pod = podFromDeployment(w.deployment, name);
   const spec = pod['spec'] as Json;
   const drainer = (spec['initContainers'] as Json[]).find((c) => c['name'] === 'eureka-drainer')!;
@@ -48,23 +35,11 @@ function tokenlessPod(name: string): { pod: Json; substituted: Record<string, un
 test('(1) the kubelet calls from the pod’s default gateway: admitted without a token, drained, zero failed', async () => {
   const { pod, substituted } = tokenlessPod('tokenless');
   console.log(`tokenless: substituted from the manifest: ${JSON.stringify(substituted)}`);
-  await apply([pod], NS);
-  const ready = await waitPodReady(NS, 'tokenless');
-  const id = podInstanceId(ready.podIP!);
-  await world.waitUp(id);
-  await world.waitRouted([id, world.outsideId]);
-  const drainer = new LogFollower(NS, 'tokenless', 'eureka-drainer');
-  const tracker = new PodTracker(NS, 'tokenless');
-  const load = new LoadGenerator({ url: world.helloUrl, ratePerSecond: 100, maxRequests: 20_000, maxDurationMs: 120_000 }).start();
-  await new Promise((r) => setTimeout(r, 1_000));
-  await kubectl(['delete', 'pod', 'tokenless', '-n', NS, '--wait=false']);
-  await tracker.gone;
-  await new Promise((r) => setTimeout(r, 1_000));
-  const result = await load.stop();
-  await drainer.ended;
-  const report = drainer.find('drain finished')?.['report'] as Json | undefined;
+  await runPod(file, pod);
+  const t = await deleteUnderLoad(file, 'tokenless');
+  const { drainer, report, load: result } = t;
   const refused = drainer.json().filter((l) => typeof l['msg'] === 'string' && (l['msg'] as string).includes('refused'));
-  console.log(`tokenless: ${result.failed} of ${result.sent} failed; report ${JSON.stringify(report)}; refusals ${JSON.stringify(refused)}`);
+  console.log(`${describeTermination('tokenless', t)}; refusals ${JSON.stringify(refused)}`);
   expect(refused).toEqual([]);
   expect(report?.['outcome']).toBe('verified');
   expect(result.failed).toBe(0);
@@ -86,11 +61,11 @@ test('(2) a pod without a default route: a start-up warning, and the refusal nam
     },
     ...(spec['initContainers'] as Json[]),
   ];
-  await apply([pod], NS);
-  await waitPodReady(NS, 'noroute');
-  const drainer = new LogFollower(NS, 'noroute', 'eureka-drainer');
-  const tracker = new PodTracker(NS, 'noroute');
-  await kubectl(['delete', 'pod', 'noroute', '-n', NS, '--wait=false']);
+  await apply([pod], file.namespace);
+  await waitPodReady(file.namespace, 'noroute');
+  const drainer = new LogFollower(file.namespace, 'noroute', 'eureka-drainer');
+  const tracker = new PodTracker(file.namespace, 'noroute');
+  await kubectl(['delete', 'pod', 'noroute', '-n', file.namespace, '--wait=false']);
   await tracker.gone;
   await drainer.ended;
   const lines = drainer.json();
