@@ -19,8 +19,10 @@
  *
  * Pods are light (the empty host-runtime image running sleep, /usr from the node): injection is tested, not drains.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import YAML from 'yaml';
 import { pollUntil } from '../../e2e/support/poll';
 import { apiserverCounter, podCreations, webhookAnnotations } from './support/apiserver';
@@ -395,8 +397,13 @@ describe('the webhook of k8s/webhook, called by the real apiserver', () => {
     expect(x509.length).toBeGreaterThan(0);
     const warn = await pollUntil('the webhook warn line', async () => (await webhookLog(install)).find((l) => l['msg'] === 'TLS handshake rejected by the caller' && String(l['time']) >= since), 30_000, 500);
     expect(warn).toMatchObject({ level: 'warn', peer: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+:\d+$/), reason: expect.stringMatching(/bad certificate|unknown ca/), hint: expect.stringContaining('caBundle') });
-    console.log(`distrusted: ${FAIL_OPEN}{name="${BY_NAMESPACE}"} ${before} → ${after}; apiserver: ${x509[0]!.slice(0, 300)}; webhook: ${JSON.stringify(warn)}`);
-    recordResult('webhook: caBundle of another CA', { drainers: injection.drainers, failOpenBefore: before, failOpenAfter: after, apiserverX509Lines: x509.length, webhookWarn: { peer: warn['peer'], reason: warn['reason'] } });
+    // The operator's check (the built CLI, dist/ from `npm run image`) finds the pod that came out uninjected.
+    const checked = spawnSync(process.execPath, [join(__dirname, '..', '..', '..', 'dist', 'main.js'), 'check', '-n', LABELLED, '-o', 'json'], { encoding: 'utf8' });
+    const listed = (JSON.parse(checked.stdout) as { pods: { name: string; problems: { kind: string }[] }[] }).pods.find((p) => p.name === 'distrusted');
+    expect(checked.status).toBe(1);
+    expect(listed?.problems.map((p) => p.kind)).toEqual(['no-drainer']);
+    console.log(`distrusted: ${FAIL_OPEN}{name="${BY_NAMESPACE}"} ${before} → ${after}; apiserver: ${x509[0]!.slice(0, 300)}; webhook: ${JSON.stringify(warn)}; check: exit ${checked.status}, ${JSON.stringify(listed)}`);
+    recordResult('webhook: caBundle of another CA', { drainers: injection.drainers, failOpenBefore: before, failOpenAfter: after, apiserverX509Lines: x509.length, webhookWarn: { peer: warn['peer'], reason: warn['reason'] }, checkExit: checked.status, checkProblems: listed?.problems.map((p) => p.kind) });
     await setCaBundle(ca.bundle());
     await waitInjecting(LABELLED, true);
   }, 180_000);
