@@ -28,7 +28,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { assertInCluster, apply, containerPid, createNamespace, deleteNamespace, getPod, kubectl, NODE_IP, NODE_NAME, podFromDeployment, waitPodReady, type Json, type PodStatus } from '../test/k8s/cluster/support/kube';
-import { drainOnce } from './footprint/drain-cycle';
+import { drainOnce, FASTEST_DRAIN_ENV } from './footprint/drain-cycle';
 import { FAKE_APP_SOURCE, FakeAppControl } from './footprint/fake-app';
 import { FakeEureka } from './footprint/fake-eureka';
 import { HttpTarget } from './footprint/http-target';
@@ -45,17 +45,8 @@ const BARE_SOURCE = `
 const http = require('node:http');
 http.createServer((req, res) => res.end('ok')).listen(${APP_PORT}, '0.0.0.0');
 process.on('SIGTERM', () => process.exit(0));`;
-/** The smallest plan the configuration accepts, so 100 drains take a couple of minutes (bench/footprint.js's). */
-const TIMINGS: Readonly<Record<string, string>> = {
-  EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '100',
-  EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '100ms',
-  SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '0ms',
-  DRAINER_TAIL_SECONDS: '0',
-  DRAINER_VERIFY_POLL_MS: '50',
-  DRAINER_APP_SHUTDOWN_SECONDS: '1',
-  DRAINER_GRACE_PERIOD_SECONDS: '10',
-  DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '0',
-};
+/** The smallest plan the configuration accepts, so 100 drains take a couple of minutes. */
+const TIMINGS = FASTEST_DRAIN_ENV;
 const GRACE_SECONDS = 10;
 
 interface Options {

@@ -30,7 +30,7 @@ require('./ts-hook');
 const { FakeEureka } = require('./footprint/fake-eureka.ts');
 const { startLocalFakeApp } = require('./footprint/fake-app.ts');
 const { HttpTarget } = require('./footprint/http-target.ts');
-const { drainOnce } = require('./footprint/drain-cycle.ts');
+const { drainOnce, FASTEST_DRAIN_ENV } = require('./footprint/drain-cycle.ts');
 
 const arg = (flag, fallback) => {
   const i = process.argv.indexOf(flag);
@@ -76,14 +76,7 @@ function start(kind, eurekaPort) {
             SERVER_PORT: String(app.appPort),
             DRAINER_EUREKA_URLS: `http://127.0.0.1:${eurekaPort}/eureka/`,
             // The smallest plan the configuration accepts, so 100 drains take seconds.
-            EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '100',
-            EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '100ms',
-            SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '0ms',
-            DRAINER_TAIL_SECONDS: '0',
-            DRAINER_VERIFY_POLL_MS: '50',
-            DRAINER_APP_SHUTDOWN_SECONDS: '1',
-            DRAINER_GRACE_PERIOD_SECONDS: '10',
-            DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '0',
+            ...FASTEST_DRAIN_ENV,
             DRAINER_TOKEN: TOKEN,
             DRAINER_LOG_LEVEL: 'info',
             // The image's on-disk compile cache, when the bench is given one (--compile-cache DIR).
