@@ -323,7 +323,7 @@ cluster: up (Kubernetes v$KUBE_VERSION, node $NODE_NAME at $NODE_IP in network n
 cluster: kubeconfig  $KUBECONFIG_ADMIN
 cluster: kubectl     $KUBE_BIN_DIR/kubectl
 cluster: logs        $STATE/logs (audit.log, one file per component; the kubelet at --v=3)
-cluster: run inside  ip netns exec $NETNS env KUBECONFIG=$KUBECONFIG_ADMIN $KUBE_BIN_DIR/kubectl get pods -A
+cluster: run inside  npm run cluster -- exec kubectl get pods -A   (or: test/k8s/cluster/cluster.sh exec CMD)
 EOF
 }
 
