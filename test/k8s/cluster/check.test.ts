@@ -25,6 +25,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import YAML from 'yaml';
 import { appOf, drainerOf, injectedPod, sleepingPod } from './support/check-pods';
 import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, type Json } from './support/kube';
+import { pollUntil } from '../../e2e/support/poll';
 import { recordResult } from './support/results';
 import { HOST_RUNTIME_IMAGE } from './support/workloads';
 
@@ -182,8 +183,8 @@ async function execKubeconfig(token: string): Promise<{ file: string; calls: str
   return { file, calls };
 }
 
-test('an exec credential plugin, a context picked with --context, and only read permissions', async () => {
-  // The permissions the README lists for the command: nothing but get and list.
+/** The permissions the README lists for the command, nothing but get and list, for the service account `checker`. */
+async function applyReader(): Promise<void> {
   await apply([
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -197,6 +198,10 @@ test('an exec credential plugin, a context picked with --context, and only read 
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: READER }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: READER }, subjects: [{ kind: 'ServiceAccount', name: 'checker', namespace: IN }] },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'checker', namespace: IN } },
   ]);
+}
+
+test('an exec credential plugin, a context picked with --context, and only read permissions', async () => {
+  await applyReader();
   const token = (await kubectl(['create', 'token', 'checker', '-n', IN, '--duration=10m'])).trim();
   const { file, calls } = await execKubeconfig(token);
   // Only KUBECONFIG: the admin's file is out of the way, as on a user's machine.
@@ -224,6 +229,32 @@ test('an exec credential plugin, a context picked with --context, and only read 
   expect(rows(all.stdout).map((r) => r[1])).toEqual(expect.arrayContaining(['grace-short', 'no-drainer', 'other-image', 'prestop-elsewhere', 'labelled']));
   recordResult('check: exec credential plugin, read-only ClusterRole', { exit: viaPlugin.code, pluginCalls: readFileSync(calls, 'utf8').trim().split('\n').length });
 });
+
+test('in a pod: the in-cluster configuration (the service account’s projected token and CA) gives the same answer', async () => {
+  await applyReader();
+  const image = process.env['EUREKA_DRAINER_TEST_IMAGE'] ?? `ghcr.io/eureka-drainer/eureka-drainer:${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string}`;
+  // The product image's own entrypoint (node /app/dist/main.js) with the check's arguments.
+  await apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'in-cluster-check' },
+      spec: { serviceAccountName: 'checker', restartPolicy: 'Never', containers: [{ name: 'check', image, imagePullPolicy: 'Never', args: ['check', '-n', IN, '-o', 'json'] }] },
+    },
+  ], IN);
+  const exitCode = await pollUntil('the in-cluster check to finish', async () => {
+    const pod = await kubectlJson(['get', 'pod', 'in-cluster-check', '-n', IN]);
+    const state = (((pod.status as Json)?.containerStatuses as Json[] | undefined)?.[0]?.state as Json | undefined)?.terminated as Json | undefined;
+    return state === undefined ? undefined : Number(state.exitCode);
+  }, 120_000, 500);
+  const output = await kubectl(['logs', 'in-cluster-check', '-n', IN]);
+  const others = (report: Json): Json[] => (report.pods as Json[]).filter((p) => p.name !== 'in-cluster-check');
+  console.log(`in-cluster check: exit ${exitCode}; ${output.slice(0, 400)}`);
+  expect(exitCode).toBe(1);
+  expect(others(JSON.parse(output) as Json)).toEqual(others(JSON.parse(check(['-n', IN, '-o', 'json']).stdout) as Json));
+  await kubectlRaw(['delete', 'pod', 'in-cluster-check', '-n', IN, '--grace-period=0', '--force']);
+  recordResult('check: in a pod, in-cluster configuration', { exit: exitCode });
+}, 180_000);
 
 test('may not read namespaces: a warning, the pods with the drainer still checked, and exit 2 rather than a clean 0', async () => {
   await apply([
