@@ -22,12 +22,9 @@ import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { registerProcessMetrics } from './process-metrics';
 import { computePlan, describeFit, formatPlanTable } from './plan';
-import { runInject } from './inject/cli';
-import { runCheck } from './check/command';
 import { startServer } from './server';
 import { logAdmissionWarnings } from './source-advice';
 import { parseSelector, readInFlight } from './tail';
-import { runWebhook } from './webhook/command';
 import { VERSION } from './version';
 
 /** Exit codes: 0 all went well; 1 the drain or clean-up could not finish; 2 bad configuration or usage. */
@@ -202,12 +199,13 @@ function main(argv: readonly string[]): void {
       return;
     case 'plan':
       return planCommand(rest);
+    // Each CLI's modules (yaml, rfc6902, the Kubernetes client) are loaded by its own command, never by the sidecar.
     case 'inject':
-      return void runInject(rest, process.stdin, process.stdout, process.stderr).then((code) => (process.exitCode = code));
+      return void import('./inject/cli.js').then(({ runInject }) => runInject(rest, process.stdin, process.stdout, process.stderr)).then((code) => (process.exitCode = code));
     case 'webhook':
-      return runWebhook(rest, VERSION);
+      return void import('./webhook/command.js').then(({ runWebhook }) => runWebhook(rest, VERSION));
     case 'check':
-      return void runCheck(rest, process.stdout, process.stderr).then((code) => (process.exitCode = code));
+      return void import('./check/command.js').then(({ runCheck }) => runCheck(rest, process.stdout, process.stderr)).then((code) => (process.exitCode = code));
     case 'serve':
       flagsOf('serve', rest, {});
       return serve();

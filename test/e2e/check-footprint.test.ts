@@ -19,7 +19,7 @@ function recorder(): { env: Record<string, string>; packages: () => string[] } {
   return { env: { NODE_OPTIONS: `--require ${HOOK}`, RECORD_PACKAGES_FILE: file }, packages: () => readFileSync(file, 'utf8').split('\n').filter(Boolean) };
 }
 
-test('the sidecar serves without loading the Kubernetes client', async () => {
+test('the sidecar serves without loading the Kubernetes client, yaml or rfc6902', async () => {
   const record = recorder();
   const drainer = await startDrainer({ ...record.env, DRAINER_EUREKA_URLS: 'http://127.0.0.1:1/eureka/', DRAINER_APP_NAME: 'orders', DRAINER_INSTANCE_ID: 'orders-1', DRAINER_APP_PORT: '1' });
   try {
@@ -27,6 +27,9 @@ test('the sidecar serves without loading the Kubernetes client', async () => {
     // The hook sees the sidecar's own packages, so an absent name means not loaded.
     expect(record.packages()).toEqual(expect.arrayContaining(['express', 'pino', 'prom-client']));
     expect(record.packages()).not.toContain(CLIENT);
+    // Nor the modules only the inject and webhook commands use.
+    expect(record.packages()).not.toContain('yaml');
+    expect(record.packages()).not.toContain('rfc6902');
   } finally {
     drainer.kill('SIGKILL');
     await drainer.exited;
