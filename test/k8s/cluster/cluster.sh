@@ -362,6 +362,15 @@ down() {
     # Wait (bounded) for the kubelet to stop them and tear their sandboxes and pod networks down.
     for _ in $(seq 1 100); do [ -z "$(ctr_ns tasks ls -q 2>/dev/null)" ] && break; sleep 0.3; done
   fi
+  # The pod network namespaces of this cluster's sandboxes, as containerd recorded them: a sandbox whose teardown
+  # had not finished when containerd stopped leaves its /run/netns/cni-* behind, removed below (only these).
+  local pod_netns=""
+  if pid_alive containerd; then
+    local cid
+    for cid in $(ctr_ns containers ls -q 2>/dev/null); do
+      pod_netns="$pod_netns $(ctr_ns containers info "$cid" 2>/dev/null | grep -o '/netns/cni-[0-9a-f-]*' | sed 's|^/netns/||' || true)"
+    done
+  fi
   local c
   for c in kubelet kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_pid "$c"; done
   if pid_alive containerd; then
@@ -374,6 +383,10 @@ down() {
   local shim
   for shim in $(pgrep -f "containerd-shim-runc-v2 .*-address $STATE/containerd/containerd.sock" || true); do kill -KILL "$shim" 2>/dev/null || true; done
   # Pod network namespaces the CNI made for this cluster's sandboxes, then the cluster's own.
+  local ns
+  for ns in $(echo "$pod_netns" | tr ' ' '\n' | sort -u); do
+    if ip netns list | grep -qw "$ns"; then ip netns delete "$ns" 2>/dev/null || true; fi
+  done
   if ip netns list | grep -qw "$NETNS"; then ip netns delete "$NETNS"; fi
   grep -qs " $STATE/" /proc/mounts && awk -v s="$STATE/" '$2 ~ "^"s {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf --one-file-system "$STATE"
