@@ -26,16 +26,17 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import YAML from 'yaml';
 import { pollUntil } from '../../e2e/support/poll';
 import { apiserverCounter, podCreations, webhookAnnotations } from './support/apiserver';
+import { sleepingPod } from './support/check-pods';
 import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, waitPodReady, type Json } from './support/kube';
 import { recordResult } from './support/results';
 import { TestCa } from './support/tls-ca';
+import { HOST_RUNTIME_IMAGE } from './support/workloads';
 
 /**
  * The image the webhook runs (and injects): the manifests' own, which run-tests.sh builds and imports; or, to try a
  * branch's build imported under a tag of its own, that tag in CLUSTER_WEBHOOK_IMAGE.
  */
 const IMAGE_OVERRIDE = process.env['CLUSTER_WEBHOOK_IMAGE'] || undefined;
-const HOST_RUNTIME_IMAGE = 'eureka-drainer.test/host-runtime:1';
 const LABELLED = 'edk8s-wh-labelled';
 const PLAIN = 'edk8s-wh-plain';
 const MESH = 'edk8s-wh-mesh';
@@ -146,27 +147,9 @@ async function renderInstall(ca: TestCa): Promise<Install> {
   };
 }
 
-/** A pod that only has to exist, with what an opted-in Spring pod has for the injector: a port, its name and Eureka URL. */
+/** A pod that only has to exist, with what an opted-in Spring pod has for the injector: a port, its name and Eureka URL (these pods are never drained). */
 function lightPodSpec(): Json {
-  return {
-    terminationGracePeriodSeconds: 5,
-    containers: [
-      {
-        name: 'app',
-        image: HOST_RUNTIME_IMAGE,
-        imagePullPolicy: 'Never',
-        command: ['/usr/bin/sleep', '3600'],
-        ports: [{ name: 'http', containerPort: 8080 }],
-        env: [
-          { name: 'SPRING_APPLICATION_NAME', value: 'hello' },
-          // Nothing listens there: these pods are never drained.
-          { name: 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', value: 'http://127.0.0.1:8761/eureka/' },
-        ],
-        volumeMounts: [{ name: 'usr', mountPath: '/usr', readOnly: true }],
-      },
-    ],
-    volumes: [{ name: 'usr', hostPath: { path: '/usr', type: 'Directory' } }],
-  };
+  return { ...(sleepingPod('hello', { appEnv: true })['spec'] as Json), terminationGracePeriodSeconds: 5 };
 }
 
 function lightPod(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Json {
