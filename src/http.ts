@@ -66,7 +66,7 @@ export function createApp(deps: HttpDeps): express.Express {
       log.error(
         { source: source.slice(0, 64), path: req.path.slice(0, 64), userAgent: agent.slice(0, 64), ...advice(reason, source), ...(admitted.suppressed > 0 ? { suppressed: admitted.suppressed } : {}) },
         reason === 'unauthorized'
-          ? "the kubelet's preStop call was refused: its token does not match DRAINER_TOKEN. The app is being stopped WITHOUT a drain. Make the pod spec's httpHeaders token and the drainer's token the same value (see the README's security section)"
+          ? "the kubelet's preStop call was refused: its token does not match DRAINER_TOKEN. The app is being stopped WITHOUT a drain. Make the pod spec's httpHeaders token and the drainer's token the same value (see docs/troubleshooting.md#refused-trigger)"
           : "the kubelet's preStop call was refused: its source address is not allowed (see why). The app is being stopped WITHOUT a drain. Set one of admitWith",
       );
     }

@@ -53,7 +53,7 @@ Usage:
   eureka-drainer --version    the version
 
 Every command takes -h/--help; a flag is --name VALUE or --name=VALUE.
-Configuration is read from the environment; see the README.
+Configuration is read from the environment; every variable: docs/configuration.md.
 Exit codes: 0 ok, 1 drain or clean-up incomplete (or plan does not fit), 2 bad configuration.`;
 
 function loadConfig(requireTarget: boolean): Config {

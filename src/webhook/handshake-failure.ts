@@ -29,7 +29,7 @@ const CERTIFICATE_ALERT = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN
 export const CERTIFICATE_HINT =
   'the caller does not trust the certificate served here; pods it admits meanwhile start without the drainer. ' +
   "Check that the MutatingWebhookConfiguration's caBundle is the CA that issued this certificate (fingerprint256 of the served one is in this line) " +
-  'and that the certificate names the Service (README, Fleets)';
+  'and that the certificate names the Service (docs/kubernetes.md#the-webhook)';
 
 export function describeHandshakeFailure(error: unknown): HandshakeFailure {
   const fields = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; reason?: unknown; message?: unknown };

@@ -45,7 +45,7 @@ test.each(alerts.map((a) => [a.alert, a] as const))('%s queries only series the 
   expect(metrics.length).toBeGreaterThan(0);
   expect(metrics.filter((m) => !exported.has(m))).toEqual([]);
   expect(['critical', 'warning', 'info']).toContain(alert.labels?.severity);
-  expect(alert.annotations?.description).toContain('(README, Fleets)');
+  expect(alert.annotations?.description).toContain('(docs/kubernetes.md#the-webhook)');
 });
 
 test("the fail-open alert selects every webhook name in k8s/webhook's configuration, and only those", () => {

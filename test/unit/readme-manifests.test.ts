@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
- * The README's YAML snippets are excerpts of the shipped manifests, never a second copy that can drift: each
- * ```yaml block is one or more fragments separated by elision lines (`# …`), and every fragment is a run of
- * consecutive lines found verbatim (indentation included), in order, in one file under k8s/.
+ * The YAML snippets of the README and docs/ are excerpts of the shipped manifests, never a second copy that can
+ * drift: each ```yaml block is one or more fragments separated by elision lines (`# …`), and every fragment is a
+ * run of consecutive lines found verbatim (indentation included), in order, in one file under k8s/.
  */
 const root = resolve(__dirname, '..', '..');
-const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+const DOCS = ['README.md', ...readdirSync(resolve(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 function manifests(dir: string): { file: string; lines: string[] }[] {
   return readdirSync(resolve(root, dir), { withFileTypes: true }).flatMap((e) =>
@@ -48,18 +48,20 @@ export function excerptOf(block: string, files: readonly { file: string; lines: 
 }
 
 const files = manifests('k8s');
-const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\n$/, ''));
+const yamlBlocks = (file: string): string[] =>
+  [...readFileSync(resolve(root, file), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\n$/, ''));
+const blocks = DOCS.flatMap((file) => yamlBlocks(file).map((block, i) => ({ file, n: i + 1, block })));
 
-test('the README has YAML snippets to check', () => {
-  expect(blocks.length).toBeGreaterThan(0);
+test('the README, the Kubernetes page and owner mode\'s have YAML snippets to check', () => {
+  expect([...new Set(blocks.map((b) => b.file))]).toEqual(expect.arrayContaining(['README.md', 'docs/kubernetes.md', 'docs/owner-mode.md']));
 });
 
-test.each(blocks.map((b, i) => [i + 1, b] as const))('README yaml block %i is an excerpt of a manifest in k8s/', (_n, block) => {
+test.each(blocks.map(({ file, n, block }) => [file, n, block] as const))('%s yaml block %i is an excerpt of a manifest in k8s/', (_file, _n, block) => {
   expect({ block, file: excerptOf(block, files) }).toEqual({ block, file: expect.stringMatching(/^k8s\//) });
 });
 
 test('the check can fail: a changed value is not an excerpt', () => {
-  const first = blocks[0]!;
+  const first = blocks[0]!.block;
   const changed = first.replace(/port: 8787/, 'port: 8788');
   expect(changed).not.toBe(first);
   expect(excerptOf(changed, files)).toBeUndefined();

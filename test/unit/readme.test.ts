@@ -12,44 +12,54 @@ import { ANNOTATIONS } from '../../src/inject/annotations';
 import { SETTINGS as WEBHOOK_SETTINGS } from '../../src/webhook/command';
 import { createWebhookMetrics } from '../../src/webhook/metrics';
 
+/**
+ * The docs document the whole surface, each part on the page its reader opens: the variables in
+ * docs/configuration.md, endpoints and exit codes in docs/interfaces.md, metrics in docs/metrics.md, owner mode's in
+ * docs/owner-mode.md, and inject, the webhook and check in docs/kubernetes.md's "Fleets".
+ */
 const root = resolve(__dirname, '..', '..');
-const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+const read = (file: string): string => readFileSync(resolve(root, file), 'utf8');
+const configuration = read('docs/configuration.md');
+const interfaces = read('docs/interfaces.md');
+const metricsPage = read('docs/metrics.md');
+const ownerMode = read('docs/owner-mode.md');
+const kubernetes = read('docs/kubernetes.md');
 
-describe('the README documents the whole surface', () => {
+describe('the docs document the whole surface', () => {
   // The configuration is a table (src/config/variables.ts): every row's names must be documented.
   const variables = [...VARIABLE_NAMES];
   test('the table lists the variables', () => expect(variables.length).toBeGreaterThan(40));
 
   test.each(variables)('variable %s', (name) => {
-    expect(readme).toContain(`\`${name}\``);
+    expect(configuration).toContain(`\`${name}\``);
   });
 
   const http = readFileSync(resolve(root, 'src/http.ts'), 'utf8');
   const endpoints = [...new Set([...http.matchAll(/app\.(?:get|post)\('(\/[a-z/]+)'/g)].map((m) => m[1]!))];
   test.each(endpoints)('endpoint %s', (path) => {
-    expect(readme).toContain(path);
+    expect(interfaces).toContain(path);
   });
 
   const metrics = new Registry();
   createMetrics(metrics);
   test.each(metrics.getMetricsAsArray().map((m) => m.name))('metric %s', (name) => {
-    expect(readme).toContain(`\`${name}\``);
+    expect(metricsPage).toContain(`\`${name}\``);
   });
 
-  // Owner mode's variables (src/owner/config.ts) and metrics (src/owner/metrics.ts), in the Owner mode section.
+  // Owner mode's variables (src/owner/config.ts) and metrics (src/owner/metrics.ts), on its page.
   test.each(OWNER_VARIABLES.map((v) => v.name))('owner-mode variable %s', (name) => {
-    expect(readme).toContain(`\`${name}\``);
+    expect(ownerMode).toContain(`\`${name}\``);
   });
 
   const ownerMetrics = new Registry();
   createOwnerMetrics(ownerMetrics, systemClock);
   test.each(ownerMetrics.getMetricsAsArray().map((m) => m.name))('owner-mode metric %s', (name) => {
-    expect(readme).toContain(`\`${name}\``);
+    expect(ownerMode).toContain(`\`${name}\``);
   });
 
   // Fleets: the injection annotations (src/inject/annotations.ts), the webhook's flags and env names
   // (src/webhook/command.ts) and its metrics (src/webhook/metrics.ts).
-  const fleets = readme.slice(readme.indexOf('## Fleets'), readme.indexOf('## Owner mode'));
+  const fleets = kubernetes.slice(kubernetes.indexOf('\n## Fleets\n'));
   test('the Fleets section is there', () => expect(fleets.length).toBeGreaterThan(1000));
   test.each(Object.values(ANNOTATIONS))('annotation %s', (name) => {
     expect(fleets).toContain(`| \`${name}\` |`);
@@ -72,6 +82,6 @@ describe('the README documents the whole surface', () => {
   });
 
   test('exit codes 0, 1 and 2', () => {
-    expect(readme).toMatch(/\*\*Exit codes:\*\* `0`.*`1`.*`2`/s);
+    expect(interfaces).toMatch(/\*\*Exit codes:\*\* `0`.*`1`.*`2`/s);
   });
 });
