@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command (npm test): type checks, the build, the Spring fixture jars, the unit and real-stack
+# The whole test command (npm test; CONTRIBUTING.md's "everything" tier): type checks, the build, the Spring fixture jars, the unit and real-stack
 # suites (jest), then the real-cluster suites (test/k8s/cluster/run-tests.sh: a Kubernetes v1.37.2 brought up here,
 # the image built and run on it). Each jest run prints its own "jest: …" line; the last line is the total of both.
 set -euo pipefail

@@ -150,7 +150,7 @@ export const USER_DEPLOYMENT: Json = {
 };
 
 /**
- * The user's ConfigMap `eureka-drainer` the component's drainer reads with envFrom, as the README tells them to
+ * The user's ConfigMap `eureka-drainer` the component's drainer reads with envFrom, as docs/kubernetes.md tells them to
  * write it (the app's Spring names, and the grace period repeated): the manifest-side values; the Eureka URLs, app
  * name and port are then substituted like in the other manifests.
  */

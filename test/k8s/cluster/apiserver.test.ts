@@ -14,7 +14,7 @@
  *    those of the same account where the Role is not bound).
  * 3. DRAINER_POD_DEADLINE=true in a pod: the drainer reads its pod with the projected token and CA the kubelet
  *    mounted, and learns a shorter grace from `kubectl delete pod --grace-period`; without the RoleBinding it logs
- *    the RBAC 403 and stays on DRAINER_GRACE_PERIOD_SECONDS (and is SIGKILLed mid-drain, as the README warns).
+ *    the RBAC 403 and stays on DRAINER_GRACE_PERIOD_SECONDS (and is SIGKILLed mid-drain, as docs/kubernetes.md warns).
  *    These pods run no JVM: the app container is `sleep` with the manifest's preStop hook, and the Eureka URLs
  *    point at a closed port of the node, so the drain finds no instance and waits out its plan, bounded only by
  *    its deadline — which is what is looked at. short-grace.test.ts (b) shows the same deadline with real Eureka

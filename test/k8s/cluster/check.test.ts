@@ -10,8 +10,8 @@
  *                   a plain pod (not looked at).
  *
  * Then the way users reach clusters: a kubeconfig whose user is an exec credential plugin (as EKS's
- * `aws eks get-token`) handing out a ServiceAccount token bound to a read-only ClusterRole (the permissions the
- * README lists), picked with --context from a kubeconfig whose current context is broken; and a ServiceAccount
+ * `aws eks get-token`) handing out a ServiceAccount token bound to a read-only ClusterRole (the permissions
+ * docs/kubernetes.md lists), picked with --context from a kubeconfig whose current context is broken; and a ServiceAccount
  * that may not read namespaces, which gets a warning and exit 2 rather than a clean result.
  *
  * Pods are light (sleep in the host-runtime image; the drainers are the imported release image, injected by the
@@ -183,7 +183,7 @@ async function execKubeconfig(token: string): Promise<{ file: string; calls: str
   return { file, calls };
 }
 
-/** The permissions the README lists for the command, nothing but get and list, for the service account `checker`. */
+/** The permissions docs/kubernetes.md lists for the command, nothing but get and list, for the service account `checker`. */
 async function applyReader(): Promise<void> {
   await apply([
     {

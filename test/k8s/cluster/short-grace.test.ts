@@ -4,7 +4,7 @@
  * grace (tail 15 s: plan 19 s), deleted with `kubectl delete pod --grace-period=10`, under 100 req/s:
  *
  * (a) without DRAINER_POD_DEADLINE: the kubelet's 10 s end cuts both hooks ("PreStop hook not completed in grace
- *     period"), the drainer is SIGKILLed mid-drain (137) — what the README says a user loses without the setting;
+ *     period"), the drainer is SIGKILLed mid-drain (137) — what docs/kubernetes.md says a user loses without the setting;
  * (b) with DRAINER_POD_DEADLINE=true (k8s/pod-deadline-rbac.yaml, the real projected token and CA, the API at the
  *     `kubernetes` Service's address): the drainer reads deletionTimestamp, cuts the drain so /prestop answers by
  *     the deadline it reports (bug 1), the report says what was waited beside what was planned (bug 2), the app

@@ -166,7 +166,7 @@ export function workload(options: WorkloadOptions): Workload {
 
   const objects: Json[] = [deployment];
   if (arr(drainer['envFrom']).length > 0) {
-    // The component's drainer reads the app's ConfigMap (README: the user writes it); here, with this world's values.
+    // The component's drainer reads the app's ConfigMap (docs/kubernetes.md: the user writes it); here, with this world's values.
     objects.unshift({
       apiVersion: 'v1',
       kind: 'ConfigMap',
