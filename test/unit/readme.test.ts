@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
-import { VARIABLE_NAMES } from '../../src/config';
+import { parseConfig, VARIABLE_NAMES } from '../../src/config';
+import { computePlan, formatPlanTable } from '../../src/plan';
 import { createMetrics } from '../../src/metrics';
 import { OWNER_VARIABLES } from '../../src/owner/config';
 import { createOwnerMetrics } from '../../src/owner/metrics';
@@ -83,5 +84,16 @@ describe('the docs document the whole surface', () => {
 
   test('exit codes 0, 1 and 2', () => {
     expect(interfaces).toMatch(/\*\*Exit codes:\*\* `0`.*`1`.*`2`/s);
+  });
+});
+
+describe('the README front door', () => {
+  const readme = read('README.md');
+
+  test('its plan example is what `DRAINER_GRACE_PERIOD_SECONDS=140 eureka-drainer plan` prints', () => {
+    const env = { DRAINER_GRACE_PERIOD_SECONDS: '140' };
+    expect(readme).toContain(`${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} npx eureka-drainer plan`);
+    const printed = formatPlanTable(computePlan(parseConfig(env, { requireTarget: false }).timings));
+    expect(readme).toContain(`\`\`\`\n${printed}\n\`\`\``);
   });
 });
