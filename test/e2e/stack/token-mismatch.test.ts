@@ -125,11 +125,15 @@ test('a mismatched hook token: both hooks 401 at once, SIGTERM at once, the drai
   // The kubelet: both hooks refused at once (401), the status ignored, both containers SIGTERMed at once.
   expect(record.app.hook?.status).toBe(401);
   expect(record.drainer!.hook?.status).toBe(401);
-  expect(record.app.hook!.returnedAt! - t0).toBeLessThan(500);
-  expect(record.drainer!.hook!.returnedAt! - t0).toBeLessThan(500);
-  expect(appSigterm - t0).toBeLessThan(500);
-  expect(record.drainerSigtermAt! - t0).toBeLessThan(500);
-  expect(Math.abs(record.drainerSigtermAt! - appSigterm)).toBeLessThan(200);
+  // "At once" means not held for the drain: a hook the drainer accepted would return only after the planned
+  // drain, so half of it separates the two on a loaded machine too (a fixed 500 ms did not, at load 18 on 2 cores).
+  expect(report).toBeDefined();
+  const atOnceMs = report!.plan.drainMs / 2;
+  expect(record.app.hook!.returnedAt! - t0).toBeLessThan(atOnceMs);
+  expect(record.drainer!.hook!.returnedAt! - t0).toBeLessThan(atOnceMs);
+  expect(appSigterm - t0).toBeLessThan(atOnceMs);
+  expect(record.drainerSigtermAt! - t0).toBeLessThan(atOnceMs);
+  expect(Math.abs(record.drainerSigtermAt! - appSigterm)).toBeLessThan(atOnceMs);
   expect(record.app.exitCode).toBe(143);
   expect(record.killed).toEqual([]);
 
