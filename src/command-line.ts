@@ -49,6 +49,11 @@ export function valueFlags<T extends Record<string, FlagSpelling>>(table: T): Va
   ) as ValueFlags<T>;
 }
 
+/** The parseArgs options of a settings table (src/config/reader.ts): every `--name` among a row's names takes a value. */
+export function flagOptions(rows: readonly { readonly names: readonly string[] }[]): Record<string, { type: 'string' }> {
+  return Object.fromEntries(rows.flatMap((r) => r.names.filter((n) => n.startsWith('--'))).map((flag) => [flag.slice(2), { type: 'string' }]));
+}
+
 /** What a usage error writes to stderr before exit 2: the problem, a blank line, the command's usage. */
 export function usageError(command: string | undefined, problem: string, usage: string): string {
   return `eureka-drainer${command === undefined ? '' : ` ${command}`}: ${problem}\n\n${usage}\n`;

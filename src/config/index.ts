@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import { readSourceRule } from '../source-filter';
 import { EnvReader, shown } from './reader';
 import { parseServerUrl } from './servers';
-import { podDeadlineSettings } from '../k8s/pod-deadline-settings';
+import { POD_DEADLINE_VARIABLES, podDeadlineSettings } from './pod-deadline';
 import { readOwnerConfig, type OwnerConfig } from '../owner/config';
 import type { Config, EurekaServerConfig, Env, ParseOptions } from './types';
 import { readVariables, type Values } from './variables';
@@ -12,11 +12,13 @@ export type { AppExitStrategy, Config, EurekaServerConfig, Env, LoadBalancerKind
 export { redactUrlText } from './servers';
 import { VARIABLE_NAMES as TABLE_NAMES } from './variables';
 
-/** Variables read outside the table: the pod-deadline watch (src/k8s/pod-deadline.ts). */
-const POD_DEADLINE_NAMES = ['DRAINER_POD_DEADLINE', 'DRAINER_SERVICEACCOUNT_DIR', 'DRAINER_POD_DEADLINE_POLL_MS', 'DRAINER_POD_DEADLINE_TIMEOUT_MS', 'POD_NAMESPACE'];
+/** The pod-deadline watch's own table (pod-deadline.ts); the kubelet sets KUBERNETES_SERVICE_* in every container, so no manifest or injection sets them. */
+const POD_DEADLINE_NAMES = Object.values(POD_DEADLINE_VARIABLES)
+  .flatMap((v) => v.names)
+  .filter((name) => !name.startsWith('KUBERNETES_SERVICE_'));
 
 /** Every variable the drainer reads (for the README's reference and its test). */
-export const VARIABLE_NAMES: readonly string[] = [...TABLE_NAMES, ...POD_DEADLINE_NAMES];
+export const VARIABLE_NAMES: readonly string[] = [...new Set([...TABLE_NAMES, ...POD_DEADLINE_NAMES])];
 
 /**
  * Environment → frozen Config. Reads nothing but `env` (and the token or
@@ -33,7 +35,8 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
   checkTarget(v, requireTarget, problem);
   const owner = v.mode === 'owner' ? readOwner(env, v, problem) : undefined;
   const podDeadline = podDeadlineSettings(env);
-  podDeadline.problems.forEach(problem);
+  // Both tables read DRAINER_GRACE_PERIOD_SECONDS: a bad value is one problem, not two.
+  for (const p of podDeadline.problems) if (!reader.problems.includes(p)) problem(p);
   const servers = readServers(v, requireTarget, problem);
   checkTail(v, problem);
   checkAppExit(v, problem);
@@ -111,7 +114,7 @@ function readServers(v: Values, requireTarget: boolean, problem: (text: string) 
     if (requireTarget) problem('DRAINER_EUREKA_URLS (or EUREKA_CLIENT_SERVICEURL_DEFAULTZONE) is required: comma-separated Eureka server URLs, one per server pod');
     return servers;
   }
-  for (const part of found.raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of found.items) {
     const server = parseServerUrl(part, v.credentials);
     if (typeof server === 'string') problem(`${found.name} has ${server}`);
     else if (servers.some((s) => s.url === server.url)) problem(`${found.name} lists ${server.label} twice`);
@@ -147,13 +150,13 @@ function checkAppExit(v: Values, problem: (text: string) => void): void {
 
 function allowList(v: Values, podGateways: readonly string[], problem: (text: string) => void): Pick<Config, 'allowedSources' | 'allowedSourcesFrom'> {
   if (v.allowedSources) {
-    const sources = v.allowedSources.raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const sources = v.allowedSources.items;
     for (const source of sources) {
       if (source === '*') continue;
       const rule = readSourceRule(source);
       if ('problem' in rule) problem(`DRAINER_ALLOWED_SOURCES must list IP addresses or CIDR blocks (or *); ${shown(source)}: ${rule.problem}`);
     }
-    return { allowedSources: sources.includes('*') ? [] : sources, allowedSourcesFrom: 'DRAINER_ALLOWED_SOURCES' };
+    return { allowedSources: sources.includes('*') ? [] : [...sources], allowedSourcesFrom: 'DRAINER_ALLOWED_SOURCES' };
   }
   // No token: only loopback and the node may start a drain. The kubelet's
   // source is NODE_IP or, with bridge network plugins, the pod's default

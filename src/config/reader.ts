@@ -1,31 +1,32 @@
-import { isIP } from 'node:net';
-import { parseDuration, type DurationUnit } from '../duration';
+import { text, type Found, type Rule } from './rules';
+
 /** The environment as the drainer reads it. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export interface Found {
-  readonly name: string;
-  readonly raw: string;
-}
+/** A command's flags by name without the dashes, as parseArgs returns them (src/command-line.ts). */
+export type Flags = Readonly<Record<string, string | undefined>>;
+
+export type { Found } from './rules';
 
 /**
- * Reads typed values from the environment and collects every problem instead
- * of throwing at the first, so one restart fixes them all. Each parser takes
- * the variable's names in order of preference (own name first, then the
- * Spring fallback) and returns the fallback value when none is set or the
- * value is bad (the problem is recorded).
+ * Reads settings by their rules (src/config/rules.ts) and collects every problem instead of throwing at
+ * the first, so one restart fixes them all. A setting's names are tried in order of preference: a flag
+ * (`--name`, for subcommands), its own variable, then Spring's. A value a rule refuses is a problem
+ * naming it, and reads as the fallback so the rest can still be checked.
  */
 export class EnvReader {
   readonly problems: string[] = [];
 
   constructor(
     private readonly env: Env,
-    private readonly readFileText: (path: string) => string,
+    private readonly readFileText: (path: string) => string = () => '',
+    private readonly flags: Flags = {},
   ) {}
 
+  /** The first of `names` given (trimmed, non-empty), with the name it came under. */
   get(...names: readonly string[]): Found | undefined {
     for (const name of names) {
-      const raw = this.env[name];
+      const raw = name.startsWith('--') ? this.flags[name.slice(2)] : this.env[name];
       if (raw !== undefined && raw.trim() !== '') return { name, raw: raw.trim() };
     }
     return undefined;
@@ -35,77 +36,16 @@ export class EnvReader {
     this.problems.push(text);
   }
 
-  text(names: readonly string[], fallback: string): string;
-  text(names: readonly string[]): string | undefined;
-  text(names: readonly string[], fallback?: string): string | undefined {
-    return this.get(...names)?.raw ?? fallback;
-  }
-
-  integer(names: readonly string[], fallback: number, min: number, max: number): number {
+  read<T>(names: readonly string[], rule: Rule<T>): T {
     const found = this.get(...names);
-    if (!found) return fallback;
-    const value = Number(found.raw);
-    if (Number.isInteger(value) && value >= min && value <= max) return value;
-    this.problem(`${found.name} must be an integer from ${min} to ${max}, got ${shown(found.raw)}`);
-    return fallback;
-  }
-
-  number(names: readonly string[], fallback: number, min: number): number {
-    const found = this.get(...names);
-    if (!found) return fallback;
-    const value = Number(found.raw);
-    if (Number.isFinite(value) && value >= min) return value;
-    this.problem(`${found.name} must be a number ≥ ${min}, got ${shown(found.raw)}`);
-    return fallback;
-  }
-
-  duration(names: readonly string[], fallbackMs: number, bareUnit: DurationUnit): number {
-    const found = this.get(...names);
-    if (!found) return fallbackMs;
-    const ms = parseDuration(found.raw, bareUnit);
-    if (ms !== undefined && ms >= 0) return ms;
-    this.problem(`${found.name} must be a duration such as "35s", "500ms", "PT35S" or a number of ${bareUnit === 's' ? 'seconds' : 'milliseconds'}, got ${shown(found.raw)}`);
-    return fallbackMs;
-  }
-
-  oneOf<T extends string>(names: readonly string[], allowed: readonly T[], fallback: T): T {
-    const found = this.get(...names);
-    if (!found) return fallback;
-    const value = found.raw.toLowerCase();
-    if ((allowed as readonly string[]).includes(value)) return value as T;
-    this.problem(`${found.name} must be one of ${allowed.join(', ')}, got ${shown(found.raw)}`);
-    return fallback;
-  }
-
-  boolean(names: readonly string[], fallback: boolean): boolean {
-    const found = this.get(...names);
-    if (!found) return fallback;
-    const value = found.raw.toLowerCase();
-    if (value === 'true') return true;
-    if (value === 'false') return false;
-    this.problem(`${found.name} must be true or false, got ${shown(found.raw)}`);
-    return fallback;
-  }
-
-  url(names: readonly string[]): string | undefined {
-    const found = this.get(...names);
-    if (!found) return undefined;
-    try {
-      const parsed = new URL(found.raw);
-      if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return parsed.toString();
-    } catch {
-      // reported below
+    if (!found) {
+      if (rule.required) this.problem(`${names[0]}${names.length > 1 ? ` (or ${names.slice(1).join(' or ')})` : ''} is required`);
+      return rule.fallback;
     }
-    this.problem(`${found.name} must be an http(s) URL, got ${shown(found.raw)}`);
-    return undefined;
-  }
-
-  ip(names: readonly string[]): string | undefined {
-    const found = this.get(...names);
-    if (!found) return undefined;
-    if (isIP(found.raw) !== 0) return found.raw;
-    this.problem(`${found.name} must be an IP address, got ${shown(found.raw)}`);
-    return undefined;
+    const parsed = rule.parse(found.raw, found.name);
+    if (parsed) return parsed.value;
+    this.problem(`${found.name} must be ${rule.expected}, got ${shown(found.raw)}`);
+    return rule.fallback;
   }
 
   /** A secret given directly or as a file (a mounted Secret); never both. */
@@ -131,13 +71,35 @@ export function shown(raw: string): string {
   return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
 }
 
-/** One environment variable (its own name first, then the Spring fallbacks) and how to read it. */
+/**
+ * One row of a component's table: where the setting may be given, its rule, what it means. The reference
+ * tables and --help are generated from or checked against these rows (src/config/reference.ts).
+ */
 export interface Variable<T> {
+  /** In order of preference: a flag (`--name`), the setting's own variable, then Spring's fallbacks. */
   readonly names: readonly string[];
-  readonly read: (reader: EnvReader, names: readonly string[]) => T;
+  readonly rule: Rule<unknown>;
+  /** The default column: the rule's, or words where the default is worked out from other settings. */
+  readonly shownDefault: string;
+  /** One line: what the setting does (for --help; the reference may say more). */
+  readonly about: string;
+  readonly read: (reader: EnvReader) => T;
 }
 
-export const row = <T>(names: readonly string[], read: (reader: EnvReader, names: readonly string[]) => T): Variable<T> => ({ names, read });
+export interface RowOptions {
+  /** Replaces the rule's shown default where the real one depends on other settings ("required", "POD_IP"). */
+  readonly shownDefault?: string;
+}
+
+/** A row read by its rule. */
+export function setting<T>(names: readonly string[], rule: Rule<T>, about: string, options: RowOptions = {}): Variable<T> {
+  return { names, rule, about, shownDefault: options.shownDefault ?? rule.shown, read: (reader) => reader.read(names, rule) };
+}
+
+/** A row for a secret given as `VALUE` or as `VALUE_FILE` (a mounted Secret), never both. */
+export function secret(valueName: string, fileName: string, about: string): Variable<string | undefined> {
+  return { names: [valueName, fileName], rule: text(), about, shownDefault: text().shown, read: (reader) => reader.secret(valueName, fileName) };
+}
 
 /** The values a table of rows reads to. */
 export type ValuesOf<Table extends Record<string, Variable<unknown>>> = { -readonly [K in keyof Table]: ReturnType<Table[K]['read']> };
@@ -145,7 +107,6 @@ export type ValuesOf<Table extends Record<string, Variable<unknown>>> = { -reado
 /** Reads every row of a table; problems collect in the reader. */
 export function readRows<Table extends Record<string, Variable<unknown>>>(reader: EnvReader, table: Table): ValuesOf<Table> {
   const values: Partial<Record<keyof Table, unknown>> = {};
-  for (const [key, variable] of Object.entries(table)) values[key as keyof Table] = variable.read(reader, variable.names);
+  for (const [key, variable] of Object.entries(table)) values[key as keyof Table] = variable.read(reader);
   return values as ValuesOf<Table>;
 }
-

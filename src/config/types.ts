@@ -1,4 +1,4 @@
-import type { PodDeadlineSettings } from '../k8s/pod-deadline-settings';
+import type { PodDeadlineSettings } from './pod-deadline';
 import type { OwnerConfig } from '../owner/config';
 
 /** One Eureka server, addressed directly (per-pod URL, never a load-balanced Service). */

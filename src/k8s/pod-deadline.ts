@@ -44,9 +44,9 @@ import { join } from 'node:path';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 
-import { MAX_POD_BYTES, podDeadlineSettings, type PodDeadlineSettings } from './pod-deadline-settings';
+import { MAX_POD_BYTES, podDeadlineSettings, type PodDeadlineSettings } from '../config/pod-deadline';
 
-export { DEFAULT_SERVICEACCOUNT_DIR, MAX_POD_BYTES, podDeadlineSettings, type PodDeadlineSettings } from './pod-deadline-settings';
+export { DEFAULT_SERVICEACCOUNT_DIR, MAX_POD_BYTES, podDeadlineSettings, type PodDeadlineSettings } from '../config/pod-deadline';
 
 /** What the pod object says about its deletion. */
 export type PodDeletion =

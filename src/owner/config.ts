@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { EnvReader, readRows, row, shown } from '../config/reader';
+import { EnvReader, readRows, setting, shown } from '../config/reader';
+import { duration, found, integer, list, text, url } from '../config/rules';
 import { ConfigError } from '../errors';
 import type { InstanceIdentity } from './instance';
 
@@ -24,42 +25,32 @@ export interface OwnerConfig extends InstanceIdentity {
   readonly healthSuccessesUp: number;
 }
 
-export interface OwnerVariable {
-  readonly name: string;
-  readonly description: string;
-}
+const METADATA_PREFIX = 'EUREKA_INSTANCE_METADATAMAP_';
 
-/** Every variable owner mode reads, for the README and `--help`. */
-export const OWNER_VARIABLES: readonly OwnerVariable[] = [
-  { name: 'DRAINER_INSTANCE_ID', description: 'Instance id to register; default POD_NAME:app:port (Spring\'s hostname:app:port scheme).' },
-  { name: 'POD_NAME', description: 'Downward API metadata.name; the first part of the default instance id (HOSTNAME is the fallback).' },
-  { name: 'POD_IP', description: 'Downward API status.podIP; required: the registered ipAddr, and hostName unless DRAINER_INSTANCE_HOSTNAME is set.' },
-  { name: 'DRAINER_INSTANCE_HOSTNAME', description: 'Registered hostName (fallback EUREKA_INSTANCE_HOSTNAME); default POD_IP, since callers connect to it and pod names do not resolve.' },
-  { name: 'DRAINER_APP_HEALTH_URL', description: 'The app\'s health URL, 2xx = healthy; default http://127.0.0.1:<app port>/health.' },
-  { name: 'DRAINER_HEALTH_INTERVAL_SECONDS', description: 'How often the health URL is read once registered; default 5s.' },
-  { name: 'DRAINER_HEALTH_TIMEOUT_SECONDS', description: 'How long one health read may take before it counts as a failure; default 2s.' },
-  { name: 'DRAINER_HEALTH_FAILURES_DOWN', description: 'Consecutive failed health reads that register the instance DOWN; default 3.' },
-  { name: 'DRAINER_HEALTH_SUCCESSES_UP', description: 'Consecutive healthy reads that register it UP again (and UP the first time); default 1.' },
-  { name: 'DRAINER_LEASE_RENEWAL_SECONDS', description: 'Heartbeat interval and leaseInfo.renewalIntervalInSecs (fallback EUREKA_INSTANCE_LEASERENEWALINTERVALINSECONDS); default 30.' },
-  { name: 'DRAINER_LEASE_DURATION_SECONDS', description: 'leaseInfo.durationInSecs (fallback EUREKA_INSTANCE_LEASEEXPIRATIONDURATIONINSECONDS); default 90; must exceed the renewal interval.' },
-  { name: 'DRAINER_INSTANCE_METADATA', description: 'Instance metadata as k=v,k=v; wins over EUREKA_INSTANCE_METADATAMAP_* for the same key.' },
-  { name: 'EUREKA_INSTANCE_METADATAMAP_<KEY>', description: 'One metadata entry each, Spring\'s env form: the key is lower-cased and _ becomes . (…_MANAGEMENT_PORT → management.port).' },
-];
-
-/** Owner mode's rows, in the same table form as src/config/variables.ts: adding a setting is adding a row. */
+/**
+ * Owner mode's rows, in the same table form as src/config/variables.ts: adding a setting is adding a row.
+ * Owner mode reads POD_IP, POD_NAME and DRAINER_INSTANCE_ID with its own meaning (they name what it registers).
+ */
 export const OWNER_ROWS = {
-  healthUrl: row(['DRAINER_APP_HEALTH_URL'], (r, n) => r.url(n)),
-  healthIntervalMs: row(['DRAINER_HEALTH_INTERVAL_SECONDS'], (r, n) => r.duration(n, 5_000, 's')),
-  healthTimeoutMs: row(['DRAINER_HEALTH_TIMEOUT_SECONDS'], (r, n) => r.duration(n, 2_000, 's')),
-  healthFailuresDown: row(['DRAINER_HEALTH_FAILURES_DOWN'], (r, n) => r.integer(n, 3, 1, 1_000)),
-  healthSuccessesUp: row(['DRAINER_HEALTH_SUCCESSES_UP'], (r, n) => r.integer(n, 1, 1, 1_000)),
-  leaseRenewalSeconds: row(['DRAINER_LEASE_RENEWAL_SECONDS', 'EUREKA_INSTANCE_LEASERENEWALINTERVALINSECONDS'], (r, n) => r.integer(n, 30, 1, 3_600)),
-  leaseDurationSeconds: row(['DRAINER_LEASE_DURATION_SECONDS', 'EUREKA_INSTANCE_LEASEEXPIRATIONDURATIONINSECONDS'], (r, n) => r.integer(n, 90, 1, 86_400)),
-  instanceHostName: row(['DRAINER_INSTANCE_HOSTNAME', 'EUREKA_INSTANCE_HOSTNAME'], (r, n) => r.get(...n)),
-  instanceMetadata: row(['DRAINER_INSTANCE_METADATA'], (r, n) => r.get(...n)),
+  instanceId: setting(['DRAINER_INSTANCE_ID'], found(), "Instance id to register; default POD_NAME:app:port (Spring's hostname:app:port scheme)."),
+  podName: setting(['POD_NAME', 'HOSTNAME'], found(), 'Downward API metadata.name; the first part of the default instance id (HOSTNAME is the fallback).'),
+  podIp: setting(['POD_IP'], found(), 'Downward API status.podIP; required: the registered ipAddr, and hostName unless DRAINER_INSTANCE_HOSTNAME is set.', { shownDefault: 'required' }),
+  instanceHostName: setting(['DRAINER_INSTANCE_HOSTNAME', 'EUREKA_INSTANCE_HOSTNAME'], found(), 'Registered hostName; default POD_IP, since callers connect to it and pod names do not resolve.', { shownDefault: 'POD_IP' }),
+  healthUrl: setting(['DRAINER_APP_HEALTH_URL'], url(), "The app's health URL, 2xx = healthy; default http://127.0.0.1:<app port>/health.", { shownDefault: 'http://127.0.0.1:<app port>/health' }),
+  healthIntervalMs: setting(['DRAINER_HEALTH_INTERVAL_SECONDS'], duration(5_000, 's'), 'How often the health URL is read once registered.'),
+  healthTimeoutMs: setting(['DRAINER_HEALTH_TIMEOUT_SECONDS'], duration(2_000, 's'), 'How long one health read may take before it counts as a failure.'),
+  healthFailuresDown: setting(['DRAINER_HEALTH_FAILURES_DOWN'], integer(3, 1, 1_000), 'Consecutive failed health reads that register the instance DOWN.'),
+  healthSuccessesUp: setting(['DRAINER_HEALTH_SUCCESSES_UP'], integer(1, 1, 1_000), 'Consecutive healthy reads that register it UP again (and UP the first time).'),
+  leaseRenewalSeconds: setting(['DRAINER_LEASE_RENEWAL_SECONDS', 'EUREKA_INSTANCE_LEASERENEWALINTERVALINSECONDS'], integer(30, 1, 3_600), 'Heartbeat interval and leaseInfo.renewalIntervalInSecs.'),
+  leaseDurationSeconds: setting(['DRAINER_LEASE_DURATION_SECONDS', 'EUREKA_INSTANCE_LEASEEXPIRATIONDURATIONINSECONDS'], integer(90, 1, 86_400), 'leaseInfo.durationInSecs; must exceed the renewal interval.'),
+  instanceMetadata: setting(['DRAINER_INSTANCE_METADATA'], list(), 'Instance metadata as k=v,k=v; wins over EUREKA_INSTANCE_METADATAMAP_* for the same key.'),
+  // Read by scanning the environment for the prefix (below); the row documents it.
+  metadataMap: setting([`${METADATA_PREFIX}<KEY>`], text(), "One metadata entry each, Spring's env form: the key is lower-cased and _ becomes . (…_MANAGEMENT_PORT → management.port)."),
 } as const;
 
-const METADATA_PREFIX = 'EUREKA_INSTANCE_METADATAMAP_';
+/** Every variable owner mode reads, with what it does (for the README and `--help`). */
+export const OWNER_VARIABLES: readonly { readonly name: string; readonly description: string }[] = Object.values(OWNER_ROWS).map((v) => ({ name: v.names[0]!, description: v.about }));
+
 /** Keys a Java caller can read back from the server's JSON and XML alike. */
 const METADATA_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -70,21 +61,20 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * them all; parseOwnerConfig is the stand-alone form that throws.
  */
 export function readOwnerConfig(env: Env, base: OwnerConfigBase): { readonly config: OwnerConfig | undefined; readonly problems: readonly string[] } {
-  const reader = new EnvReader(env, () => '');
+  const reader = new EnvReader(env);
   const v = readRows(reader, OWNER_ROWS);
   const problems = reader.problems;
-  const get = (...names: string[]) => reader.get(...names);
 
   // --- who the instance is ------------------------------------------------------
   const app = base.appName.toUpperCase();
   const vipAddress = base.appName.toLowerCase();
-  const podIp = base.podIp ?? get('POD_IP')?.raw;
+  const podIp = base.podIp ?? v.podIp?.raw;
   if (podIp === undefined) problems.push('owner mode needs POD_IP (Downward API status.podIP): it is the ipAddr callers connect to');
   else if (isIP(podIp) === 0) problems.push(`POD_IP must be an IP address, got ${shown(podIp)}`);
   const ipAddr = podIp ?? '';
 
-  const idFound = get('DRAINER_INSTANCE_ID');
-  const podName = base.podName ?? get('POD_NAME', 'HOSTNAME')?.raw;
+  const idFound = v.instanceId;
+  const podName = base.podName ?? v.podName?.raw;
   let instanceId = '';
   if (idFound) instanceId = idFound.raw;
   else if (podName !== undefined) instanceId = `${podName}:${base.appName}:${base.appPort}`;
@@ -123,7 +113,7 @@ export function readOwnerConfig(env: Env, base: OwnerConfigBase): { readonly con
   const listFound = v.instanceMetadata;
   if (listFound) {
     const seen = new Set<string>();
-    for (const part of listFound.raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of listFound.items) {
       const equals = part.indexOf('=');
       const key = equals < 0 ? part : part.slice(0, equals).trim();
       if (equals <= 0 || !METADATA_KEY.test(key)) {

@@ -4,8 +4,12 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { readFlags, usageError, valueFlags } from '../command-line';
+import { flagOptions, readFlags, usageError } from '../command-line';
+import { EnvReader, readRows, setting } from '../config/reader';
+import { usageTable } from '../config/reference';
+import { duration, integer, oneOf, requiredText, text } from '../config/rules';
 import type { LogLevel } from '../config/types';
+import { LOG_LEVELS } from '../config/variables';
 import { ConfigError, describeError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { DEFAULTS, injectWorkload, type InjectDefaults } from '../inject/inject';
@@ -28,92 +32,43 @@ export interface WebhookOptions {
   readonly shutdownDelayMs: number;
 }
 
-interface Setting {
-  readonly flag: string;
-  readonly env: string;
-  readonly help: string;
-}
-
+/** The webhook's rows, in the same table form as the drainer's (src/config/variables.ts): a flag, then its variable. */
 export const SETTINGS = {
-  certFile: { flag: '--cert', env: 'WEBHOOK_TLS_CERT_FILE', help: 'PEM certificate (chain) file; read again every few seconds' },
-  keyFile: { flag: '--key', env: 'WEBHOOK_TLS_KEY_FILE', help: 'PEM private key file' },
-  host: { flag: '--host', env: 'WEBHOOK_HOST', help: 'address to listen on (default ::, dual-stack)' },
-  port: { flag: '--port', env: 'WEBHOOK_PORT', help: 'TLS port (default 8443)' },
-  metricsPort: { flag: '--metrics-port', env: 'WEBHOOK_METRICS_PORT', help: 'plain-HTTP /metrics port (default 9090; 0: off)' },
-  image: { flag: '--image', env: 'WEBHOOK_SIDECAR_IMAGE', help: `the drainer image to inject (default ${DEFAULTS.image})` },
-  sidecar: { flag: '--sidecar', env: 'WEBHOOK_SIDECAR', help: 'native | classic (default native)' },
-  logLevel: { flag: '--log-level', env: 'DRAINER_LOG_LEVEL', help: 'fatal … trace, silent (default info)' },
-  reloadSeconds: { flag: '--reload-interval-seconds', env: 'WEBHOOK_TLS_RELOAD_SECONDS', help: 'how often the TLS files are read again (default 5)' },
-  shutdownDelaySeconds: { flag: '--shutdown-delay-seconds', env: 'WEBHOOK_SHUTDOWN_DELAY_SECONDS', help: 'not ready this long before closing (default 5)' },
-} as const satisfies Record<string, Setting>;
+  certFile: setting(['--cert', 'WEBHOOK_TLS_CERT_FILE'], requiredText(), 'PEM certificate (chain) file; read again every few seconds'),
+  keyFile: setting(['--key', 'WEBHOOK_TLS_KEY_FILE'], requiredText(), 'PEM private key file'),
+  host: setting(['--host', 'WEBHOOK_HOST'], text('::'), 'address to listen on (:: is dual-stack)'),
+  port: setting(['--port', 'WEBHOOK_PORT'], integer(8443, 1, 65_535), 'TLS port'),
+  metricsPort: setting(['--metrics-port', 'WEBHOOK_METRICS_PORT'], integer(9090, 0, 65_535), 'plain-HTTP /metrics port; 0: off'),
+  image: setting(['--image', 'WEBHOOK_SIDECAR_IMAGE'], text(DEFAULTS.image), 'the drainer image to inject'),
+  sidecar: setting(['--sidecar', 'WEBHOOK_SIDECAR'], oneOf(['native', 'classic'] as const, DEFAULTS.sidecar), 'native | classic'),
+  logLevel: setting(['--log-level', 'DRAINER_LOG_LEVEL'], oneOf(LOG_LEVELS, 'info'), 'fatal … trace, silent'),
+  reloadIntervalMs: setting(['--reload-interval-seconds', 'WEBHOOK_TLS_RELOAD_SECONDS'], duration(5_000, 's', { minMs: 1_000, maxMs: 3_600_000 }), 'how often the TLS files are read again'),
+  shutdownDelayMs: setting(['--shutdown-delay-seconds', 'WEBHOOK_SHUTDOWN_DELAY_SECONDS'], duration(5_000, 's', { maxMs: 60_000 }), 'not ready this long before closing'),
+} as const;
 
 export const WEBHOOK_USAGE = `eureka-drainer webhook — the mutating admission webhook that adds the drainer to pods
 
 Usage: eureka-drainer webhook --cert FILE --key FILE [options]
 
-${Object.values(SETTINGS)
-  .map((s) => `  ${`${s.flag} (${s.env})`.padEnd(52)}${s.help}`)
-  .join('\n')}
+${usageTable(Object.values(SETTINGS))}
 
 Serves POST /inject (namespaces labelled eureka-drainer/inject=enabled) and POST /inject-pod
 (pods labelled eureka-drainer/inject=enabled elsewhere), GET /healthz, /readyz over TLS.`;
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /**
- * Flags (read as every command reads them: src/command-line.ts) over the environment: the options, `help` for
- * -h/--help, or the problem parseArgs found in the flags (a usage error). Throws ConfigError with every problem
- * in the values.
+ * Flags (read as every command reads them: src/command-line.ts) over the environment, by the rules every
+ * component reads with (src/config/reader.ts): the options, `help` for -h/--help, or the problem parseArgs
+ * found in the flags (a usage error). Throws ConfigError with every problem in the values.
  */
 export function parseWebhookOptions(args: readonly string[], env: NodeJS.ProcessEnv): WebhookOptions | 'help' | { readonly problem: string } {
-  const parsed = readFlags(args, valueFlags(SETTINGS));
+  const parsed = readFlags(args, flagOptions(Object.values(SETTINGS)));
   if (parsed.kind === 'help') return 'help';
   if (parsed.kind === 'problem') return { problem: parsed.problem };
-  const flags: Partial<Record<string, string>> = parsed.flags;
-  const problems: string[] = [];
-  const read = (s: Setting): { value: string; from: string } | undefined => {
-    const flag = flags[s.flag.slice(2)];
-    if (flag !== undefined) return { value: flag, from: s.flag };
-    const fromEnv = env[s.env];
-    return fromEnv !== undefined && fromEnv !== '' ? { value: fromEnv, from: s.env } : undefined;
-  };
-  const required = (s: Setting): string => {
-    const found = read(s);
-    if (!found) problems.push(`${s.flag} (or ${s.env}) is required`);
-    return found?.value ?? '';
-  };
-  const integer = (s: Setting, fallback: number, min: number, max: number): number => {
-    const found = read(s);
-    if (!found) return fallback;
-    const n = /^\d+$/.test(found.value) ? Number(found.value) : NaN;
-    if (Number.isInteger(n) && n >= min && n <= max) return n;
-    problems.push(`${found.from} must be a whole number from ${min} to ${max}, got ${JSON.stringify(found.value.slice(0, 40))}`);
-    return fallback;
-  };
-  const oneOf = <T extends string>(s: Setting, values: readonly T[], fallback: T): T => {
-    const found = read(s);
-    if (!found) return fallback;
-    if ((values as readonly string[]).includes(found.value)) return found.value as T;
-    problems.push(`${found.from} must be one of ${values.join(', ')}, got ${JSON.stringify(found.value.slice(0, 40))}`);
-    return fallback;
-  };
-
-  const options: WebhookOptions = {
-    certFile: required(SETTINGS.certFile),
-    keyFile: required(SETTINGS.keyFile),
-    host: read(SETTINGS.host)?.value ?? '::',
-    port: integer(SETTINGS.port, 8443, 1, 65_535),
-    metricsPort: integer(SETTINGS.metricsPort, 9090, 0, 65_535),
-    defaults: {
-      image: read(SETTINGS.image)?.value ?? DEFAULTS.image,
-      sidecar: oneOf(SETTINGS.sidecar, ['native', 'classic'] as const, DEFAULTS.sidecar),
-    },
-    logLevel: oneOf(SETTINGS.logLevel, LOG_LEVELS, 'info'),
-    reloadIntervalMs: integer(SETTINGS.reloadSeconds, 5, 1, 3_600) * 1000,
-    shutdownDelayMs: integer(SETTINGS.shutdownDelaySeconds, 5, 0, 60) * 1000,
-  };
-  if (options.metricsPort !== 0 && options.metricsPort === options.port) problems.push(`the metrics port and the TLS port are both ${options.port}`);
-  if (problems.length > 0) throw new ConfigError(problems);
+  const reader = new EnvReader(env, undefined, parsed.flags);
+  const { image, sidecar, ...v } = readRows(reader, SETTINGS);
+  const options: WebhookOptions = { ...v, defaults: { image, sidecar } };
+  if (options.metricsPort !== 0 && options.metricsPort === options.port) reader.problem(`the metrics port and the TLS port are both ${options.port}`);
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return options;
 }
 

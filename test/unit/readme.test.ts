@@ -65,7 +65,7 @@ describe('the docs document the whole surface', () => {
   test.each(Object.values(ANNOTATIONS))('annotation %s', (name) => {
     expect(fleets).toContain(`| \`${name}\` |`);
   });
-  test.each(Object.values(WEBHOOK_SETTINGS).flatMap((s) => [s.flag, s.env]))('webhook setting %s', (name) => {
+  test.each(Object.values(WEBHOOK_SETTINGS).flatMap((s) => s.names))('webhook setting %s', (name) => {
     expect(fleets).toContain(`\`${name}\``);
   });
   const webhookMetrics = new Registry();

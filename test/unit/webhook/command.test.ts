@@ -38,7 +38,8 @@ test('every problem in the values at once', () => {
   expect(problemsOf(['--port', '0', '--sidecar', 'sometimes'])).toEqual([
     '--cert (or WEBHOOK_TLS_CERT_FILE) is required',
     '--key (or WEBHOOK_TLS_KEY_FILE) is required',
-    '--port must be a whole number from 1 to 65535, got "0"',
+    // One rule for integers everywhere (src/config/rules.ts): the webhook said "a whole number" before.
+    '--port must be an integer from 1 to 65535, got "0"',
     '--sidecar must be one of native, classic, got "sometimes"',
   ]);
 });
