@@ -52,7 +52,12 @@ interface TableRow {
 }
 
 function tablesUnder(markdown: string, heading: string): TableRow[] | undefined {
-  const lines = markdown.split('\n');
+  // A `# comment` in a code block is not a heading: fenced lines are blanked first.
+  let fenced = false;
+  const lines = markdown.split('\n').map((l) => {
+    if (l.trimStart().startsWith('```')) fenced = !fenced;
+    return fenced || l.trimStart().startsWith('```') ? '' : l;
+  });
   const start = lines.findIndex((l) => l.trim() === heading);
   if (start < 0) return undefined;
   const level = heading.indexOf(' ');
@@ -110,5 +115,6 @@ function sameDefault(row: Row, documented: string): boolean {
   if (row.shownDefault === row.rule.shown && row.rule.fallback !== undefined && text !== undefined) {
     return isDeepStrictEqual(row.rule.parse(text, row.names[0]!)?.value, row.rule.fallback);
   }
-  return documented.replace(/`/g, '').startsWith(row.shownDefault);
+  const words = (s: string): string => s.replace(/`/g, '');
+  return words(documented).startsWith(words(row.shownDefault));
 }

@@ -32,7 +32,9 @@ const METADATA_PREFIX = 'EUREKA_INSTANCE_METADATAMAP_';
  * Owner mode reads POD_IP, POD_NAME and DRAINER_INSTANCE_ID with its own meaning (they name what it registers).
  */
 export const OWNER_ROWS = {
-  instanceId: setting(['DRAINER_INSTANCE_ID'], found(), "Instance id to register; default POD_NAME:app:port (Spring's hostname:app:port scheme)."),
+  instanceId: setting(['DRAINER_INSTANCE_ID'], found(), "Instance id to register; default POD_NAME:app:port (Spring's hostname:app:port scheme).", {
+    shownDefault: 'POD_NAME:app:port',
+  }),
   podName: setting(['POD_NAME', 'HOSTNAME'], found(), 'Downward API metadata.name; the first part of the default instance id (HOSTNAME is the fallback).'),
   podIp: setting(['POD_IP'], found(), 'Downward API status.podIP; required: the registered ipAddr, and hostName unless DRAINER_INSTANCE_HOSTNAME is set.', { shownDefault: 'required' }),
   instanceHostName: setting(['DRAINER_INSTANCE_HOSTNAME', 'EUREKA_INSTANCE_HOSTNAME'], found(), 'Registered hostName; default POD_IP, since callers connect to it and pod names do not resolve.', { shownDefault: 'POD_IP' }),

@@ -39,7 +39,10 @@ export const SETTINGS = {
   host: setting(['--host', 'WEBHOOK_HOST'], text('::'), 'address to listen on (:: is dual-stack)'),
   port: setting(['--port', 'WEBHOOK_PORT'], integer(8443, 1, 65_535), 'TLS port'),
   metricsPort: setting(['--metrics-port', 'WEBHOOK_METRICS_PORT'], integer(9090, 0, 65_535), 'plain-HTTP /metrics port; 0: off'),
-  image: setting(['--image', 'WEBHOOK_SIDECAR_IMAGE'], text(DEFAULTS.image), 'the drainer image to inject'),
+  image: setting(['--image', 'WEBHOOK_SIDECAR_IMAGE'], text(DEFAULTS.image), 'the drainer image to inject', {
+    // The tag is this build's version; the reference shows where it goes.
+    shownDefault: DEFAULTS.image.replace(/:[^:/]*$/, ':<version>'),
+  }),
   sidecar: setting(['--sidecar', 'WEBHOOK_SIDECAR'], oneOf(['native', 'classic'] as const, DEFAULTS.sidecar), 'native | classic'),
   logLevel: setting(['--log-level', 'DRAINER_LOG_LEVEL'], oneOf(LOG_LEVELS, 'info'), 'fatal … trace, silent'),
   reloadIntervalMs: setting(['--reload-interval-seconds', 'WEBHOOK_TLS_RELOAD_SECONDS'], duration(5_000, 's', { minMs: 1_000, maxMs: 3_600_000 }), 'how often the TLS files are read again'),
