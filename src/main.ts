@@ -7,6 +7,7 @@ import { readFlags, usageError, type FlagValues } from './command-line';
 import { probePort } from './app-probe';
 import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
+import { ENVIRONMENT_USAGE } from './config/help';
 import { DrainController } from './drain/controller';
 import { companionMode } from './drain/companion-mode';
 import { ownerMode } from './drain/owner-mode';
@@ -56,6 +57,9 @@ Every command takes -h/--help; a flag is --name VALUE or --name=VALUE.
 Configuration is read from the environment; every variable: docs/configuration.md.
 Exit codes: 0 ok, 1 drain or clean-up incomplete (or plan does not fit), 2 bad configuration.`;
 
+/** -h/--help: the usage and the environment it reads. Usage errors print the usage alone. */
+const HELP = `${USAGE}\n\n${ENVIRONMENT_USAGE}`;
+
 function loadConfig(requireTarget: boolean): Config {
   try {
     return parseConfig(process.env, { requireTarget, podGateways: readDefaultGateways() });
@@ -73,7 +77,7 @@ function flagsOf<O extends ParseArgsOptionsConfig>(command: string | undefined, 
   const read = readFlags(args, options);
   if (read.kind === 'flags') return read.flags;
   if (read.kind === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${HELP}\n`);
     process.exit(EXIT_OK);
   }
   process.stderr.write(usageError(command, read.problem, USAGE));
@@ -195,7 +199,7 @@ function main(argv: readonly string[]): void {
   const [command, ...rest] = argv;
   switch (command) {
     case 'help':
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${HELP}\n`);
       return;
     case 'plan':
       return planCommand(rest);

@@ -8,13 +8,28 @@ import type { Variable } from './reader';
 
 type Row = Variable<unknown>;
 
-/** --help's table: where to set it (flag, then variables), the default in a column of its own, what it does. */
-export function usageTable(rows: readonly Row[]): string {
-  const where = rows.map((r) => (r.names[0]!.startsWith('--') ? `${r.names[0]} (${r.names.slice(1).join(', ')})` : r.names.join(', ')));
-  const whereWidth = Math.max(...where.map((w) => w.length)) + 2;
-  const defaultWidth = Math.max('default'.length, ...rows.map((r) => r.shownDefault.length)) + 2;
-  const line = (w: string, d: string, about: string): string => `  ${w.padEnd(whereWidth)}${d.padEnd(defaultWidth)}${about}`.trimEnd();
-  return [line('', 'default', ''), ...rows.map((r, i) => line(where[i]!, r.shownDefault, r.about))].join('\n');
+/** A default longer than this gets its own line, so the meanings stay in one column. */
+const DEFAULT_WIDTH = 16;
+
+/**
+ * --help's table: the setting, the default in a column of its own, what it does (with where else it may
+ * be given: a flag's variable, a variable's Spring fallback).
+ */
+export function usageTable(allRows: readonly Row[]): string {
+  const rows = uniqueByName(allRows);
+  const nameWidth = Math.max(...rows.map((r) => r.names[0]!.length)) + 2;
+  const aboutColumn = ' '.repeat(2 + nameWidth + DEFAULT_WIDTH);
+  const line = (name: string, shownDefault: string, about: string): string =>
+    shownDefault.length < DEFAULT_WIDTH - 1
+      ? `  ${name.padEnd(nameWidth)}${shownDefault.padEnd(DEFAULT_WIDTH)}${about}`.trimEnd()
+      : `  ${name.padEnd(nameWidth)}${shownDefault}\n${aboutColumn}${about}`;
+  return [line('', 'default', ''), ...rows.map((r) => line(r.names[0]!, r.shownDefault, `${r.about}${alsoGiven(r)}`))].join('\n');
+}
+
+function alsoGiven(row: Row): string {
+  const [first, ...others] = row.names;
+  if (others.length === 0) return '';
+  return first!.startsWith('--') ? ` (env ${others.join(', ')})` : ` (or ${others.join(' or ')})`;
 }
 
 /**
@@ -27,7 +42,7 @@ export function usageTable(rows: readonly Row[]): string {
 export function referenceMismatches(markdown: string, heading: string, rows: readonly Row[]): string[] {
   const tableRows = tablesUnder(markdown, heading);
   if (tableRows === undefined) return [`no heading ${JSON.stringify(heading)}`];
-  const unique = [...new Map(rows.map((r) => [r.names[0]!, r])).values()];
+  const unique = uniqueByName(rows);
   const mismatches: string[] = [];
   for (const row of unique) {
     const name = row.names[0]!;
@@ -43,6 +58,11 @@ export function referenceMismatches(markdown: string, heading: string, rows: rea
     else if (!sameDefault(row, documented)) mismatches.push(`${name}: the reference says the default is ${JSON.stringify(documented)}, the code ${JSON.stringify(row.shownDefault)}`);
   }
   return mismatches;
+}
+
+/** One row per setting: tables share rows (POD_NAME) and read one variable two ways (a URL, and whether it was given). */
+function uniqueByName(rows: readonly Row[]): Row[] {
+  return [...new Map(rows.map((r) => [r.names[0]!, r])).values()];
 }
 
 interface TableRow {

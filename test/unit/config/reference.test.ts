@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { POD_DEADLINE_VARIABLES } from '../../../src/config/pod-deadline';
 import { setting, type Variable } from '../../../src/config/reader';
+import { ENVIRONMENT_USAGE } from '../../../src/config/help';
 import { referenceMismatches, usageTable } from '../../../src/config/reference';
 import { boolean, duration, found, integer, text } from '../../../src/config/rules';
 import { VARIABLES } from '../../../src/config/variables';
@@ -59,14 +60,26 @@ describe('referenceMismatches', () => {
 });
 
 describe('usageTable (--help)', () => {
-  test('where to set it, the default in a column of its own, what it does', () => {
-    const table = usageTable([setting(['--port', 'A_PORT'], integer(8443, 1, 65_535), 'TLS port'), setting(['A_HOST'], text(), 'a host')]);
-    expect(table.split('\n')).toEqual(['                   default', '  --port (A_PORT)  8443     TLS port', '  A_HOST           –        a host']);
+  test('the setting, the default in a column of its own, what it does and where else it may be given', () => {
+    const table = usageTable([
+      setting(['--port', 'A_PORT'], integer(8443, 1, 65_535), 'TLS port'),
+      setting(['A_NAME', 'SPRING_NAME'], text(), 'a name'),
+      setting(['A_IMAGE'], text('registry.example/a-rather-long/image:1'), 'the image'),
+    ]);
+    expect(table.split('\n')).toEqual([
+      '           default',
+      '  --port   8443            TLS port (env A_PORT)',
+      '  A_NAME   –               a name (or SPRING_NAME)',
+      '  A_IMAGE  registry.example/a-rather-long/image:1',
+      '                           the image',
+    ]);
   });
 
-  test("the webhook's --help lists every row with its default", () => {
-    for (const row of Object.values(WEBHOOK_SETTINGS)) {
-      expect(WEBHOOK_USAGE).toMatch(new RegExp(`${row.names[0]} \\(${row.names[1]}\\) +${row.shownDefault.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +${row.about.slice(0, 10)}`));
-    }
+  const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  test.each([
+    ['the webhook', WEBHOOK_USAGE, Object.values(WEBHOOK_SETTINGS)],
+    ['the drainer', ENVIRONMENT_USAGE, [...Object.values(VARIABLES), ...Object.values(POD_DEADLINE_VARIABLES), ...Object.values(OWNER_ROWS)]],
+  ] as const)("%s's --help lists every row with its default", (_command, usage, rows: readonly Variable<unknown>[]) => {
+    for (const row of rows) expect(usage).toMatch(new RegExp(`\\n  ${escaped(row.names[0]!)} +${escaped(row.shownDefault)}\\s+${escaped(row.about)}`));
   });
 });

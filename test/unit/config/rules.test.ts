@@ -71,6 +71,10 @@ describe('durations: Spring’s forms or a bare number in the setting’s unit, 
   });
 });
 
+test('words from a fixed set in any case, for the webhook as for the drainer', () => {
+  expect(parseWebhookOptions(['--cert', 'c', '--key', 'k', '--sidecar', 'Classic', '--log-level', 'DEBUG'], {})).toMatchObject({ defaults: { sidecar: 'classic' }, logLevel: 'debug' });
+});
+
 describe('lists: comma-separated, entries trimmed, empty entries dropped, never empty', () => {
   test('entries and the name they came under', () => {
     expect(readOne({ B: ' a, ,b ,' }, list(), ['A', 'B']).value).toEqual({ name: 'B', items: ['a', 'b'] });
