@@ -48,6 +48,20 @@ export class EnvReader {
     return rule.fallback;
   }
 
+  /**
+   * Every variable whose name starts with `prefix` (Spring's map form, EUREKA_INSTANCE_METADATAMAP_<KEY>),
+   * by name; values as given, an empty one included, since a map entry may be empty.
+   */
+  prefixed(prefix: string): Found[] {
+    return Object.keys(this.env)
+      .filter((name) => name.startsWith(prefix))
+      .sort()
+      .flatMap((name) => {
+        const raw = this.env[name];
+        return raw === undefined ? [] : [{ name, raw }];
+      });
+  }
+
   /** A secret given directly or as a file (a mounted Secret); never both. */
   secret(valueName: string, fileName: string): string | undefined {
     const direct = this.get(valueName);
@@ -99,6 +113,11 @@ export function setting<T>(names: readonly string[], rule: Rule<T>, about: strin
 /** A row for a secret given as `VALUE` or as `VALUE_FILE` (a mounted Secret), never both. */
 export function secret(valueName: string, fileName: string, about: string): Variable<string | undefined> {
   return { names: [valueName, fileName], rule: text(), about, shownDefault: text().shown, read: (reader) => reader.secret(valueName, fileName) };
+}
+
+/** A row for a map in Spring's env form: one variable per key, `PREFIX<KEY>`. */
+export function prefixed(prefix: string, about: string): Variable<Found[]> {
+  return { names: [`${prefix}<KEY>`], rule: text(), about, shownDefault: text().shown, read: (reader) => reader.prefixed(prefix) };
 }
 
 /** The values a table of rows reads to. */

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { EnvReader, readRows, setting, shown } from '../config/reader';
-import { duration, found, integer, list, text, url } from '../config/rules';
+import { EnvReader, prefixed, readRows, setting, shown } from '../config/reader';
+import { duration, found, integer, list, url } from '../config/rules';
 import { ConfigError } from '../errors';
 import type { InstanceIdentity } from './instance';
 
@@ -46,8 +46,7 @@ export const OWNER_ROWS = {
   leaseRenewalSeconds: setting(['DRAINER_LEASE_RENEWAL_SECONDS', 'EUREKA_INSTANCE_LEASERENEWALINTERVALINSECONDS'], integer(30, 1, 3_600), 'Heartbeat interval and leaseInfo.renewalIntervalInSecs.'),
   leaseDurationSeconds: setting(['DRAINER_LEASE_DURATION_SECONDS', 'EUREKA_INSTANCE_LEASEEXPIRATIONDURATIONINSECONDS'], integer(90, 1, 86_400), 'leaseInfo.durationInSecs; must exceed the renewal interval.'),
   instanceMetadata: setting(['DRAINER_INSTANCE_METADATA'], list(), 'Instance metadata as k=v,k=v; wins over EUREKA_INSTANCE_METADATAMAP_* for the same key.'),
-  // Read by scanning the environment for the prefix (below); the row documents it.
-  metadataMap: setting([`${METADATA_PREFIX}<KEY>`], text(), "One metadata entry each, Spring's env form: the key is lower-cased and _ becomes . (…_MANAGEMENT_PORT → management.port)."),
+  metadataMap: prefixed(METADATA_PREFIX, "One metadata entry each, Spring's env form: the key is lower-cased and _ becomes . (…_MANAGEMENT_PORT → management.port)."),
 } as const;
 
 /** Every variable owner mode reads, with what it does (for the README and `--help`). */
@@ -104,10 +103,7 @@ export function readOwnerConfig(env: Env, base: OwnerConfigBase): { readonly con
 
   // --- metadata: Spring's per-key variables first, the drainer's list wins -------
   const metadata: Record<string, string> = {};
-  for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith(METADATA_PREFIX)) continue;
-    const value = env[name];
-    if (value === undefined) continue;
+  for (const { name, raw: value } of v.metadataMap) {
     const key = name.slice(METADATA_PREFIX.length).toLowerCase().replace(/_/g, '.');
     if (!METADATA_KEY.test(key)) problems.push(`${name} does not name a metadata key (letters, digits, . _ - after ${METADATA_PREFIX})`);
     else metadata[key] = value;
