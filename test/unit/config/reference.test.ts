@@ -53,6 +53,11 @@ describe('referenceMismatches', () => {
     expect(referenceMismatches(doc(table), '## Settings', rows)).toContain(mismatch);
   });
 
+  test('a page-level heading runs to the end of the page: a # comment in a code block is not a heading', () => {
+    const page = `# Page\n\n\`\`\`sh\n# set it like this\nexport A_PORT=1\n\`\`\`\n\n| variable | default |\n|---|---|\n${good}\n`;
+    expect(referenceMismatches(page, '# Page', rows)).toEqual([]);
+  });
+
   test('only the section under the heading counts, and a missing heading says so', () => {
     expect(referenceMismatches(doc(good), '## Next', rows)).toContain('A_PORT is in no table with a default column');
     expect(referenceMismatches(doc(good), '## Gone', rows)).toEqual(['no heading "## Gone"']);
