@@ -67,13 +67,14 @@ export function integer(fallback: number, min: number, max: number): Rule<number
   };
 }
 
+/** Decimal notation, as integers: "0x10" and "1e1" are refused. */
 export function number(fallback: number, min: number): Rule<number> {
   return {
     fallback,
     shown: String(fallback),
     expected: `a number ≥ ${min}`,
     parse: (text) => {
-      const value = Number(text);
+      const value = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
       return Number.isFinite(value) && value >= min ? { value } : undefined;
     },
   };

@@ -5,7 +5,7 @@
 import { parseConfig } from '../../../src/config';
 import { podDeadlineSettings } from '../../../src/config/pod-deadline';
 import { EnvReader } from '../../../src/config/reader';
-import { boolean, duration, integer, list, requiredText } from '../../../src/config/rules';
+import { boolean, duration, integer, list, number, requiredText } from '../../../src/config/rules';
 import { ConfigError } from '../../../src/errors';
 import { readOwnerConfig } from '../../../src/owner/config';
 import { parseWebhookOptions } from '../../../src/webhook/command';
@@ -48,6 +48,16 @@ describe('integers: decimal digits in range', () => {
 
   test.each(['0x1F90', '8080.0', '1e3', '-1', '+5', '65536', 'eighty'])('%j is refused', (text) => {
     expect(readOne({ X: text }, integer(8787, 0, 65_535))).toEqual({ value: 8787, problems: [`X must be an integer from 0 to 65535, got ${JSON.stringify(text)}`] });
+  });
+});
+
+describe('numbers: decimal notation, at least the minimum', () => {
+  test.each([['0', 0], ['1', 1], ['2.5', 2.5]])('%j reads %d', (text, expected) => {
+    expect(readOne({ X: text }, number(1, 0)).value).toBe(expected);
+  });
+
+  test.each(['0x10', '1e1', '-1', '.5', 'one'])('%j is refused', (text) => {
+    expect(readOne({ X: text }, number(1, 0))).toEqual({ value: 1, problems: [`X must be a number ≥ 0, got ${JSON.stringify(text)}`] });
   });
 });
 
