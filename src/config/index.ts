@@ -17,7 +17,7 @@ const POD_DEADLINE_NAMES = Object.values(POD_DEADLINE_VARIABLES)
   .flatMap((v) => v.names)
   .filter((name) => !name.startsWith('KUBERNETES_SERVICE_'));
 
-/** Every variable the drainer reads (for the README's reference and its test). */
+/** Every variable the drainer reads (for the injector, which copies them from the app, and the docs test). */
 export const VARIABLE_NAMES: readonly string[] = [...new Set([...TABLE_NAMES, ...POD_DEADLINE_NAMES])];
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The settings' tables as people read them: --help is generated from the rows, and a Markdown
- * reference (the README's, or wherever it moves) is checked against them, so neither can drift
+ * reference (docs/configuration.md and the pages beside it) is checked against them, so neither can drift
  * from what the code reads. Pure: rows and text in, text or the differences out.
  */
 import { isDeepStrictEqual } from 'node:util';

@@ -74,7 +74,7 @@ export const VARIABLES = {
 
 export type Values = { -readonly [K in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[K]['read']> };
 
-/** Every variable name the drainer reads (for the README's reference and its test). */
+/** Every variable name the drainer reads (the pod-deadline watch's are added in index.ts). */
 export const VARIABLE_NAMES: readonly string[] = [...new Set(Object.values(VARIABLES).flatMap((v) => v.names))];
 
 /** Reads the drainer's own table. */

@@ -49,7 +49,7 @@ export const OWNER_ROWS = {
   metadataMap: prefixed(METADATA_PREFIX, "One metadata entry each, Spring's env form: the key is lower-cased and _ becomes . (…_MANAGEMENT_PORT → management.port)."),
 } as const;
 
-/** Every variable owner mode reads, with what it does (for the README and `--help`). */
+/** Every variable owner mode reads, with what it does (for the docs test; --help reads OWNER_ROWS). */
 export const OWNER_VARIABLES: readonly { readonly name: string; readonly description: string }[] = Object.values(OWNER_ROWS).map((v) => ({ name: v.names[0]!, description: v.about }));
 
 /** Keys a Java caller can read back from the server's JSON and XML alike. */
