@@ -23,11 +23,16 @@ export class EnvReader {
     private readonly flags: Flags = {},
   ) {}
 
-  /** The first of `names` given (trimmed, non-empty), with the name it came under. */
+  /**
+   * The first of `names` given, trimmed, with the name it came under. A blank variable counts as not
+   * set (a ConfigMap often carries empty values); a flag given is given even empty (`--port=` is a
+   * mistake to name, not a reason to fall back to the default), and its rule judges the empty text.
+   */
   get(...names: readonly string[]): Found | undefined {
     for (const name of names) {
-      const raw = name.startsWith('--') ? this.flags[name.slice(2)] : this.env[name];
-      if (raw !== undefined && raw.trim() !== '') return { name, raw: raw.trim() };
+      const isFlag = name.startsWith('--');
+      const raw = isFlag ? this.flags[name.slice(2)] : this.env[name];
+      if (raw !== undefined && (isFlag || raw.trim() !== '')) return { name, raw: raw.trim() };
     }
     return undefined;
   }

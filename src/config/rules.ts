@@ -125,9 +125,9 @@ export function text(fallback?: string): Rule<string | undefined> {
   return { fallback, shown: fallback ?? NONE, expected: 'any text', parse: (value) => ({ value }) };
 }
 
-/** Text that must be given (a flag or its variable). */
+/** Text that must be given (a flag or its variable), and not empty. */
 export function requiredText(): Rule<string> {
-  return { fallback: '', required: true, shown: 'required', expected: 'any text', parse: (value) => ({ value }) };
+  return { fallback: '', required: true, shown: 'required', expected: 'non-empty', parse: (value) => (value === '' ? undefined : { value }) };
 }
 
 /** Any text with the name it came under, for rules that need both (checked where the values meet). */

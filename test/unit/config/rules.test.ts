@@ -10,6 +10,16 @@ import { ConfigError } from '../../../src/errors';
 import { readOwnerConfig } from '../../../src/owner/config';
 import { parseWebhookOptions } from '../../../src/webhook/command';
 
+function problemsOfWebhook(args: string[]): readonly string[] {
+  try {
+    parseWebhookOptions(args, {});
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
 const BOOLEAN_RULE = 'true or false (also on, yes, 1 or off, no, 0, as Spring reads them)';
 
 function readOne<T>(env: Record<string, string>, rule: Parameters<EnvReader['read']>[1], names = ['X']): { value: T; problems: string[] } {
@@ -108,6 +118,10 @@ describe('where a value comes from: a flag, the own variable, then Spring’s', 
     const reader = new EnvReader({ A: ' ', B: 'from-b', C: 'from-c' }, undefined, { x: 'from-flag' });
     expect(reader.get('A', 'B', 'C')).toEqual({ name: 'B', raw: 'from-b' });
     expect(reader.get('--x', 'B')).toEqual({ name: '--x', raw: 'from-flag' });
+  });
+
+  test('an empty flag is given, and judged by its rule: never the default in silence', () => {
+    expect(problemsOfWebhook(['--cert=', '--key', 'k', '--port=', '--host='])).toEqual(['--cert must be non-empty, got ""', '--port must be an integer from 1 to 65535, got ""']);
   });
 
   test('a required setting names every place it may be given', () => {
