@@ -51,9 +51,11 @@ export const VARIABLES = {
   gracePeriodSeconds: setting(['DRAINER_GRACE_PERIOD_SECONDS'], integer(30, 1, 86_400), "the pod's terminationGracePeriodSeconds, repeated"),
 
   // --- the tail
-  tailMode: setting(['DRAINER_TAIL_MODE'], oneOf<TailMode>(['fixed', 'adaptive'], 'fixed'), 'adaptive: end the tail when the app reports no request in flight'),
-  tailMetricsUrl: setting(['DRAINER_TAIL_METRICS_URL'], url(), 'the Prometheus page adaptive mode reads'),
-  tailMetricsUrlSet: setting(['DRAINER_TAIL_METRICS_URL'], given(), 'the Prometheus page adaptive mode reads'),
+  // The DRAINER_INJECTED_* names are what `inject` and the webhook found in the pod (src/inject/adaptive-tail.ts):
+  // read last, so the user's own setting wins, even from a ConfigMap the webhook could not see.
+  tailMode: setting(['DRAINER_TAIL_MODE', 'DRAINER_INJECTED_TAIL_MODE'], oneOf<TailMode>(['fixed', 'adaptive'], 'fixed'), 'adaptive: end the tail when the app reports no request in flight'),
+  tailMetricsUrl: setting(['DRAINER_TAIL_METRICS_URL', 'DRAINER_INJECTED_TAIL_METRICS_URL'], url(), 'the Prometheus page adaptive mode reads'),
+  tailMetricsUrlSet: setting(['DRAINER_TAIL_METRICS_URL', 'DRAINER_INJECTED_TAIL_METRICS_URL'], given(), 'the Prometheus page adaptive mode reads'),
   tailMetric: setting(['DRAINER_TAIL_METRIC'], text('http_server_requests_active_seconds_count'), 'the series to add up, optionally with {label="value"} matchers'),
   // Spring's in-flight gauge counts the scrape that reads it, so idle reads 1.
   tailIdleThreshold: setting(['DRAINER_TAIL_IDLE_THRESHOLD'], number(1, 0), 'idle when the sum is at most this'),

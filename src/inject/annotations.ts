@@ -23,6 +23,8 @@ export const ANNOTATIONS = {
   port: 'eureka-drainer/port',
   /** The app's port, when its container declares none (or the first is not it). */
   appPort: 'eureka-drainer/app-port',
+  /** `adaptive` | `fixed`: the request tail, when the injector should not decide it from the pod (src/inject/adaptive-tail.ts). */
+  tail: 'eureka-drainer/tail',
 } as const;
 
 const KNOWN: ReadonlySet<string> = new Set(Object.values(ANNOTATIONS));
@@ -80,6 +82,7 @@ export interface DrainerSettings {
   readonly appPort?: number;
   readonly appContainer?: string;
   readonly configMap?: string;
+  readonly tail?: { readonly value: 'adaptive' | 'fixed'; readonly where: string };
 }
 
 /** The settings from the layers over the caller's defaults; every bad value is reported at once. */
@@ -108,6 +111,12 @@ export function readSettings(
     if (sidecarFound.value === 'native' || sidecarFound.value === 'classic') sidecar = sidecarFound.value;
     else problems.push(`${ANNOTATIONS.sidecar} must be native or classic, got ${JSON.stringify(sidecarFound.value)} (${sidecarFound.where})`);
   }
+  const tailFound = lookup(layers, ANNOTATIONS.tail);
+  let tail: DrainerSettings['tail'];
+  if (tailFound) {
+    if (tailFound.value === 'adaptive' || tailFound.value === 'fixed') tail = { value: tailFound.value, where: tailFound.where };
+    else problems.push(`${ANNOTATIONS.tail} must be adaptive or fixed, got ${JSON.stringify(tailFound.value)} (${tailFound.where})`);
+  }
   const image = text(ANNOTATIONS.image) ?? defaults.image;
   const drainerPort = port(ANNOTATIONS.port) ?? 8787;
   const appPort = port(ANNOTATIONS.appPort);
@@ -123,6 +132,7 @@ export function readSettings(
       ...(appPort !== undefined ? { appPort } : {}),
       ...(appContainer !== undefined ? { appContainer } : {}),
       ...(configMap !== undefined ? { configMap } : {}),
+      ...(tail !== undefined ? { tail } : {}),
     },
   };
 }

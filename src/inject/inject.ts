@@ -7,6 +7,7 @@ import { VARIABLE_NAMES } from '../config';
 import { formatMs } from '../duration';
 import type { Plan, PlanTermName } from '../plan';
 import { VERSION } from '../version';
+import { decideTail, exposureOf, findMetricsEndpoint, INJECTED_TAIL_METRICS_URL, INJECTED_TAIL_MODE, injectedTailEnv, type TailDecision } from './adaptive-tail';
 import { ANNOTATIONS, readOptIn, readSettings, type AnnotationLayer } from './annotations';
 import { appPreStop, DEFAULT_IMAGE, downwardEnv, drainerContainer, DRAINER_CONTAINER_NAME } from './drainer-container';
 import { graceFor, visibleEnv, type ConfigMaps } from './grace';
@@ -33,7 +34,7 @@ export type InjectResult =
   | { readonly kind: 'refused'; readonly reason: string };
 
 /** Env names the injector sets itself; the app's entries of the same name are not copied. */
-const OWN_NAMES = new Set(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP']);
+const OWN_NAMES = new Set(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP', INJECTED_TAIL_MODE, INJECTED_TAIL_METRICS_URL]);
 /** Never copied: the injected hook sends no token, so a drainer with one would refuse the kubelet's call. */
 const TOKEN_NAMES = new Set(['DRAINER_TOKEN', 'DRAINER_TOKEN_FILE']);
 /** The only Secret-backed values copied from the app: what the drainer needs to reach Eureka at all. */
@@ -152,7 +153,17 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   const existingGrace = typeof w.podSpec.terminationGracePeriodSeconds === 'number' ? w.podSpec.terminationGracePeriodSeconds : undefined;
   const grace = graceFor(visible, existingGrace);
   if (!grace.ok) return refused(grace.problem);
-  const env = [own[0]!, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...own.slice(1), ...downwardEnv(), ...copied.env];
+  // The adaptive tail, where the pod shows Spring Boot's in-flight gauge (the app's own env and ConfigMaps say how its actuator is set up).
+  const appEnv = visibleEnv(arr(app.envFrom).filter((f) => isObject(f.configMapRef)), arr(app.env), configMaps).env;
+  const podWhere = kind === 'Pod' ? 'pod' : 'pod template';
+  const tail = decideTail({
+    setting: s.tail,
+    userTailMode: visible.env.DRAINER_TAIL_MODE?.trim() || undefined,
+    endpoint: findMetricsEndpoint({ annotations: podAnnotations, app, appPort, appEnv, where: podWhere }),
+    exposure: exposureOf(appEnv),
+    appPort,
+  });
+  const env = [own[0]!, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...own.slice(1), ...downwardEnv(), ...copied.env, ...injectedTailEnv(tail)];
 
   // Apply.
   const container = drainerContainer({ sidecar: s.sidecar, image: s.image, port: s.port, envFrom, env });
@@ -183,6 +194,7 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
       (overridden !== undefined && overridden !== String(grace.seconds) ? ` (the ConfigMap's ${overridden} is overridden: env beats envFrom)` : ''),
   );
   changes.push(`DRAINER_APP_PORT=${appPort}, DRAINER_PORT=${s.port}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback, NODE_IP and the pod's default gateway)`);
+  changes.push(tailChange(tail, visible.unseenConfigMaps));
   if (copied.env.length > 0) changes.push(`copied from app container ${appName}'s env: ${copied.env.map((e) => String(e.name)).join(', ')}`);
   if (envFrom.length > 0) changes.push(`drainer envFrom ConfigMaps: ${envFrom.map((f) => String((f.configMapRef as Json).name)).join(', ')}`);
   for (const name of visible.unseenConfigMaps) changes.push(`plan uses defaults for ConfigMap ${name}'s values (not visible here)`);
@@ -191,6 +203,15 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   (w.podMetadata.annotations as Json)[ANNOTATIONS.injected] = VERSION;
   changes.push(`annotation ${ANNOTATIONS.injected}: ${VERSION} on the ${kind === 'Pod' ? 'pod' : 'pod template'}`);
   return { kind: 'injected', object: copy, changes };
+}
+
+function tailChange(tail: TailDecision, unseenConfigMaps: readonly string[]): string {
+  if (tail.mode === 'untouched') return `adaptive tail not turned on: ${tail.because}`;
+  const unseen = unseenConfigMaps.length > 0 ? ` (also in ConfigMap ${unseenConfigMaps.join(', ')}, not visible here)` : '';
+  return (
+    `adaptive tail on, ${tail.because}: ${INJECTED_TAIL_MODE}=adaptive, ${INJECTED_TAIL_METRICS_URL}=${tail.metricsUrl} ` +
+    `(the tail ends once the app has no request in flight, never later than the fixed tail; DRAINER_TAIL_MODE wins where set${unseen}; ${ANNOTATIONS.tail}: fixed turns it off)`
+  );
 }
 
 function termMs(plan: Plan, name: PlanTermName): number {

@@ -338,6 +338,90 @@ describe('what the drainer is given', () => {
   });
 });
 
+describe('the adaptive tail', () => {
+  const actuatorApp = (extra: Json = {}): Json =>
+    appContainer({ readinessProbe: { httpGet: { path: '/actuator/health/readiness', port: 'http' } }, ...extra });
+  const deployment = (annotations: Record<string, string> = {}, app: Json = actuatorApp()): Json =>
+    workloadOfKind('Deployment', podTemplate({ ...ENABLED, ...annotations }, { containers: [app] }));
+  /** The drainer's settings as it will read them at start: its literal env and the ConfigMaps' data. */
+  const drainerConfig = (object: Json, configMaps: Record<string, Record<string, string>> = {}) => {
+    const drainer = drainerOf(object);
+    const fromMaps = Object.assign({}, ...(drainer.envFrom ?? []).map((f: Json) => configMaps[f.configMapRef.name] ?? {}));
+    const literal = Object.fromEntries(drainer.env.filter((e: Json) => typeof e.value === 'string').map((e: Json) => [e.name, e.value]));
+    return parseConfig({ ...fromMaps, ...literal }, { requireTarget: false });
+  };
+
+  test('an actuator probe turns it on: the drainer reads the in-flight gauge from the app, and the changes say so', () => {
+    const out = injected(injectWorkload(deployment(), ctx));
+    expect(envOf(drainerOf(out.object))).toMatchObject({
+      DRAINER_INJECTED_TAIL_MODE: 'adaptive',
+      DRAINER_INJECTED_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus',
+    });
+    expect(drainerConfig(out.object)).toMatchObject({ tailMode: 'adaptive', tailMetricsUrl: 'http://127.0.0.1:8080/actuator/prometheus' });
+    expect(out.changes).toContainEqual(expect.stringMatching(/^adaptive tail on, found from readinessProbe \/actuator\/health\/readiness on port 8080: DRAINER_INJECTED_TAIL_MODE=adaptive, DRAINER_INJECTED_TAIL_METRICS_URL=http:\/\/127\.0\.0\.1:8080\/actuator\/prometheus .*eureka-drainer\/tail: fixed turns it off\)$/));
+  });
+
+  test('the prometheus.io annotations on the pod template turn it on, on their port', () => {
+    const annotations = { 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/actuator/prometheus', 'prometheus.io/port': '8081' };
+    const out = injected(injectWorkload(deployment(annotations, appContainer()), ctx));
+    expect(drainerConfig(out.object)).toMatchObject({ tailMode: 'adaptive', tailMetricsUrl: 'http://127.0.0.1:8081/actuator/prometheus' });
+  });
+
+  test('a pod that shows no actuator: the fixed tail, and the changes say why', () => {
+    const out = injected(injectWorkload(deployment({}, appContainer()), ctx));
+    expect(Object.keys(envOf(drainerOf(out.object))).filter((n) => n.includes('TAIL'))).toEqual([]);
+    expect(drainerConfig(out.object).tailMode).toBe('fixed');
+    expect(out.changes).toContainEqual(expect.stringMatching(/^adaptive tail not turned on: no sign of Spring Boot's Prometheus endpoint/));
+  });
+
+  test('eureka-drainer/tail: fixed turns it off', () => {
+    const out = injected(injectWorkload(deployment({ 'eureka-drainer/tail': 'fixed' }), ctx));
+    expect(drainerConfig(out.object).tailMode).toBe('fixed');
+    expect(out.changes).toContain('adaptive tail not turned on: eureka-drainer/tail: fixed on the pod template');
+  });
+
+  test('eureka-drainer/tail: adaptive turns it on where nothing shows the actuator (Spring Boot\'s default path)', () => {
+    const out = injected(injectWorkload(deployment({ 'eureka-drainer/tail': 'adaptive' }, appContainer()), ctx));
+    expect(drainerConfig(out.object)).toMatchObject({ tailMode: 'adaptive', tailMetricsUrl: 'http://127.0.0.1:8080/actuator/prometheus' });
+  });
+
+  test('any other eureka-drainer/tail value is refused, with the value shown', () => {
+    expect(injectWorkload(deployment({ 'eureka-drainer/tail': 'auto' }), ctx)).toEqual({ kind: 'refused', reason: 'eureka-drainer/tail must be adaptive or fixed, got "auto" (pod template)' });
+  });
+
+  test("the app's MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE without prometheus: not turned on", () => {
+    const app = actuatorApp();
+    app.env.push({ name: 'MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE', value: 'health,info' });
+    const out = injected(injectWorkload(deployment({}, app), ctx));
+    expect(drainerConfig(out.object).tailMode).toBe('fixed');
+    expect(out.changes).toContainEqual(expect.stringMatching(/shows the actuator, but the app's MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE=health,info does not expose prometheus$/));
+  });
+
+  test("the user's DRAINER_TAIL_MODE in a ConfigMap it can see wins, and nothing is written", () => {
+    const configMaps = { settings: { DRAINER_TAIL_MODE: 'fixed' } };
+    const out = injected(injectWorkload(deployment({ 'eureka-drainer/config-map': 'settings' }), { ...ctx, configMaps }));
+    expect(Object.keys(envOf(drainerOf(out.object))).filter((n) => n.includes('TAIL'))).toEqual([]);
+    expect(drainerConfig(out.object, configMaps).tailMode).toBe('fixed');
+    expect(out.changes).toContain("adaptive tail not turned on: the drainer's env sets DRAINER_TAIL_MODE=fixed");
+  });
+
+  test("a ConfigMap the webhook cannot see still wins at the drainer: its DRAINER_TAIL_* are read before the injected ones", () => {
+    const out = injected(injectWorkload(deployment({ 'eureka-drainer/config-map': 'settings' }), ctx));
+    expect(out.changes).toContainEqual(expect.stringContaining('DRAINER_TAIL_MODE wins where set (also in ConfigMap settings, not visible here)'));
+    // What the drainer then reads, with the ConfigMap's data:
+    expect(drainerConfig(out.object, { settings: { DRAINER_TAIL_MODE: 'fixed' } }).tailMode).toBe('fixed');
+    const own = drainerConfig(out.object, { settings: { DRAINER_TAIL_METRICS_URL: 'http://127.0.0.1:9999/manage/prometheus' } });
+    expect(own).toMatchObject({ tailMode: 'adaptive', tailMetricsUrl: 'http://127.0.0.1:9999/manage/prometheus' });
+  });
+
+  test("the app's own DRAINER_INJECTED_* entries are not copied (the injector writes those)", () => {
+    const app = appContainer();
+    app.env.push({ name: 'DRAINER_INJECTED_TAIL_MODE', value: 'adaptive' });
+    const out = injected(injectWorkload(deployment({}, app), ctx));
+    expect(Object.keys(envOf(drainerOf(out.object))).filter((n) => n.includes('TAIL'))).toEqual([]);
+  });
+});
+
 describe('left alone', () => {
   test.each([
     [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', annotations: ENABLED }, data: {} }, 'not a workload (ConfigMap x)'],

@@ -147,6 +147,31 @@ describe('opt-in and opt-out', () => {
   });
 });
 
+describe('the adaptive tail', () => {
+  const drainerEnv = (pod: Json): Record<string, unknown> => {
+    const drainer = pod.spec.initContainers.find((c: Json) => c.name === 'eureka-drainer');
+    return Object.fromEntries(drainer.env.map((e: Json) => [e.name, e.value ?? e.valueFrom]));
+  };
+
+  test("a pod whose prometheus.io annotations point at the actuator: the patch turns it on, and the log line's changes say so", () => {
+    const pod = workload('Pod', { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/actuator/prometheus', 'prometheus.io/port': '8080' } });
+    const { answer, body } = ask(admissionReview(pod));
+    expect(answer.result).toBe('injected');
+    expect(drainerEnv(applied(pod, patchOf(body)!))).toMatchObject({
+      DRAINER_INJECTED_TAIL_MODE: 'adaptive',
+      DRAINER_INJECTED_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus',
+    });
+    expect(answer.facts.changes).toContainEqual(expect.stringMatching(/^adaptive tail on, found from annotation prometheus\.io\/path: \/actuator\/prometheus on the pod, port 8080: /));
+  });
+
+  test('eureka-drainer/tail: fixed on the pod: no tail settings in the patch', () => {
+    const pod = workload('Pod', { annotations: { 'eureka-drainer/tail': 'fixed', 'prometheus.io/path': '/actuator/prometheus' } });
+    const { answer, body } = ask(admissionReview(pod));
+    expect(Object.keys(drainerEnv(applied(pod, patchOf(body)!))).filter((n) => n.includes('TAIL'))).toEqual([]);
+    expect(answer.facts.changes).toContain('adaptive tail not turned on: eureka-drainer/tail: fixed on the pod');
+  });
+});
+
 describe('refused: allowed, with a warning and no patch', () => {
   test('the app already has a preStop hook', () => {
     const pod = workload('Pod', { app: appContainer({ lifecycle: { preStop: { exec: { command: ['sleep', '20'] } } } }) });

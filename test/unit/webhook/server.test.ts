@@ -134,7 +134,9 @@ describe('over TLS', () => {
     expect(responseShapeProblems(body, review.request.uid)).toEqual([]);
     expect(patchOf(body)!.length).toBeGreaterThan(0);
     expect(await counter('injected')).toBe(1);
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'injected the drainer', route: 'namespace', uid: review.request.uid, kind: 'Pod' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'injected the drainer', route: 'namespace', uid: review.request.uid, kind: 'Pod', changes: expect.arrayContaining([expect.stringMatching(/^adaptive tail not turned on: /)]) }),
+    );
   });
 
   test('/inject-pod answers too; without the opt-in label, no patch', async () => {
