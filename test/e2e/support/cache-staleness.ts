@@ -8,8 +8,8 @@
  * instance 3 minutes after its last change, which would look stale).
  */
 
-export type CachedView = 'delta' | 'full' | 'app';
-export const CACHED_VIEWS: readonly CachedView[] = ['delta', 'full', 'app'];
+export const CACHED_VIEWS = ['delta', 'full', 'app'] as const;
+export type CachedView = (typeof CACHED_VIEWS)[number];
 
 export interface ViewAnswer {
   readonly view: CachedView;
@@ -66,36 +66,30 @@ export function measureStaleness(changes: readonly OverrideChange[], answers: re
   const views = {} as Record<CachedView, ViewStaleness>;
   for (const view of CACHED_VIEWS) {
     const list = byView.get(view)!;
-    let stalePastTick = 0;
-    let changesStalePastTick = 0;
-    let worstMs = 0;
-    let regressions = 0;
-    let staleAfterNextChange = 0;
-    let checkedAfterNextChange = 0;
-    let neverFresh = 0;
+    const counts = { answers: list.length, stalePastTick: 0, changesStalePastTick: 0, worstMs: 0, regressions: 0, staleAfterNextChange: 0, checkedAfterNextChange: 0, neverFresh: 0 };
     sorted.forEach((change, i) => {
       const next = sorted[i + 1];
       const relevant = list.filter((a) => a.sentAt >= change.appliedAt && a.sentAt <= change.appliedAt + bounds.windowMs);
       const fresh = relevant.find((a) => a.out.has(change.id));
-      if (fresh === undefined) neverFresh++;
+      if (fresh === undefined) counts.neverFresh++;
       else {
-        worstMs = Math.max(worstMs, fresh.receivedAt - change.appliedAt);
+        counts.worstMs = Math.max(counts.worstMs, fresh.receivedAt - change.appliedAt);
         firstFresh.set(`${view} ${change.id}`, fresh.receivedAt);
       }
       let pastTick = 0;
       for (const a of relevant) {
         const stale = !a.out.has(change.id);
         if (stale && a.sentAt > change.appliedAt + bounds.pastTickMs) pastTick++;
-        if (stale && fresh !== undefined && a.sentAt > fresh.receivedAt) regressions++;
+        if (stale && fresh !== undefined && a.sentAt > fresh.receivedAt) counts.regressions++;
         if (next !== undefined && a.sentAt > next.appliedAt + bounds.recoverMs) {
-          checkedAfterNextChange++;
-          if (stale) staleAfterNextChange++;
+          counts.checkedAfterNextChange++;
+          if (stale) counts.staleAfterNextChange++;
         }
       }
-      stalePastTick += pastTick;
-      if (pastTick > 0) changesStalePastTick++;
+      counts.stalePastTick += pastTick;
+      if (pastTick > 0) counts.changesStalePastTick++;
     });
-    views[view] = { answers: list.length, stalePastTick, changesStalePastTick, worstMs, regressions, staleAfterNextChange, checkedAfterNextChange, neverFresh };
+    views[view] = counts;
   }
   let appFreshDeltaStale = 0;
   let appFreshDeltaStaleWorstMs = 0;
