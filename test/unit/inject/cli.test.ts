@@ -85,6 +85,17 @@ test('multi-document: the opted-in Deployment is injected with the ConfigMap its
   expect(validate(docs).every((r) => r.ok)).toBe(true);
 });
 
+test("the summary says whether the adaptive tail was turned on, and why: a Spring Boot pod scraped at /actuator/prometheus", async () => {
+  const scraped = deployment('orders', "\n      annotations: { prometheus.io/scrape: 'true', prometheus.io/path: /actuator/prometheus }");
+  const { out, err } = await run([], [NAMESPACE, CONFIG_MAP, scraped].join('---\n'));
+  expect(err).toContain(
+    '  - adaptive tail on, found from annotation prometheus.io/path: /actuator/prometheus on the pod template: DRAINER_INJECTED_TAIL_MODE=adaptive, DRAINER_INJECTED_TAIL_METRICS_URL=http://127.0.0.1:8080/actuator/prometheus',
+  );
+  const drainer = (YAML.parseAllDocuments(out)[2]!.toJSON() as Json).spec.template.spec.initContainers[0];
+  expect(drainer.env).toContainEqual({ name: 'DRAINER_INJECTED_TAIL_MODE', value: 'adaptive' });
+  expect((await run([], STREAM)).err).toContain("  - adaptive tail not turned on: no sign of Spring Boot's Prometheus endpoint");
+});
+
 test('comments in the changed workload are kept too', async () => {
   const { out } = await run([], STREAM);
   expect(out).toContain('# the app reads its Spring settings from the ConfigMap');
