@@ -29,6 +29,17 @@ export function appViewEvidence(instances: readonly EurekaInstance[], app: strin
 }
 
 /**
+ * The delta callers poll (`/apps/delta`): the instances changed in the last 3 minutes. Ours there as exactly
+ * OUT_OF_SERVICE/DOWN, or DELETED (a cancel), is out. Ours missing is not: a delta from before our change does
+ * not list it (the key kept a value loaded before the change: test/e2e/eureka-cache-race.test.ts).
+ */
+export function deltaEvidence(instances: readonly EurekaInstance[], app: string, id: string): Evidence {
+  const entry = instances.find((i) => ours(i, app, id));
+  if (entry === undefined) return 'offered';
+  return entry.actionType === 'DELETED' || OUT_STATUSES.has(entry.status) ? 'out' : 'offered';
+}
+
+/**
  * The live view (`/apps/{APP}/{ID}`): is the instance out on this server?
  * Our override in force, or the app's own DOWN (a shutting-down app sends it;
  * Eureka's DownOrStartingRule lets it win over the override, and callers

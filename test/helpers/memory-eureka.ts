@@ -21,6 +21,10 @@ interface ServerModel {
   refuseUntil: Partial<Record<string, number>>;
   /** Rewrites the cached views (the app's list and the delta) before they are returned (to serve false evidence). */
   deltaFilter?: (instances: EurekaInstance[]) => EurekaInstance[];
+  /** The delta keeps serving the state before a change this much longer than the app's view (a lost invalidation); Infinity = until the test ends. */
+  deltaLagMs: number;
+  /** Cancelled instances: the delta lists them as DELETED. */
+  cancelled: Map<string, EurekaInstance>;
 }
 
 /**
@@ -33,7 +37,7 @@ export class MemoryEureka implements EurekaApi {
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {} });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, deltaLagMs: 0, cancelled: new Map() });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -98,7 +102,11 @@ export class MemoryEureka implements EurekaApi {
 
   /** The app cancels its own lease, as a Spring app does at the end of its shutdown. */
   appCancelled(id: string): void {
-    for (const model of this.servers.values()) model.instances.delete(id);
+    for (const model of this.servers.values()) {
+      const gone = model.instances.get(id);
+      if (gone) model.cancelled.set(id, gone);
+      model.instances.delete(id);
+    }
   }
 
   count(op: string): number {
@@ -140,9 +148,10 @@ export class MemoryEureka implements EurekaApi {
     const model = await this.enter('get_delta', server, undefined, signal);
     const instances = [...model.instances.values()].map((i) => {
       const cached = model.cachedStatus.get(i.instanceId);
-      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt ? cached.status : cached.previous;
+      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + model.deltaLagMs ? cached.status : cached.previous;
       return { ...i, status, actionType: 'MODIFIED' };
     });
+    for (const gone of model.cancelled.values()) if (!model.instances.has(gone.instanceId)) instances.push({ ...gone, actionType: 'DELETED' });
     return { appsHashcode: undefined, instances: model.deltaFilter ? model.deltaFilter(instances) : instances };
   }
 
@@ -173,6 +182,8 @@ export class MemoryEureka implements EurekaApi {
 
   async cancel(server: EurekaServerConfig, _app: string, id: string, signal?: AbortSignal): Promise<Outcome> {
     const model = await this.enter('cancel', server, id, signal);
+    const gone = model.instances.get(id);
+    if (gone) model.cancelled.set(id, gone);
     return model.instances.delete(id) ? 'ok' : 'not_found';
   }
 }

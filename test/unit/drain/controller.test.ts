@@ -62,13 +62,39 @@ describe('DrainController', () => {
       expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application']);
       const verifiedAt = Date.parse(report.startedAt) + report.servers[f.servers.indexOf(server)]!.cacheVerifiedMs!;
       const verification = calls.filter((c) => c.at <= verifiedAt);
-      expect(verification.length).toBeLessThanOrEqual(4 + 1000 / poll); // locate, put, live + the cache term's reads (the first with the live proof)
+      expect(verification.length).toBeLessThanOrEqual(5 + 1000 / poll); // locate, put, live + the cache term's reads (the first with the live proof) + the delta's confirmation
       // keep-out: the first check one poll after the proof, then one per poll until the tail ends (fetch + LB + tail)
       const keepOut = calls.filter((c) => c.at > verifiedAt);
       expect(keepOut.every((c) => c.op === 'get_instance')).toBe(true);
       expect(keepOut[0]!.at - verifiedAt).toBe(poll);
       expect(keepOut.length).toBeLessThanOrEqual((1000 + 2000 + 1000) / poll);
     }
+  });
+
+  test("issue 23: the app's view flipped but the callers' delta did not (a lost invalidation): verified only when the delta shows us out", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
+    f.eureka.model(f.servers[1]!.label).deltaLagMs = 4 * SECOND;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('verified');
+    const [prompt, stuck] = report.servers;
+    expect(prompt!.cacheVerifiedMs!).toBeLessThan(2 * SECOND);
+    expect(stuck!.cacheVerifiedMs!).toBeGreaterThanOrEqual(5 * SECOND); // the app's view at 1 s, the delta 4 s later
+    // 5 s + 30 s fetch + 35 s LB + 10 s tail: the wait runs from the delta's flip.
+    expect(report.durationMs).toBeGreaterThanOrEqual(80 * SECOND);
+  });
+
+  test("issue 23: a callers' delta that never shows us out leaves its server unproven (its worst case), however fresh the app's view", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
+    f.eureka.model(f.servers[1]!.label).deltaLagMs = Number.POSITIVE_INFINITY;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('partly_verified');
+    expect(report.servers.map((s) => s.verified)).toEqual([true, false]);
+    // 30 s cache from the PUT + 30 s fetch + 35 s LB + 10 s tail.
+    expect(report.durationMs).toBeGreaterThanOrEqual(105 * SECOND);
   });
 
   test("a server whose list did not offer us at locate time is primed again before its override", async () => {

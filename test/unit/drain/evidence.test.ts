@@ -1,4 +1,4 @@
-import { appViewEvidence, liveEvidence } from '../../../src/drain/evidence';
+import { appViewEvidence, deltaEvidence, liveEvidence } from '../../../src/drain/evidence';
 import type { EurekaInstance } from '../../../src/eureka/codec';
 
 const ID = '10.0.0.1:demo:8080';
@@ -28,5 +28,16 @@ describe('what an answer of Eureka proves (only positive evidence for our app an
     ['only another app lists our id', [instance({ app: 'OTHER', status: 'OUT_OF_SERVICE' }), instance({ status: 'UP' })], 'offered'],
   ])("app's cached view: %s", (_name, list, expected) => {
     expect(appViewEvidence(list, 'demo', ID)).toBe(expected);
+  });
+
+  test.each<[string, EurekaInstance[], string]>([
+    ['listed OUT_OF_SERVICE (MODIFIED)', [instance({ status: 'OUT_OF_SERVICE', actionType: 'MODIFIED' })], 'out'],
+    ['listed DOWN', [instance({ status: 'DOWN', actionType: 'MODIFIED' })], 'out'],
+    ['listed DELETED (a cancel), whatever its last status', [instance({ status: 'UP', actionType: 'DELETED' })], 'out'],
+    ['not listed: a delta from before our change', [instance({ instanceId: 'other', status: 'UP', actionType: 'ADDED' })], 'offered'],
+    ['listed UP', [instance({ status: 'UP', actionType: 'ADDED' })], 'offered'],
+    ['only another app lists our id as out', [instance({ app: 'OTHER', status: 'OUT_OF_SERVICE', actionType: 'MODIFIED' })], 'offered'],
+  ])("the callers' delta: %s", (_name, list, expected) => {
+    expect(deltaEvidence(list, 'demo', ID)).toBe(expected);
   });
 });
