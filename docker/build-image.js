@@ -231,7 +231,7 @@ const log = (message) => process.stderr.write(`image: ${message}\n`);
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...options });
   if (result.error) throw new Error(`${command} did not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stderr ?? ''}${result.stdout}`);
   return result.stdout;
 }
 
@@ -460,4 +460,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { parseArgs, imageDefinition, parseLdd, accountFiles, hostArchitecture, commandOn, imageIndex, layoutIndex, umociConfigArgs };
+module.exports = { run, parseArgs, imageDefinition, parseLdd, accountFiles, hostArchitecture, commandOn, imageIndex, layoutIndex, umociConfigArgs };

@@ -19,11 +19,12 @@
  * Options: `--chart DIR` (default charts/eureka-drainer), `--out DIR` (default build/release/<version>). The folder's
  * path is the last line on stdout; progress goes to stderr.
  */
-const { spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const { homedir, tmpdir } = require('node:os');
 const path = require('node:path');
+// The image build's way to run a tool: its output, or an error with the command, exit code and what it printed.
+const { run } = require('../docker/build-image.js');
 
 const ROOT = path.resolve(__dirname, '..');
 /** The Helm the CI builds (go install helm.sh/helm/v4/cmd/helm@<version>) into its cache outside the clone. */
@@ -95,13 +96,6 @@ function sbomOfPackage(sbom, pkg) {
 // ---- I/O ----------------------------------------------------------------------------------------------------
 
 const log = (message) => process.stderr.write(`release: ${message}\n`);
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...options });
-  if (result.error) throw new Error(`${command} did not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stderr ?? ''}${result.stdout}`);
-  return result.stdout;
-}
 
 function findHelm() {
   const tried = helmCandidates(process.env, homedir());
