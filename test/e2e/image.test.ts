@@ -3,7 +3,9 @@
  * itself: index.json → manifest → config → layer, as a runtime reads it. Then its root filesystem is run the way a
  * container runtime runs the image: a new mount and PID namespace, the layer bind-mounted read-only as the root
  * (readOnlyRootFilesystem: true), the config's user, working directory, env and entrypoint, nothing of the host's
- * environment. That needs root (CI runs as root); the content checks do not.
+ * environment. That needs root (CI runs as root); the content checks do not. The image is an index of two
+ * platforms, linux/amd64 and linux/arm64: the arm64 root filesystem runs under qemu user-mode emulation
+ * (qemu-aarch64-static -L <rootfs>). Built twice from the same inputs, the archive is the same bytes.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,6 +30,10 @@ interface Descriptor {
   size: number;
   annotations?: Record<string, string>;
 }
+interface Platform {
+  architecture: string;
+  os: string;
+}
 interface ImageConfig {
   architecture: string;
   os: string;
@@ -38,10 +44,15 @@ interface ImageConfig {
 const work = mkdtempSync(join(tmpdir(), 'eureka-drainer-image-'));
 const layout = join(work, 'layout');
 const rootfs = join(work, 'rootfs');
+const arm64Rootfs = join(work, 'rootfs-arm64');
 const dockerArchive = join(work, 'docker-archive.tar');
 let archive = '';
 let stdoutLines: string[] = [];
 let index: { manifests: Descriptor[] };
+let imageIndex: { mediaType: string; manifests: Array<Descriptor & { platform: Platform }> };
+/** Each platform's manifest and config, by architecture. */
+const images = new Map<string, { manifest: { config: Descriptor; layers: Descriptor[] }; config: ImageConfig }>();
+/** linux/amd64's, the platform of this machine and of the checks below that do not name one. */
 let manifest: { config: Descriptor; layers: Descriptor[] };
 let config: ImageConfig;
 
@@ -71,14 +82,20 @@ beforeAll(() => {
   if (built.status !== 0) throw new Error(`docker/build-image.js failed (exit ${built.status}):\n${built.stderr}`);
   stdoutLines = built.stdout.trimEnd().split('\n');
   archive = stdoutLines[stdoutLines.length - 1]!;
-  // Read back as a runtime reads it: index.json → manifest → config and layers.
+  // Read back as a runtime reads it: index.json → image index → each platform's manifest → config and layers.
   mkdirSync(layout);
   execFileSync('tar', ['-xf', archive, '-C', layout]);
   index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
-  manifest = JSON.parse(blob(index.manifests[0]!).toString('utf8')) as { config: Descriptor; layers: Descriptor[] };
-  config = JSON.parse(blob(manifest.config).toString('utf8')) as ImageConfig;
-  mkdirSync(rootfs);
-  for (const layer of manifest.layers) execFileSync('tar', ['-xz', '--numeric-owner', '-C', rootfs], { input: blob(layer) });
+  imageIndex = JSON.parse(blob(index.manifests[0]!).toString('utf8')) as typeof imageIndex;
+  for (const descriptor of imageIndex.manifests) {
+    const platformManifest = JSON.parse(blob(descriptor).toString('utf8')) as { config: Descriptor; layers: Descriptor[] };
+    images.set(descriptor.platform.architecture, { manifest: platformManifest, config: JSON.parse(blob(platformManifest.config).toString('utf8')) as ImageConfig });
+  }
+  ({ manifest, config } = images.get('amd64')!);
+  for (const [architecture, into] of [['amd64', rootfs], ['arm64', arm64Rootfs]] as const) {
+    mkdirSync(into);
+    for (const layer of images.get(architecture)!.manifest.layers) execFileSync('tar', ['-xz', '--numeric-owner', '-C', into], { input: blob(layer) });
+  }
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -88,10 +105,22 @@ describe('the archive', () => {
     expect(statSync(archive).isFile()).toBe(true);
   });
 
-  test('holds one image, named with the reference the manifests use; its config says how it runs', () => {
+  test('holds one image index, named with the reference the manifests use, of linux/amd64 and linux/arm64', () => {
     expect(JSON.parse(readFileSync(join(layout, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
     expect(index.manifests).toHaveLength(1);
+    expect(index.manifests[0]!.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(index.manifests[0]!.annotations?.['org.opencontainers.image.ref.name']).toBe(REFERENCE);
+    expect(imageIndex.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(imageIndex.manifests.map((m) => [m.mediaType, m.platform])).toEqual([
+      ['application/vnd.oci.image.manifest.v1+json', { architecture: 'amd64', os: 'linux' }],
+      ['application/vnd.oci.image.manifest.v1+json', { architecture: 'arm64', os: 'linux' }],
+    ]);
+    // Each image's config says the platform the index lists it under, and both run the same way.
+    for (const { platform } of imageIndex.manifests) expect(images.get(platform.architecture)!.config).toMatchObject(platform);
+    expect(images.get('arm64')!.config.config).toEqual(config.config);
+  });
+
+  test('each platform\'s image says how it runs', () => {
     expect(config).toMatchObject({ architecture: 'amd64', os: 'linux' });
     expect(config.config).toEqual({
       User: '1000:1000',
@@ -105,11 +134,12 @@ describe('the archive', () => {
     expect(manifest.layers.map((layer) => layer.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+gzip']);
   });
 
-  test('converts to a docker-archive with that name (what `ctr images import` and `docker load` take)', () => {
-    const [entry, ...others] = JSON.parse(execFileSync('tar', ['-xOf', dockerArchive, 'manifest.json'], { encoding: 'utf8' })) as Array<{ RepoTags: string[]; Layers: string[] }>;
+  test('converts to a docker-archive of this machine\'s platform with that name (what `ctr images import` and `docker load` take)', () => {
+    const [entry, ...others] = JSON.parse(execFileSync('tar', ['-xOf', dockerArchive, 'manifest.json'], { encoding: 'utf8' })) as Array<{ Config: string; RepoTags: string[]; Layers: string[] }>;
     expect(others).toEqual([]);
     expect(entry!.RepoTags).toEqual([REFERENCE]);
     expect(entry!.Layers).toHaveLength(1);
+    expect(JSON.parse(execFileSync('tar', ['-xOf', dockerArchive, entry!.Config], { encoding: 'utf8' }))).toMatchObject({ architecture: 'amd64', os: 'linux' });
   });
 });
 
@@ -234,5 +264,89 @@ describe('the image runs', () => {
     process.kill(pid, 'SIGTERM');
     expect(await exit).toBe(0);
     expect(out.text()).toContain('"msg":"exiting"');
+  });
+});
+
+describe('the linux/arm64 image', () => {
+  const inLayer = (path: string): string => join(arm64Rootfs, path);
+  const arm64Config = (): ImageConfig => images.get('arm64')!.config;
+  /** The image's node with args under qemu, its libraries from the image (-L): the config's env and working directory, nothing of the host's environment. */
+  const qemuArgs = (args: string[]): string[] => ['-L', arm64Rootfs, inLayer('usr/local/bin/node'), ...args];
+  const imageEnv = (env: Record<string, string>): Record<string, string> => ({
+    ...Object.fromEntries(arm64Config().config.Env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+    ...env,
+  });
+  // qemu opens the guest's own paths under -L, but Node resolves its main module itself: it is given as the host path.
+  const main = (): string => inLayer(arm64Config().config.Entrypoint[1]!);
+  const planEnv = { DRAINER_APP_NAME: 'demo', POD_IP: '127.0.0.1', DRAINER_EUREKA_URLS: 'http://127.0.0.1:1/eureka/', DRAINER_APP_PORT: '1' };
+
+  test('holds an aarch64 Node.js, the arm64 libraries it links, and the same app as linux/amd64', () => {
+    // ELF header: e_machine (bytes 18-19, little-endian) 183 is EM_AARCH64.
+    expect(readFileSync(inLayer('usr/local/bin/node')).readUInt16LE(18)).toBe(183);
+    for (const library of ['lib/ld-linux-aarch64.so.1', ...['libc.so.6', 'libm.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'libatomic.so.1'].map((l) => `lib/aarch64-linux-gnu/${l}`)]) {
+      expect([library, existsSync(inLayer(library))]).toEqual([library, true]);
+    }
+    expect(existsSync(inLayer('lib64/ld-linux-x86-64.so.2'))).toBe(false);
+    expect(walk(inLayer('app'))).toEqual(walk(join(rootfs, 'app')));
+  });
+
+  test(`its node is Node.js ${NODE_MAJOR} for arm64 (under qemu)`, () => {
+    const result = spawnSync('qemu-aarch64-static', qemuArgs(['-p', 'process.version + " " + process.arch']), { env: imageEnv({}), encoding: 'utf8' });
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(new RegExp(`^v${NODE_MAJOR}\\.\\d+\\.\\d+ arm64\\n$`));
+  });
+
+  test('`plan` prints the drain plan and exits 0 when it fits', () => {
+    const result = spawnSync('qemu-aarch64-static', qemuArgs([main(), 'plan']), { cwd: inLayer('app'), env: imageEnv({ ...planEnv, DRAINER_GRACE_PERIOD_SECONDS: '140' }), encoding: 'utf8' });
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(/^drain \(\/prestop\)\s+105s\s+server_cache \+ registry_fetch \+ load_balancer \+ tail$/m);
+    expect(result.stdout).toMatch(/^grace period\s+140s\s+DRAINER_GRACE_PERIOD_SECONDS$/m);
+  });
+
+  test('serves: /healthz answers from the image\'s own libraries, SIGTERM exits 0', async () => {
+    const port = await freePort();
+    const env = imageEnv({ ...planEnv, DRAINER_PORT: String(port), DRAINER_HOST: '127.0.0.1', DRAINER_SIGTERM_PRESTOP_WAIT_SECONDS: '0', DRAINER_GRACE_PERIOD_SECONDS: '5' });
+    const child = spawn('qemu-aarch64-static', qemuArgs([main()]), { cwd: inLayer('app'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      const health = await Promise.race([
+        pollUntil(
+          '/healthz of the arm64 image',
+          async () => {
+            const answer = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+            return answer?.status === 200 ? ((await answer.json()) as unknown) : undefined;
+          },
+          60_000,
+        ),
+        exit.then((code) => {
+          throw new Error(`the arm64 image exited ${code} before /healthz answered:\n${text}`);
+        }),
+      ]);
+      expect(health).toEqual({ status: 'ok' });
+      // qemu maps the guest's libraries from the files it opened: the image's, not the build machine's.
+      const mapped = readFileSync(`/proc/${child.pid}/maps`, 'utf8').split('\n').map((line) => line.split(/\s+/)[5] ?? '').filter((file) => /\/lib(c|stdc\+\+)\.so\.6$/.test(file));
+      expect([...new Set(mapped)].sort()).toEqual([inLayer('lib/aarch64-linux-gnu/libc.so.6'), inLayer('lib/aarch64-linux-gnu/libstdc++.so.6')]);
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(text).toContain('"msg":"exiting"');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('reproducible', () => {
+  test('built again from the same inputs, the archive is the same bytes', () => {
+    const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const first = sha256(archive);
+    // Without the record of its inputs the script cannot reuse the archive: it builds it again.
+    rmSync(`${archive}.inputs-sha256`);
+    const rebuilt = spawnSync(process.execPath, [join(ROOT, 'docker', 'build-image.js')], { cwd: ROOT, encoding: 'utf8' });
+    expect([rebuilt.status, rebuilt.stderr]).toEqual([0, expect.stringContaining('umoci: ')]);
+    expect(rebuilt.stdout.trimEnd().split('\n').pop()).toBe(archive);
+    expect(sha256(archive)).toBe(first);
   });
 });
