@@ -5,7 +5,8 @@
  * error that says how to get it, never a skipped test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 
@@ -70,6 +71,24 @@ export function render(release: Release = {}): Json[] {
 /** The objects `kubectl kustomize` renders from a kustomization folder. */
 export function kustomize(folder: string): Json[] {
   return documents(execFileSync(KUBECTL, ['kustomize', folder], { encoding: 'utf8' }));
+}
+
+/**
+ * k8s/webhook rendered by kustomize into `namespace`, as its kustomization tells a user to change it: a copy whose
+ * `namespace:` line says so (what `kustomize edit set namespace` writes).
+ */
+export function kustomizeWebhook(namespace: string): Json[] {
+  const copy = mkdtempSync(resolve(tmpdir(), 'eureka-drainer-webhook-'));
+  try {
+    cpSync(resolve(ROOT, 'k8s', 'webhook'), copy, { recursive: true });
+    const file = resolve(copy, 'kustomization.yaml');
+    const text = readFileSync(file, 'utf8');
+    if (!/^namespace: /m.test(text)) throw new Error('k8s/webhook/kustomization.yaml has no `namespace:` line to change');
+    writeFileSync(file, text.replace(/^namespace: .*$/m, `namespace: ${namespace}`));
+    return kustomize(copy);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
 
 export const idOf = (o: Json): string => `${o.kind}/${o.metadata?.name}`;
