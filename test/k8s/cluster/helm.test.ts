@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { VERSION } from '../../../src/version';
 import { pollUntil } from '../../e2e/support/poll';
 import { CHART, helm, type Run } from '../../helpers/helm';
-import { sleepingPod } from './support/check-pods';
-import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, type Json } from './support/kube';
+import { createPod, injectionOf, injectsNow, lightPod, waitInjecting } from './support/injection';
+import { assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, type Json } from './support/kube';
 import { recordResult } from './support/results';
 
 const RELEASE = 'helm-e2e';
@@ -27,7 +27,6 @@ const OPT_IN = { key: 'edk8s-helm/inject', value: 'enabled' };
 const CONFIGURATION = `${RELEASE}-eureka-drainer`;
 const DEPLOYMENT = `${RELEASE}-eureka-drainer-webhook`;
 const SECRET = `${RELEASE}-eureka-drainer-webhook-tls`;
-const DRAINER = 'eureka-drainer';
 const IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${VERSION}`;
 
 const VALUES: Record<string, unknown> = {
@@ -45,32 +44,6 @@ function helmIn(args: readonly string[], values: Record<string, unknown> = {}): 
   const run = helm([...args, '--namespace', NAMESPACE, ...sets]);
   console.log(`helm ${args.join(' ')}: exit ${run.status}\n${run.stdout.trim()}${run.stderr.trim() ? `\n${run.stderr.trim()}` : ''}`.slice(0, 3000));
   return run;
-}
-
-/** The drainer containers in a pod, and the injector's marker. */
-function injectionOf(pod: Json): { drainers: number; marker?: string; image?: string } {
-  const spec = obj(pod['spec']);
-  const drainers = [...arr(spec['initContainers']), ...arr(spec['containers'])].filter((c) => c['name'] === DRAINER);
-  const marker = obj(obj(pod['metadata'])['annotations'])['eureka-drainer/injected'];
-  return { drainers: drainers.length, ...(typeof marker === 'string' ? { marker } : {}), ...(drainers[0] ? { image: String(drainers[0]['image']) } : {}) };
-}
-
-/** A light pod (sleep), with what an opted-in Spring pod has for the injector. */
-function lightPod(name: string): Json {
-  const pod = sleepingPod(name, { appEnv: true });
-  return { ...pod, spec: { ...(pod['spec'] as Json), terminationGracePeriodSeconds: 5 } };
-}
-
-/** A pod dry-run through the apiserver (the webhooks are called, nothing is stored): is it injected? */
-async function injectedOnDryRun(namespace: string): Promise<boolean> {
-  const pod = { ...lightPod('probe'), metadata: { generateName: 'probe-', labels: { app: 'probe' } } };
-  const created = JSON.parse(await kubectl(['create', '--dry-run=server', '-n', namespace, '-o', 'json', '-f', '-'], JSON.stringify(pod))) as Json;
-  return injectionOf(created).drainers === 1;
-}
-
-async function createPod(name: string): Promise<Json> {
-  await apply([lightPod(name)], LABELLED);
-  return kubectlJson(['get', 'pod', name, '-n', LABELLED]);
 }
 
 /** The fingerprints of the certificates in a PEM bundle, in order. */
@@ -95,12 +68,12 @@ async function certificate(): Promise<{ served: string; ca: string; caBundles: s
  * Waits until the webhook pods are endpoints of the Service (the apiserver dials endpoints), then until a dry-run
  * pod comes out injected: a pod created before that would be admitted without the drainer (failurePolicy Ignore).
  */
-async function waitInjecting(): Promise<void> {
+async function waitServing(): Promise<void> {
   await pollUntil('a ready endpoint of the webhook Service', async () => {
     const slices = arr((await kubectlJson(['get', 'endpointslices', '-n', NAMESPACE, '-l', `kubernetes.io/service-name=${DEPLOYMENT}`]))['items']);
     return slices.some((s) => arr(s['endpoints']).some((e) => obj(e['conditions'])['ready'] === true)) ? true : undefined;
   }, 60_000, 500);
-  await pollUntil(`pods in ${LABELLED} injected`, async () => ((await injectedOnDryRun(LABELLED)) ? true : undefined), 60_000, 500);
+  await waitInjecting(LABELLED, true);
 }
 
 let installed: Awaited<ReturnType<typeof certificate>>;
@@ -128,12 +101,12 @@ describe('the chart on the real cluster, with the certificate it makes', () => {
     installed = await certificate();
     // The caBundle the apiserver trusts is the CA that issued the served certificate.
     expect(installed.caBundles).toEqual([[installed.ca]]);
-    await waitInjecting();
-    const pod = await createPod('first');
+    await waitServing();
+    const pod = await createPod(LABELLED, lightPod('first'));
     const injection = injectionOf(pod);
-    expect(injection).toEqual({ drainers: 1, marker: expect.any(String), image: IMAGE });
+    expect(injection).toMatchObject({ drainers: 1, marker: VERSION, image: IMAGE });
     // Only the namespaces the values select: a pod elsewhere is not sent.
-    expect(await injectedOnDryRun(PLAIN)).toBe(false);
+    expect(await injectsNow(PLAIN)).toBe(false);
     console.log(`install: pod first ${JSON.stringify(injection)}; certificate ${installed.served.slice(0, 23)}…, CA ${installed.ca.slice(0, 23)}…, not after ${installed.notAfter}`);
     recordResult('helm: install, pod injected', { injection, caBundleIsIssuer: true, plainNamespaceInjected: false });
   }, 300_000);
@@ -148,8 +121,8 @@ describe('the chart on the real cluster, with the certificate it makes', () => {
     expect(Number(obj(after['metadata'])['generation'])).toBeGreaterThan(Number(obj(before['metadata'])['generation']));
     const upgraded = await certificate();
     expect(upgraded).toEqual(installed);
-    await waitInjecting();
-    const injection = injectionOf(await createPod('second'));
+    await waitServing();
+    const injection = injectionOf(await createPod(LABELLED, lightPod('second')));
     expect(injection.drainers).toBe(1);
     const history = JSON.parse(helmIn(['history', RELEASE, '-o', 'json']).stdout) as { revision: number; status: string }[];
     expect(history.map((h) => [h.revision, h.status])).toEqual([[1, 'superseded'], [2, 'deployed']]);
@@ -167,13 +140,13 @@ describe('the chart on the real cluster, with the certificate it makes', () => {
     expect(renewed.ca).not.toBe(kept.ca);
     // The apiserver trusts both CAs: the webhook may still serve the old certificate until the kubelet updates its files.
     expect(renewed.caBundles).toEqual([[renewed.ca, kept.ca]]);
-    const injection = injectionOf(await createPod('renewed'));
+    const injection = injectionOf(await createPod(LABELLED, lightPod('renewed')));
     expect(injection.drainers).toBe(1);
     // The next upgrade keeps the new pair and trusts the new CA alone.
     expect(helmIn(['upgrade', RELEASE, CHART, '--wait', '--timeout', '150s'], { ...VALUES, 'webhook.logLevel': 'debug' }).status).toBe(0);
     const settled = await certificate();
     expect(settled).toEqual({ ...renewed, caBundles: [[renewed.ca]] });
-    await waitInjecting();
+    await waitServing();
     console.log(`renewal: certificate ${kept.served.slice(0, 23)}… → ${renewed.served.slice(0, 23)}…, CA ${kept.ca.slice(0, 23)}… → ${renewed.ca.slice(0, 23)}…; pod renewed ${JSON.stringify(injection)}`);
     recordResult('helm: upgrade renews an expiring certificate', { newCertificate: true, caBundleDuringRenewal: 2, caBundleAfter: 1, injection });
   }, 300_000);
