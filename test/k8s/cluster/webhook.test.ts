@@ -63,7 +63,7 @@ interface Install {
   readonly dnsNames: readonly string[];
   readonly objects: Json[];
   readonly substituted: string[];
-  /** Where the manifests name their namespace in text kustomize's `namespace:` would not rewrite. */
+  /** Where the manifests name their namespace in text (k8s/webhook's replacements write its kustomization's `namespace:` there). */
   readonly hardCoded: string[];
 }
 
@@ -206,7 +206,7 @@ beforeAll(async () => {
   otherCa = new TestCa('edk8s-wh-other-ca');
   install = await renderInstall(ca);
   console.log(`webhook: substituted from k8s/webhook:\n  ${install.substituted.join('\n  ')}`);
-  console.log(`webhook: the namespace ${install.namespace} is written out where kustomize's namespace: would not change it:\n  ${install.hardCoded.join('\n  ')}`);
+  console.log(`webhook: the namespace ${install.namespace} is written by k8s/webhook's replacements into:\n  ${install.hardCoded.join('\n  ')}`);
   // Leftovers of an earlier run of this file only (these names are this task's).
   await kubectlRaw(['delete', 'mutatingwebhookconfiguration', install.configuration, MESH_CONFIGURATION, '--ignore-not-found']);
   await deleteNamespace(install.namespace);
