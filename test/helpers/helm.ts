@@ -51,12 +51,14 @@ export interface Release {
   readonly namespace?: string;
   /** Each becomes one --set-json key=value. */
   readonly values?: Readonly<Record<string, unknown>>;
+  /** The chart's folder or package (default: charts/eureka-drainer). */
+  readonly chart?: string;
 }
 
 /** `helm template` of the chart; the run itself (a refusal is a result, not an exception). */
 export function template(release: Release = {}): Run {
   const sets = Object.entries(release.values ?? {}).flatMap(([key, value]) => ['--set-json', `${key}=${JSON.stringify(value)}`]);
-  return helm(['template', release.name ?? 'eureka-drainer', CHART, '--namespace', release.namespace ?? 'eureka-drainer-system', ...sets]);
+  return helm(['template', release.name ?? 'eureka-drainer', release.chart ?? CHART, '--namespace', release.namespace ?? 'eureka-drainer-system', ...sets]);
 }
 
 export const documents = (yaml: string): Json[] => YAML.parseAllDocuments(yaml).map((d) => d.toJSON() as Json | null).filter((o): o is Json => o !== null);

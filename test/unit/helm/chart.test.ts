@@ -5,7 +5,8 @@
  * each other, the namespace, the certificate's names and the CA the apiserver is told to trust.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { validateObjects } from '../../helpers/k8s-schemas';
@@ -182,6 +183,26 @@ describe('the monitoring objects are the files of k8s/', () => {
     expect(monitoring).toHaveLength(4);
     for (const o of monitoring) expect(o.metadata.labels).toMatchObject({ release: 'kube-prometheus-stack', 'app.kubernetes.io/instance': 'eureka-drainer' });
   });
+});
+
+test('helm package stores the files k8s/ holds (files/ links to them), and the package renders as the folder does', () => {
+  expect(readdirSync(resolve(CHART, 'files')).map((f) => [f, lstatSync(resolve(CHART, 'files', f)).isSymbolicLink()])).toEqual([
+    ['grafana-dashboard.json', true],
+    ['monitoring.yaml', true],
+    ['prometheus-rule.yaml', true],
+    ['webhook-monitoring.yaml', true],
+  ]);
+  const out = mkdtempSync(resolve(tmpdir(), 'eureka-drainer-chart-'));
+  try {
+    const packaged = helm(['package', CHART, '--destination', out]);
+    expect(packaged.status).toBe(0);
+    const release = { values: { 'certManager.enabled': true, 'monitoring.podMonitor.enabled': true, 'monitoring.prometheusRule.enabled': true, 'monitoring.grafanaDashboard.enabled': true } };
+    const fromPackage = render({ ...release, chart: resolve(out, `eureka-drainer-${chart.version}.tgz`) });
+    expect(fromPackage.map(idOf)).toContain('PrometheusRule/eureka-drainer-drainers');
+    expect(fromPackage).toEqual(render(release));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 describe('the values for the webhook and the drainer it injects', () => {
