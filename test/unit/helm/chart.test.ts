@@ -9,6 +9,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
+import { SETTINGS } from '../../../src/webhook/command';
 import { validateObjects } from '../../helpers/k8s-schemas';
 import { CHART, documents, helm, idOf, ROOT, render, type Json } from '../../helpers/helm';
 
@@ -208,6 +209,14 @@ test('helm package stores the files k8s/ holds (files/ links to them), and the p
 describe('the values for the webhook and the drainer it injects', () => {
   const envOf = (objects: Json[]): Record<string, string> =>
     Object.fromEntries(one(objects, 'Deployment').spec.template.spec.containers[0].env.map((e: Json) => [e.name, e.value]));
+
+  test('the webhook reads every variable and flag the chart gives it (src/webhook/command.ts)', () => {
+    const known: readonly string[] = Object.values(SETTINGS).flatMap((s) => s.names);
+    const container = one(render(), 'Deployment').spec.template.spec.containers[0];
+    const given: string[] = [...container.env.map((e: Json) => e.name), ...container.args.filter((a: string) => a.startsWith('--'))];
+    expect(given).toEqual(expect.arrayContaining(['--cert', '--key', 'WEBHOOK_SIDECAR_IMAGE']));
+    expect(given.filter((name) => !known.includes(name))).toEqual([]);
+  });
 
   test('by default the drainer injected is the webhook\'s own image at the chart\'s appVersion', () => {
     const objects = render();
