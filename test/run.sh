@@ -9,6 +9,9 @@ rm -f "$JEST_SUMMARY_TOTAL"
 npm run lint
 npm run build
 bash test/e2e/spring/build.sh --with-zuul
+# Helm and kubectl (its kustomize) for the chart tests (test/unit/helm), built once per machine outside the clone.
+bash test/helm/install-helm.sh >/dev/null
+bash test/k8s/cluster/build-kube.sh >/dev/null
 code=0
 npx jest --runInBand --forceExit || code=$?
 bash test/k8s/cluster/run-tests.sh || code=$?

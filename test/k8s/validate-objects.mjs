@@ -2,7 +2,7 @@
 // kubernetes-models, @kubernetes-models/cert-manager and @kubernetes-models/prometheus-operator. ESM-only packages, so this runs as its own
 // process; test/helpers/k8s-schemas.ts drives it (the inject, webhook and injected-pod tests). Prints one JSON array of { label, kind, ok, error? }.
 import { readFileSync } from 'node:fs';
-import { ConfigMap, Namespace, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -15,6 +15,7 @@ const MODELS = {
   'v1/ConfigMap': ConfigMap,
   'v1/Namespace': Namespace,
   'v1/Pod': Pod,
+  'v1/Secret': Secret,
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
   'apps/v1/Deployment': Deployment,

@@ -9,12 +9,6 @@ import { anchorsOf, isExternal, linkTargetsOf } from '../helpers/markdown';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-/**
- * Files written in another branch that the README already links to (the Helm chart's docs). Accepted as missing
- * only while they are missing; the lead empties this list when that branch is merged.
- */
-const PENDING_UNTIL_THE_HELM_BRANCH_MERGES: readonly string[] = ['charts/eureka-drainer/README.md', 'docs/kubernetes-helm.md'];
-
 /** Generated or installed folders: their READMEs are not ours. */
 const NOT_OURS = new Set(['node_modules', 'target', 'dist', 'build', '.git']);
 
@@ -47,14 +41,13 @@ export function brokenLinks(
   file: string,
   markdown: string,
   tree: { exists(path: string): boolean; isFile(path: string): boolean; read(path: string): string },
-  pending: readonly string[] = [],
 ): Broken[] {
   return linkTargetsOf(markdown)
     .filter((target) => !isExternal(target))
     .flatMap((target): Broken[] => {
       const [pathPart = '', anchor] = target.split('#', 2);
       const path = pathPart === '' ? file : relative(ROOT, resolve(ROOT, dirname(file), decodeURI(pathPart)));
-      if (!tree.exists(path)) return pending.includes(path) ? [] : [{ file, target, why: `${path} does not exist` }];
+      if (!tree.exists(path)) return [{ file, target, why: `${path} does not exist` }];
       if (anchor === undefined || anchor === '') return [];
       if (!tree.isFile(path) || !path.endsWith('.md')) return [{ file, target, why: `${path} has no headings to point into` }];
       return anchorsOf(tree.read(path)).has(anchor) ? [] : [{ file, target, why: `${path} has no heading whose anchor is #${anchor}` }];
@@ -74,7 +67,7 @@ describe('every relative link and anchor resolves', () => {
 
   test.each(CHECKED)('%s', (file) => {
     const markdown = disk.read(file);
-    expect(brokenLinks(file, markdown, disk, PENDING_UNTIL_THE_HELM_BRANCH_MERGES)).toEqual([]);
+    expect(brokenLinks(file, markdown, disk)).toEqual([]);
   });
 
   test('the README links somewhere into docs/, with anchors (so the check above has work to do)', () => {
@@ -118,7 +111,7 @@ describe('what the check finds', () => {
     isFile: (path: string) => path !== 'docs',
     read: (path: string) => files[path]!,
   };
-  const check = (file: string, markdown: string, pending: readonly string[] = []) => brokenLinks(file, markdown, tree, pending).map((b) => b.why);
+  const check = (file: string, markdown: string) => brokenLinks(file, markdown, tree).map((b) => b.why);
 
   test('links that resolve pass: a file, a folder, anchors by GitHub rules (a repeated heading gets -1), same-file anchors', () => {
     expect(check('docs/b.md', '[r](../README.md) [d](../docs) [s](../README.md#set-up) [s1](../README.md#set-up-1) [t](../README.md#reading-the-drain-report) [a](a.md#a)')).toEqual([]);
@@ -132,8 +125,4 @@ describe('what the check finds', () => {
     expect(check('README.md', '[x](docs/a.md#not-a-heading)')).toEqual(['docs/a.md has no heading whose anchor is #not-a-heading']);
   });
 
-  test('a pending file is accepted only while it is missing', () => {
-    expect(check('README.md', '[x](docs/gone.md)', ['docs/gone.md'])).toEqual([]);
-    expect(check('README.md', '[x](docs/a.md#nowhere)', ['docs/a.md'])).toEqual(['docs/a.md has no heading whose anchor is #nowhere']);
-  });
 });

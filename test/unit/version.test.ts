@@ -33,6 +33,7 @@ const TEXT_FILE = /(\.(md|ya?ml|json|tpl|txt|js)|Dockerfile[^/]*)$/;
 /** The files that must write the version (so the scan can never pass by finding nothing). */
 const REQUIRED = [
   'README.md',
+  'charts/eureka-drainer/Chart.yaml',
   'docker/Dockerfile',
   'k8s/classic-sidecar.yaml',
   'k8s/component/add-drainer.yaml',

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import YAML from 'yaml';
 import { pollUntil } from '../../e2e/support/poll';
 import { apiserverCounter, podCreations, webhookAnnotations } from './support/apiserver';
-import { sleepingPod } from './support/check-pods';
+import { createPod, DRAINER, injectionOf, lightPod, lightPodSpec, waitInjecting } from './support/injection';
 import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, waitPodReady, type Json } from './support/kube';
 import { recordResult } from './support/results';
 import { TestCa } from './support/tls-ca';
@@ -42,7 +42,6 @@ const PLAIN = 'edk8s-wh-plain';
 const MESH = 'edk8s-wh-mesh';
 const MESH_CONFIGURATION = 'zz-edk8s-wh-mesh';
 const MESH_WEBHOOK = 'mesh.edk8s-wh.test';
-const DRAINER = 'eureka-drainer';
 const BY_NAMESPACE = 'by-namespace.inject.eureka-drainer';
 const BY_POD = 'by-pod.inject.eureka-drainer';
 const FAIL_OPEN = 'apiserver_admission_webhook_fail_open_count';
@@ -64,7 +63,7 @@ interface Install {
   readonly dnsNames: readonly string[];
   readonly objects: Json[];
   readonly substituted: string[];
-  /** Where the manifests name their namespace in text kustomize's `namespace:` would not rewrite. */
+  /** Where the manifests name their namespace in text (k8s/webhook's replacements write its kustomization's `namespace:` there). */
   readonly hardCoded: string[];
 }
 
@@ -147,15 +146,6 @@ async function renderInstall(ca: TestCa): Promise<Install> {
   };
 }
 
-/** A pod that only has to exist, with what an opted-in Spring pod has for the injector: a port, its name and Eureka URL (these pods are never drained). */
-function lightPodSpec(): Json {
-  return { ...(sleepingPod('hello', { appEnv: true })['spec'] as Json), terminationGracePeriodSeconds: 5 };
-}
-
-function lightPod(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Json {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: name, ...labels }, annotations }, spec: lightPodSpec() };
-}
-
 function lightDeployment(name: string): Json {
   return {
     apiVersion: 'apps/v1',
@@ -163,32 +153,6 @@ function lightDeployment(name: string): Json {
     metadata: { name },
     spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: lightPodSpec() } },
   };
-}
-
-/** What injection left in a pod as the apiserver stored it. */
-interface Injection {
-  readonly drainers: number;
-  readonly marker?: string;
-  readonly preStop?: Json;
-  readonly containers: string[];
-}
-
-function injectionOf(pod: Json): Injection {
-  const spec = obj(pod['spec']);
-  const all = [...arr(spec['initContainers']), ...arr(spec['containers'])];
-  const app = arr(spec['containers']).find((c) => c['name'] === 'app');
-  const marker = obj(obj(pod['metadata'])['annotations'])['eureka-drainer/injected'];
-  return {
-    drainers: all.filter((c) => c['name'] === DRAINER).length,
-    ...(typeof marker === 'string' ? { marker } : {}),
-    ...(app && obj(app['lifecycle'])['preStop'] ? { preStop: obj(obj(app['lifecycle'])['preStop']) } : {}),
-    containers: all.map((c) => String(c['name'])),
-  };
-}
-
-async function createPod(namespace: string, pod: Json): Promise<Json> {
-  await apply([pod], namespace);
-  return kubectlJson(['get', 'pod', String(obj(pod['metadata'])['name']), '-n', namespace]);
 }
 
 /** The audit event of the pod's creation: the webhooks the apiserver called, in which round, and whether each mutated. */
@@ -221,17 +185,6 @@ async function webhookLog(install: Install): Promise<Json[]> {
   return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
 }
 
-/** A pod dry-run through the apiserver (the webhooks are called, nothing is stored): is it injected now? */
-async function injectsNow(namespace: string): Promise<boolean> {
-  const pod = { ...lightPod('probe'), metadata: { generateName: 'probe-', labels: { app: 'probe' } } };
-  const created = JSON.parse(await kubectl(['create', '--dry-run=server', '-n', namespace, '-o', 'json', '-f', '-'], JSON.stringify(pod))) as Json;
-  return injectionOf(created).drainers === 1;
-}
-
-function waitInjecting(namespace: string, expected: boolean, timeoutMs = 60_000): Promise<true> {
-  return pollUntil(`pods in ${namespace} ${expected ? '' : 'not '}injected`, async () => ((await injectsNow(namespace)) === expected ? true : undefined), timeoutMs, 500);
-}
-
 async function failOpens(webhook: string): Promise<number> {
   return apiserverCounter(FAIL_OPEN, { name: webhook });
 }
@@ -253,7 +206,7 @@ beforeAll(async () => {
   otherCa = new TestCa('edk8s-wh-other-ca');
   install = await renderInstall(ca);
   console.log(`webhook: substituted from k8s/webhook:\n  ${install.substituted.join('\n  ')}`);
-  console.log(`webhook: the namespace ${install.namespace} is written out where kustomize's namespace: would not change it:\n  ${install.hardCoded.join('\n  ')}`);
+  console.log(`webhook: the namespace ${install.namespace} is written by k8s/webhook's replacements into:\n  ${install.hardCoded.join('\n  ')}`);
   // Leftovers of an earlier run of this file only (these names are this task's).
   await kubectlRaw(['delete', 'mutatingwebhookconfiguration', install.configuration, MESH_CONFIGURATION, '--ignore-not-found']);
   await deleteNamespace(install.namespace);
