@@ -1,8 +1,21 @@
 /**
  * Fleet benchmark (not a test): N drainers draining at once against one real Eureka pair, as in a node-group
  * migration. `npm run bench:fleet` (= node bench/run.js fleet); run it under the stack lock on a shared machine:
- *   flock /tmp/stack.lock npm run bench:fleet -- [--sizes 1,25,100,200] [--dist DIR] [--before DIR] [--rate 100]
- *        [--separate-up-to 25] [--per-process 25]
+ *   flock /tmp/stack.lock npm run bench:fleet -- [--shape many-services|one-service|both] [--sizes 1,25,100,200]
+ *        [--background 200] [--dist DIR] [--before DIR] [--rate 100] [--separate-up-to 25] [--per-process 25]
+ *        [--cpu-prof DIR]
+ *
+ * Shapes: many-services (the default, below) and one-service: N + 2 instances of one app FLEETAPP, the first N
+ * drained at once (DRAINER_INSTANCE_ID set: no locate read), beside --background instances of other apps (FLEET-000 …,
+ * renewing, never drained) that make the registry and the delta realistic; the caller calls FLEETAPP only. Each
+ * shape gets its own Eureka pair.
+ *
+ * Where the drains' requests and CPU go (both shapes): each drainer's proxies split requests and the server's
+ * bytes by kind (override PUT, the app's view, delta, live instance reads, other; bench/eureka-proxy.ts) and note
+ * when the first override PUT passed on to each server; bench/drain-cpu-probe.js, preloaded into every drainer
+ * process, notes process.cpuUsage() at /prestop and at each override PUT. --cpu-prof DIR: the hosted drainer
+ * processes (N > --separate-up-to; --separate-up-to 0 hosts every N) write V8 CPU profiles to DIR when they stop;
+ * bench/cpu-profile-window.js cuts them to the probe's /prestop → PUT windows.
  *
  * - Eureka: the stack fixtures' eureka-server jar, a replicating pair on 127.0.0.2 / 127.0.0.3, scaled intervals
  *   (response cache 1 s, eviction 1 s) and the delta queue's retention scaled to 20 s (production 180 s), so each
@@ -37,11 +50,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EurekaServerConfig } from '../src/config';
 import { HeartbeatingApp } from '../test/e2e/support/fake-app';
+import { copyCounters, diffProxyCounters, REQUEST_KINDS, startProxy, type Proxy, type RequestKind } from './eureka-proxy';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../test/e2e/support/spring-app';
 
 const ROOT = resolve(__dirname, '..');
@@ -53,8 +66,24 @@ const TICKS = 100; // USER_HZ, the unit of /proc/<pid>/stat times on Linux
 const log = (line: string): void => void process.stderr.write(`[fleet ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * many-services: N instances of N / 4 apps (FLEET-000 …), every one drained: a migration of many small services.
+ * one-service: N + 2 instances of one app (FLEETAPP), N of them drained at once, beside a background fleet that is
+ * not drained: one big service on the node pool being replaced.
+ */
+type Shape = 'many-services' | 'one-service';
+const SHAPES: readonly Shape[] = ['many-services', 'one-service'];
+const ONE_APP = 'FLEETAPP';
+/** Instances of the one app that stay: the caller always has somewhere to go. */
+const ONE_APP_SPARE = 2;
+
 interface Options {
   sizes: number[];
+  shapes: Shape[];
+  /** one-service: instances of other apps (4 per app) registered and renewing, never drained. */
+  background: number;
+  /** A directory: hosted drainer processes write V8 CPU profiles (node --cpu-prof) there. */
+  cpuProfDir: string | undefined;
   variants: { name: string; dist: string }[];
   rate: number;
   /** Up to this N every drainer is its own process; above it they are hosted perProcess to a process. */
@@ -68,11 +97,17 @@ function parseArgs(args: string[]): Options {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const sizes = (value('--sizes') ?? '1,25,100,200').split(',').map(Number).filter((n) => n > 0);
+  const shape = value('--shape') ?? 'many-services';
+  const shapes = shape === 'both' ? [...SHAPES] : SHAPES.filter((s) => s === shape);
+  if (shapes.length === 0) throw new Error(`--shape must be one-service, many-services or both, got ${JSON.stringify(shape)}`);
+  const background = Number(value('--background') ?? 200);
+  if (!Number.isInteger(background) || background < 0) throw new Error(`--background must be a whole number of instances, got ${JSON.stringify(value('--background'))}`);
+  const cpuProf = value('--cpu-prof');
   const variants = [{ name: 'after', dist: resolve(value('--dist') ?? join(ROOT, 'dist')) }];
   const before = value('--before');
   if (before) variants.push({ name: 'before', dist: resolve(before) });
   for (const v of variants) if (!existsSync(join(v.dist, 'main.js'))) throw new Error(`${v.dist}/main.js missing (npm run build)`);
-  return { sizes, variants, rate: Number(value('--rate') ?? 100), separateUpTo: Number(value('--separate-up-to') ?? 25), perProcess: Math.max(1, Number(value('--per-process') ?? 25)) };
+  return { sizes, shapes, background, cpuProfDir: cpuProf ? resolve(cpuProf) : undefined, variants, rate: Number(value('--rate') ?? 100), separateUpTo: Number(value('--separate-up-to') ?? 25), perProcess: Math.max(1, Number(value('--per-process') ?? 25)) };
 }
 
 // ---------- /proc readings ----------
@@ -90,39 +125,6 @@ function rssMiB(pid: number): number {
 }
 function memAvailableMiB(): number {
   return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
-}
-
-// ---------- a byte-counting TCP proxy per drainer per server ----------
-interface Proxy {
-  readonly port: number;
-  down: number;
-  close(): void;
-}
-async function startProxy(host: string, targetPort: number): Promise<Proxy> {
-  const sockets = new Set<Socket>();
-  const proxy: Proxy & { server?: NetServer } = { port: 0, down: 0, close: () => undefined };
-  const server = createNetServer((client) => {
-    const upstream = connect(targetPort, host);
-    sockets.add(client).add(upstream);
-    upstream.on('data', (chunk: Buffer) => (proxy.down += chunk.length));
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  (proxy as { port: number }).port = (server.address() as { port: number }).port;
-  proxy.close = () => {
-    server.close();
-    for (const s of sockets) s.destroy();
-  };
-  return proxy;
 }
 
 // ---------- the app instances ----------
@@ -155,8 +157,10 @@ class FleetApp extends HeartbeatingApp {
 }
 const RENEW_S = 5;
 
-async function startInstance(index: number, servers: EurekaServerConfig[]): Promise<Instance> {
-  const app = `FLEET-${String(Math.floor(index / PER_APP)).padStart(3, '0')}`;
+/** many-services and the background fleet: FLEET-000 …, four instances each. */
+const fleetAppName = (index: number): string => `FLEET-${String(Math.floor(index / PER_APP)).padStart(3, '0')}`;
+
+async function startInstance(index: number, app: string, servers: EurekaServerConfig[]): Promise<Instance> {
   const http = createHttpServer((_req, res) => res.end('ok'));
   http.keepAliveTimeout = 1;
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -185,11 +189,38 @@ interface Drainer {
   readonly child: ChildProcess;
   readonly port: number;
   exited: Promise<void>;
+  /** What bench/drain-cpu-probe.js reported from this drainer's process (shared by the drainers hosted in it). */
+  readonly probes: ProbeEvent[];
+}
+
+/** One line of bench/drain-cpu-probe.js. */
+interface ProbeEvent {
+  drainProbe: 'prestop' | 'put';
+  port: number;
+  atMs: number;
+  hrUs: number;
+  cpuUs: number;
+}
+const PROBE = join(__dirname, 'drain-cpu-probe.js');
+
+/** Keeps the probe's lines from a drainer process's stdout (its logs pass by). */
+function collectProbes(child: ChildProcess): ProbeEvent[] {
+  const probes: ProbeEvent[] = [];
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{"drainProbe"')) probes.push(JSON.parse(line) as ProbeEvent);
+  });
+  return probes;
 }
 
 /** Several drainers in one process (bench/fleet-host.js), one port each. */
-async function startDrainerHost(dist: string, envs: Record<string, string>[]): Promise<Drainer[]> {
-  const child = spawn(process.execPath, [join(__dirname, 'fleet-host.js'), dist], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function startDrainerHost(dist: string, envs: Record<string, string>[], cpuProfDir: string | undefined): Promise<Drainer[]> {
+  const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const child = spawn(process.execPath, [...profile, '-r', PROBE, join(__dirname, 'fleet-host.js'), dist], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const probes = collectProbes(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
@@ -218,14 +249,15 @@ async function startDrainerHost(dist: string, envs: Record<string, string>[]): P
     child.stdout!.on('data', onData);
     void exited.then(() => fail(new Error(`drainer host exited before listening: ${stderr}`)));
   });
-  return ports.map((port) => ({ child, port, exited }));
+  return ports.map((port) => ({ child, port, exited, probes }));
 }
 
 async function startDrainerProcess(dist: string, env: Record<string, string>): Promise<Drainer> {
-  const child = spawn(process.execPath, [join(dist, 'main.js')], {
+  const child = spawn(process.execPath, ['-r', PROBE, join(dist, 'main.js')], {
     env: { PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const probes = collectProbes(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let buffer = '';
   let stderr = '';
@@ -246,7 +278,7 @@ async function startDrainerProcess(dist: string, env: Record<string, string>): P
     child.stdout!.on('data', onData);
     void exited.then(() => fail(new Error(`drainer exited before listening: ${stderr}`)));
   });
-  return { child, port, exited };
+  return { child, port, exited, probes };
 }
 
 function getText(port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
@@ -308,6 +340,8 @@ class Caller {
   constructor(
     private readonly servers: string[],
     private readonly rate: number,
+    /** Which apps this caller calls (the registry it reads holds them all). */
+    private readonly calls: (app: string) => boolean,
   ) {}
 
   upIds(): Set<string> {
@@ -321,7 +355,7 @@ class Caller {
         const doc = (await res.json()) as { applications?: { application?: { name: string; instance: unknown }[] } };
         const list: { id: string; port: number }[] = [];
         for (const app of doc.applications?.application ?? []) {
-          if (!app.name.startsWith('FLEET-')) continue;
+          if (!this.calls(app.name)) continue;
           const instances = (Array.isArray(app.instance) ? app.instance : [app.instance]) as { instanceId: string; status: string; port: { $: number } }[];
           for (const i of instances) if (i.status === 'UP') list.push({ id: i.instanceId, port: Number(i.port.$) });
         }
@@ -390,9 +424,20 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => 
   return out;
 }
 
+/** Per drain and server, from the proxy: requests and KiB by kind. */
+type ByKind = Record<RequestKind, { requests: number; kib: number }>;
+interface Spread {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 interface WaveResult {
   variant: string;
+  shape: Shape;
   n: number;
+  /** one-service: instances of other apps renewing beside the wave (many-services: 0). */
+  background: number;
   drainMs: { p50: number; p99: number; max: number };
   outcomes: Record<string, number>;
   requestsPerDrain: number;
@@ -413,10 +458,56 @@ interface WaveResult {
   failed: number;
   reRegistrations: number;
   failureSample: string[];
+  /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
+  overrideArrivalMs: Record<string, Spread & { missing: number }>;
+  /** Per server label: the mean per drain of requests and KiB by kind, as the proxy saw them until /prestop answered. */
+  perServerByKind: Record<string, ByKind>;
+  /** Both JVMs' CPU over the wave minus their idle rate over the same length; and that per drain. */
+  eurekaCpuAboveIdleSeconds: number;
+  eurekaCpuAboveIdleMsPerDrain: number;
+  /**
+   * The drainer's CPU from /prestop arriving to its last first-override PUT created (bench/drain-cpu-probe.js);
+   * a hosted drainer gets its process's CPU over its drains' window ÷ their number. putWallMs: the same window
+   * in wall time, as the drainer saw it.
+   */
+  drainerCpuMsToPuts: Spread & { mean: number; missing: number };
+  drainerWallMsToPuts: Spread;
+  /** The machine's 1-minute load average when the wave began (the machine is shared). */
+  loadAverage1m: number;
   skipped?: string;
 }
 
-async function runVariant(variant: { name: string; dist: string }, options: Options): Promise<WaveResult[]> {
+const spread = (xs: number[]): Spread => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: xs.length ? Math.max(...xs) : NaN });
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/**
+ * Per drain, from its process's probe lines: /prestop's arrival, and the last of its first override PUTs (one per
+ * server; a later PUT is a restore). The drainers hosted in one process share its CPU, so each gets the process's
+ * CPU from its drains' first /prestop to their last PUT ÷ their number; a drainer of its own gets exactly its window.
+ */
+function drainerCpuToPuts(drained: readonly Instance[], waveStart: number): { cpu: Spread & { mean: number; missing: number }; wall: Spread } {
+  const windows = drained.map((i) => {
+    const events = i.drainer!.probes.filter((e) => e.atMs >= waveStart - 1_000);
+    const prestop = events.find((e) => e.drainProbe === 'prestop' && e.port === i.drainer!.port);
+    const firstPuts = i.proxies.map((p) => events.find((e) => e.drainProbe === 'put' && e.port === p.port));
+    if (!prestop || firstPuts.some((e) => e === undefined)) return undefined;
+    const last = firstPuts.reduce((a, b) => (b!.hrUs > a!.hrUs ? b : a))!;
+    return { instance: i, prestop, last };
+  });
+  const cpuMs: number[] = [];
+  const wallMs: number[] = [];
+  for (const w of windows) {
+    if (!w) continue;
+    const mates = windows.filter((o) => o && o.instance.drainer!.child === w.instance.drainer!.child);
+    const fromCpu = Math.min(...mates.map((o) => o!.prestop.cpuUs));
+    const toCpu = Math.max(...mates.map((o) => o!.last.cpuUs));
+    cpuMs.push((toCpu - fromCpu) / 1000 / mates.length);
+    wallMs.push((w.last.hrUs - w.prestop.hrUs) / 1000);
+  }
+  return { cpu: { ...spread(cpuMs), mean: mean(cpuMs), missing: drained.length - cpuMs.length }, wall: spread(wallMs) };
+}
+
+async function runVariant(variant: { name: string; dist: string }, shape: Shape, options: Options): Promise<WaveResult[]> {
   const [portA, portB] = [await freePort('127.0.0.2'), await freePort('127.0.0.3')];
   const eurekaArgs = (self: string, peer: string, peerPort: number): string[] => [
     `--eureka.instance.hostname=${self}`,
@@ -427,7 +518,7 @@ async function runVariant(variant: { name: string; dist: string }, options: Opti
     `--eureka.server.retentionTimeInMSInDeltaQueue=${RETENTION_MS}`,
     '--eureka.server.deltaRetentionTimerIntervalInMs=2000',
   ];
-  log(`${variant.name}: starting the Eureka pair (${variant.dist})`);
+  log(`${variant.name} ${shape}: starting the Eureka pair (${variant.dist})`);
   const [a, b] = await Promise.all([
     startSpringApp({ jar: 'eureka-server', host: '127.0.0.2', port: portA, name: 'eureka-A', args: eurekaArgs('127.0.0.2', '127.0.0.3', portB), jvmArgs: ['-Xmx512m'] }),
     startSpringApp({ jar: 'eureka-server', host: '127.0.0.3', port: portB, name: 'eureka-B', args: eurekaArgs('127.0.0.3', '127.0.0.2', portA), jvmArgs: ['-Xmx512m'] }),
@@ -435,42 +526,75 @@ async function runVariant(variant: { name: string; dist: string }, options: Opti
   const jvms: SpringApp[] = [a, b];
   const servers: EurekaServerConfig[] = jvms.map((s, i) => ({ url: `${s.url}/eureka/`, label: `eureka-${'AB'[i]}` }) as EurekaServerConfig);
   const results: WaveResult[] = [];
+  let background: Instance[] = [];
   try {
-    for (const n of options.sizes) results.push(await runWave(variant, n, jvms, servers, options));
+    if (shape === 'one-service') background = await startFleet(options.background, servers, fleetAppName);
+    for (const n of options.sizes) results.push(await runWave(variant, shape, n, background.length, jvms, servers, options));
   } finally {
+    for (const i of background) await stopInstance(i);
     await Promise.all(jvms.map((j) => j.stop()));
   }
   return results;
 }
 
-async function runWave(variant: { name: string; dist: string }, n: number, jvms: SpringApp[], servers: EurekaServerConfig[], options: Options): Promise<WaveResult> {
-  const hosted = n > options.separateUpTo && options.perProcess > 1;
-  const processes = hosted ? Math.ceil(n / options.perProcess) : n;
-  // ~84 MiB RSS per drainer process measured on Node 26; a hosted drainer adds a few MiB to its process.
-  const needMiB = processes * 100 + (hosted ? n * 5 : 0) + 2_000;
-  if (memAvailableMiB() < needMiB) {
-    log(`${variant.name} N=${n}: skipped, ${Math.round(memAvailableMiB())} MiB available, ${needMiB} needed`);
-    return { variant: variant.name, n, skipped: `MemAvailable ${Math.round(memAvailableMiB())} MiB < ${needMiB} MiB` } as WaveResult;
-  }
-  log(`${variant.name} N=${n}: registering ${n} app instances`);
+/** `count` instances registered on both servers and renewing, their heartbeats spread over the interval. */
+async function startFleet(count: number, servers: EurekaServerConfig[], appOf: (index: number) => string): Promise<Instance[]> {
   const instances = await mapLimit(
-    Array.from({ length: n }, (_, i) => i),
+    Array.from({ length: count }, (_, i) => i),
     20,
-    (i) => startInstance(i, servers),
+    (i) => startInstance(i, appOf(i), servers),
   );
   await mapLimit(instances, 10, async (i) => {
     await i.fake.register();
     await sleep((RENEW_S * 1_000) / Math.max(1, instances.length / 10)); // spread the heartbeats over the interval
     i.fake.startHeartbeats(RENEW_S * 1_000);
   });
+  return instances;
+}
+
+/** An instance whose app did not shut down in the wave: cancel its lease and close its port. */
+async function stopInstance(i: Instance): Promise<void> {
+  i.fake.stopHeartbeats();
+  if (i.portClosedAt !== undefined) return;
+  await Promise.all(i.fake.servers.map((s) => i.fake.eureka.cancel(s, i.app, i.fake.instanceId).catch(() => undefined)));
+  i.http.close();
+  i.http.closeAllConnections();
+}
+
+async function runWave(
+  variant: { name: string; dist: string },
+  shape: Shape,
+  n: number,
+  background: number,
+  jvms: SpringApp[],
+  servers: EurekaServerConfig[],
+  options: Options,
+): Promise<WaveResult> {
+  const hosted = n > options.separateUpTo && options.perProcess > 1;
+  const processes = hosted ? Math.ceil(n / options.perProcess) : n;
+  // ~84 MiB RSS per drainer process measured on Node 26; a hosted drainer adds a few MiB to its process.
+  const needMiB = processes * 100 + (hosted ? n * 5 : 0) + 2_000;
+  if (memAvailableMiB() < needMiB) {
+    log(`${variant.name} N=${n}: skipped, ${Math.round(memAvailableMiB())} MiB available, ${needMiB} needed`);
+    return { variant: variant.name, shape, n, skipped: `MemAvailable ${Math.round(memAvailableMiB())} MiB < ${needMiB} MiB` } as WaveResult;
+  }
+  const oneService = shape === 'one-service';
+  const appCount = oneService ? n + ONE_APP_SPARE : n;
+  log(`${variant.name} ${shape} N=${n}: registering ${appCount} app instances${oneService ? ` of ${ONE_APP} beside ${background} of other apps` : ''}`);
+  // Every instance the caller calls; the first n are drained (one-service: the rest of the app keeps serving).
+  const instances = await startFleet(appCount, servers, oneService ? () => ONE_APP : fleetAppName);
+  const drained = instances.slice(0, n);
   const registeredAt = Date.now();
   const caller = new Caller(
     jvms.map((j) => `${j.url}/eureka/`),
     options.rate,
+    oneService ? (app) => app === ONE_APP : (app) => app.startsWith('FLEET-'),
   );
   const drainerEnv = (i: Instance): Record<string, string> => ({
     DRAINER_APP_NAME: i.app.toLowerCase(),
     POD_IP: '127.0.0.1',
+    // one-service: the instance id is given, as issue 23 measured it (no locate read before the override).
+    ...(oneService ? { DRAINER_INSTANCE_ID: i.fake.instanceId } : {}),
     SERVER_PORT: String(i.port),
     DRAINER_EUREKA_URLS: jvms.map((j, k) => `http://${j.host}:${i.proxies[k]!.port}/eureka/`).join(','),
     EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(CACHE_MS),
@@ -485,19 +609,19 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
   });
   try {
     log(`${variant.name} N=${n}: starting ${n} drainers${hosted ? `, ${options.perProcess} to a process (${processes} processes)` : ''}`);
-    await mapLimit(instances, 6, async (i) => {
+    await mapLimit(drained, 6, async (i) => {
       i.proxies = await Promise.all(jvms.map((j) => startProxy(j.host, j.port)));
       if (!hosted) i.drainer = await startDrainerProcess(variant.dist, drainerEnv(i));
     });
     if (hosted) {
-      const groups = Array.from({ length: processes }, (_, g) => instances.slice(g * options.perProcess, (g + 1) * options.perProcess));
+      const groups = Array.from({ length: processes }, (_, g) => drained.slice(g * options.perProcess, (g + 1) * options.perProcess));
       await mapLimit(groups, 2, async (group) => {
-        const drainers = await startDrainerHost(variant.dist, group.map(drainerEnv));
+        const drainers = await startDrainerHost(variant.dist, group.map(drainerEnv), options.cpuProfDir);
         group.forEach((i, k) => (i.drainer = drainers[k]));
       });
     }
     // Ready: every drainer answers /readyz, the caller sees every instance UP.
-    await mapLimit(instances, 20, async (i) => {
+    await mapLimit(drained, 20, async (i) => {
       const until = Date.now() + 30_000;
       while ((await getText(i.drainer!.port, '/readyz', 5_000).catch(() => ({ status: 0 }))).status !== 200) {
         if (Date.now() > until) throw new Error(`drainer of ${i.fake.instanceId} not ready in 30 s`);
@@ -507,7 +631,7 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
     await caller.start();
     const wanted = instances.map((i) => i.fake.instanceId);
     for (let until = Date.now() + 30_000; !wanted.every((id) => caller.upIds().has(id)); await sleep(200)) {
-      if (Date.now() > until) throw new Error(`the caller does not see all ${n} instances UP after 30 s`);
+      if (Date.now() > until) throw new Error(`the caller does not see all ${instances.length} instances UP after 30 s`);
     }
     // The registrations must leave the delta first (retention + one timer run), as a real fleet's did long ago.
     const settle = registeredAt + RETENTION_MS + 3_000 - Date.now();
@@ -516,9 +640,11 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
       await sleep(settle);
     }
     // Per drainer: a hosted drainer's share of its process.
-    const drainerRss = quantile(instances.map((i) => rssMiB(i.drainer!.child.pid!) / (hosted ? instances.filter((o) => o.drainer!.child === i.drainer!.child).length : 1)), 0.5);
-    const before = await mapLimit(instances, 20, async (i) => parseCounters((await getText(i.drainer!.port, '/metrics', 5_000)).body));
-    const bytesBefore = instances.map((i) => i.proxies.reduce((s, p) => s + p.down, 0));
+    const drainerRss = quantile(drained.map((i) => rssMiB(i.drainer!.child.pid!) / (hosted ? drained.filter((o) => o.drainer!.child === i.drainer!.child).length : 1)), 0.5);
+    const before = await mapLimit(drained, 20, async (i) => parseCounters((await getText(i.drainer!.port, '/metrics', 5_000)).body));
+    const bytesBefore = drained.map((i) => i.proxies.reduce((s, p) => s + p.down, 0));
+    const kindsBefore = drained.map((i) => i.proxies.map((p) => copyCounters(p.counters)));
+    for (const i of drained) for (const p of i.proxies) p.resetOverride();
     const failuresBefore = caller.failures.length;
     const fetchErrorsBefore = caller.fetchErrors;
     const sentBefore = caller.sent;
@@ -529,13 +655,14 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
     await sleep(idleMs);
     const cpuIdle = jvms.reduce((s, j, k) => s + cpuSeconds(j.pid) - cpuIdle0[k]!, 0);
 
-    log(`${variant.name} N=${n}: wave: ${n} /prestop calls at once`);
+    const loadAverage1m = loadavg()[0]!;
+    log(`${variant.name} ${shape} N=${n}: wave: ${n} /prestop calls at once (load average ${loadAverage1m.toFixed(2)})`);
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, jvms.reduce((s, j) => s + rssMiB(j.pid), 0))), 100);
     const cpu0 = jvms.map((j) => cpuSeconds(j.pid));
     const waveStart = Date.now();
     const drains = await Promise.all(
-      instances.map(async (i, k) => {
+      drained.map(async (i, k) => {
         const t0 = Date.now();
         let status = 0;
         let outcome = 'error';
@@ -548,25 +675,31 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
         }
         const ms = Date.now() - t0;
         const bytes = i.proxies.reduce((s, p) => s + p.down, 0) - bytesBefore[k]!;
+        const kinds = i.proxies.map((p, s) => diffProxyCounters(kindsBefore[k]![s]!, p.counters));
+        const arrivals = i.proxies.map((p) => (p.firstOverrideAt === undefined ? undefined : p.firstOverrideAt - t0));
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, bytes, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, bytes, kinds, arrivals, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
     const eurekaCpu = jvms.reduce((s, j, k) => s + cpuSeconds(j.pid) - cpu0[k]!, 0);
     clearInterval(sampler);
     // Callers may still hold the instance: count failures until 4 s after the last port closed.
-    for (let until = Date.now() + 10_000; instances.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
+    for (let until = Date.now() + 10_000; drained.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
     await sleep(4_000);
     const failures = caller.failures.slice(failuresBefore);
     const outcomes: Record<string, number> = {};
     for (const d of drains) outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
     const byOp: Record<string, number> = {};
     for (const d of drains) for (const [op, c] of Object.entries(d.counters.byOperation)) byOp[op] = (byOp[op] ?? 0) + c / n;
+    const labels = servers.map((s) => s.label);
+    const toPuts = drainerCpuToPuts(drained, waveStart);
     const result: WaveResult = {
       variant: variant.name,
+      shape,
       n,
+      background,
       drainMs: { p50: quantile(drains.map((d) => d.ms), 0.5), p99: quantile(drains.map((d) => d.ms), 0.99), max: Math.max(...drains.map((d) => d.ms)) },
       outcomes,
       requestsPerDrain: mean(drains.map((d) => d.counters.requests)),
@@ -585,8 +718,30 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
       failed: failures.length,
       reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
+      overrideArrivalMs: Object.fromEntries(
+        labels.map((label, s) => {
+          const seen = drains.map((d) => d.arrivals[s]).filter((ms): ms is number => ms !== undefined);
+          return [label, { ...spread(seen), missing: drains.length - seen.length }];
+        }),
+      ),
+      perServerByKind: Object.fromEntries(
+        labels.map((label, s) => [
+          label,
+          Object.fromEntries(
+            REQUEST_KINDS.map((kind) => [
+              kind,
+              { requests: round1(mean(drains.map((d) => d.kinds[s]![kind].requests))), kib: round1(mean(drains.map((d) => d.kinds[s]![kind].bytes)) / 1024) },
+            ]),
+          ) as ByKind,
+        ]),
+      ),
+      eurekaCpuAboveIdleSeconds: eurekaCpu - (cpuIdle * waveMs) / idleMs,
+      eurekaCpuAboveIdleMsPerDrain: ((eurekaCpu - (cpuIdle * waveMs) / idleMs) * 1000) / n,
+      drainerCpuMsToPuts: toPuts.cpu,
+      drainerWallMsToPuts: toPuts.wall,
+      loadAverage1m,
     };
-    log(`${variant.name} N=${n}: ${JSON.stringify(result)}`);
+    log(`${variant.name} ${shape} N=${n}: ${JSON.stringify(result)}`);
     return result;
   } finally {
     caller.stop();
@@ -615,10 +770,11 @@ async function runWave(variant: { name: string; dist: string }, n: number, jvms:
 
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
+/** The many-services table (the shape's original columns, the load average added). */
 export function table(results: WaveResult[]): string {
   const lines = [
-    '| variant | N | drainers | drain p50 ms | drain p99 ms | p99 ÷ N=1 | outcomes | Eureka requests / drain | per server | KiB / drain | KiB / server / drain | Eureka CPU s (idle, same length) | Eureka peak RSS MiB | failed / sent |',
-    '|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | N | drainers | drain p50 ms | drain p99 ms | p99 ÷ N=1 | outcomes | Eureka requests / drain | per server | KiB / drain | KiB / server / drain | Eureka CPU s (idle, same length) | Eureka peak RSS MiB | failed / sent | load 1 min |',
+    '|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     if (r.skipped) {
@@ -628,7 +784,35 @@ export function table(results: WaveResult[]): string {
     const one = results.find((x) => x.variant === r.variant && x.n === 1 && !x.skipped);
     const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(
-      `| ${r.variant} | ${r.n} | ${r.layout ?? `${r.n} processes`} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} |`,
+      `| ${r.variant} | ${r.n} | ${r.layout ?? `${r.n} processes`} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} | ${fmt(r.loadAverage1m, 1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Requests / KiB of one kind per drain, the mean of the servers (each server's own numbers are in the JSON). */
+function perServer(r: WaveResult, kind: RequestKind): string {
+  const servers = Object.values(r.perServerByKind);
+  return `${fmt(mean(servers.map((s) => s[kind].requests)), 1)} / ${fmt(mean(servers.map((s) => s[kind].kib)), 1)}`;
+}
+
+/** The one-service table: what issue 23 asks to see per N. */
+export function oneServiceTable(results: WaveResult[]): string {
+  const lines = [
+    '| variant | N (+2 stay, background) | drainers | drain p50 / p99 ms | override at each server after /prestop, p99 ms | drainer CPU ms /prestop → PUTs, p50 / p99 (wall p99 ms) | per drain per server, requests / KiB: PUT · app view · delta · live · other | Eureka CPU s above idle (ms / drain) | failed / sent | outcomes | load 1 min |',
+    '|---|---|---|---|---|---|---|---|---:|---|---:|',
+  ];
+  for (const r of results) {
+    if (r.skipped) {
+      lines.push(`| ${r.variant} | ${r.n} | skipped: ${r.skipped} |`);
+      continue;
+    }
+    const arrivals = Object.entries(r.overrideArrivalMs).map(([label, a]) => `${label} ${fmt(a.p99)}${a.missing ? ` (${a.missing} not seen)` : ''}`).join(', ');
+    const cpu = r.drainerCpuMsToPuts;
+    const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+    const kinds = (['put_override', 'app_view', 'delta', 'live_instance', 'other'] as const).map((k) => perServer(r, k)).join(' · ');
+    lines.push(
+      `| ${r.variant} | ${r.n} (+${ONE_APP_SPARE}, ${r.background}) | ${r.layout} | ${r.drainMs.p50} / ${r.drainMs.p99} | ${arrivals} | ${fmt(cpu.p50, 1)} / ${fmt(cpu.p99, 1)}${cpu.missing ? ` (${cpu.missing} not seen)` : ''} (${fmt(r.drainerWallMsToPuts.p99)}) | ${kinds} | ${fmt(r.eurekaCpuAboveIdleSeconds, 1)} (${fmt(r.eurekaCpuAboveIdleMsPerDrain)}) | ${r.failed} / ${r.callerSent} | ${outcomes} | ${fmt(r.loadAverage1m, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -640,7 +824,7 @@ export async function main(args: string[]): Promise<number> {
   log(`sizes ${options.sizes.join(', ')}; variants ${options.variants.map((v) => `${v.name}=${v.dist}`).join(', ')}; node ${process.version}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`);
   const results: WaveResult[] = [];
   try {
-    for (const variant of options.variants) results.push(...(await runVariant(variant, options)));
+    for (const shape of options.shapes) for (const variant of options.variants) results.push(...(await runVariant(variant, shape, options)));
   } finally {
     await stopAll();
   }
@@ -654,7 +838,13 @@ export async function main(args: string[]): Promise<number> {
     results,
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  writeFileSync(join(__dirname, 'results', 'fleet.json'), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write(`${table(results)}\n\nrun: ${out.seconds} s, ${out.cpus}, ${out.memGiB} GiB, node ${out.node}\n`);
+  // fleet.json is the last run; the dated copy keeps it (the shared machine makes each run one sample).
+  const dated = `fleet-${out.startedAt.slice(0, 16).replace(':', '-')}-${options.shapes.join('+')}.json`;
+  for (const name of ['fleet.json', dated]) writeFileSync(join(__dirname, 'results', name), `${JSON.stringify(out, null, 2)}\n`);
+  const tables = [
+    ...(options.shapes.includes('many-services') ? [`many-services:\n${table(results.filter((r) => r.shape === 'many-services'))}`] : []),
+    ...(options.shapes.includes('one-service') ? [`one-service:\n${oneServiceTable(results.filter((r) => r.shape === 'one-service'))}`] : []),
+  ];
+  process.stdout.write(`${tables.join('\n\n')}\n\nrun: ${out.seconds} s, ${out.cpus}, ${out.memGiB} GiB, node ${out.node}\n`);
   return 0;
 }
