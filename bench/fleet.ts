@@ -472,6 +472,8 @@ interface WaveResult {
    */
   drainerCpuMsToPuts: Spread & { mean: number; missing: number };
   drainerWallMsToPuts: Spread;
+  /** Per drainer process: its drains' /prestop → last PUT window on the monotonic clock (cuts a --cpu-prof profile). */
+  drainWindows: { pid: number; fromHrUs: number; toHrUs: number; drains: number }[];
   /** The machine's 1-minute load average when the wave began (the machine is shared). */
   loadAverage1m: number;
   skipped?: string;
@@ -485,7 +487,10 @@ const round1 = (x: number): number => Math.round(x * 10) / 10;
  * server; a later PUT is a restore). The drainers hosted in one process share its CPU, so each gets the process's
  * CPU from its drains' first /prestop to their last PUT ÷ their number; a drainer of its own gets exactly its window.
  */
-function drainerCpuToPuts(drained: readonly Instance[], waveStart: number): { cpu: Spread & { mean: number; missing: number }; wall: Spread } {
+function drainerCpuToPuts(
+  drained: readonly Instance[],
+  waveStart: number,
+): { cpu: Spread & { mean: number; missing: number }; wall: Spread; windows: WaveResult['drainWindows'] } {
   const windows = drained.map((i) => {
     const events = i.drainer!.probes.filter((e) => e.atMs >= waveStart - 1_000);
     const prestop = events.find((e) => e.drainProbe === 'prestop' && e.port === i.drainer!.port);
@@ -496,15 +501,18 @@ function drainerCpuToPuts(drained: readonly Instance[], waveStart: number): { cp
   });
   const cpuMs: number[] = [];
   const wallMs: number[] = [];
+  const byProcess = new Map<number, WaveResult['drainWindows'][number]>();
   for (const w of windows) {
     if (!w) continue;
     const mates = windows.filter((o) => o && o.instance.drainer!.child === w.instance.drainer!.child);
+    const pid = w.instance.drainer!.child.pid!;
+    byProcess.set(pid, { pid, fromHrUs: Math.min(...mates.map((o) => o!.prestop.hrUs)), toHrUs: Math.max(...mates.map((o) => o!.last.hrUs)), drains: mates.length });
     const fromCpu = Math.min(...mates.map((o) => o!.prestop.cpuUs));
     const toCpu = Math.max(...mates.map((o) => o!.last.cpuUs));
     cpuMs.push((toCpu - fromCpu) / 1000 / mates.length);
     wallMs.push((w.last.hrUs - w.prestop.hrUs) / 1000);
   }
-  return { cpu: { ...spread(cpuMs), mean: mean(cpuMs), missing: drained.length - cpuMs.length }, wall: spread(wallMs) };
+  return { cpu: { ...spread(cpuMs), mean: mean(cpuMs), missing: drained.length - cpuMs.length }, wall: spread(wallMs), windows: [...byProcess.values()] };
 }
 
 async function runVariant(variant: { name: string; dist: string }, shape: Shape, options: Options): Promise<WaveResult[]> {
@@ -739,6 +747,7 @@ async function runWave(
       eurekaCpuAboveIdleMsPerDrain: ((eurekaCpu - (cpuIdle * waveMs) / idleMs) * 1000) / n,
       drainerCpuMsToPuts: toPuts.cpu,
       drainerWallMsToPuts: toPuts.wall,
+      drainWindows: toPuts.windows,
       loadAverage1m,
     };
     log(`${variant.name} ${shape} N=${n}: ${JSON.stringify(result)}`);
