@@ -37,6 +37,14 @@ function categorize(profile) {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
   const cache = new Map();
+  /** A stack of node's own code only: the nearest node: module names the part (a native leaf has no url). */
+  const nodeCore = (id) => {
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const url = byId.get(at).callFrame.url;
+      if (url.startsWith('node:')) return /_http|net|stream|zlib|dns|tls|socket/.test(url) ? 'node core: http, net, streams' : 'node core: timers, events, other';
+    }
+    return 'node core: timers, events, other';
+  };
   return (id) => {
     if (cache.has(id)) return cache.get(id);
     let category;
@@ -49,7 +57,7 @@ function categorize(profile) {
       if (leaf.functionName === '(garbage collector)') category = 'V8 garbage collector';
       else if (leaf.functionName === '(idle)') category = '(idle)';
       else if (leaf.functionName === '(program)') category = '(program: V8/native, no JS frame)';
-      else category = `node core (${leaf.url.startsWith('node:') ? leaf.url.replace(/^node:(internal\/)?/, '').split('/')[0] : leaf.functionName || '?'})`;
+      else category = nodeCore(id);
     }
     cache.set(id, category);
     return category;
