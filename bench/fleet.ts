@@ -779,24 +779,24 @@ async function runWave(
 
 const fmt = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
+/** A markdown table of the waves: the header lines, then one row per wave (a skipped wave says why). */
+function markdownTable(header: string[], results: WaveResult[], row: (r: WaveResult) => string): string {
+  return [...header, ...results.map((r) => (r.skipped ? `| ${r.variant} | ${r.n} | skipped: ${r.skipped} |` : row(r)))].join('\n');
+}
+
 /** The many-services table (the shape's original columns, the load average added). */
 export function table(results: WaveResult[]): string {
-  const lines = [
+  const header = [
     '| variant | N | drainers | drain p50 ms | drain p99 ms | p99 ÷ N=1 | outcomes | Eureka requests / drain | per server | KiB / drain | KiB / server / drain | Eureka CPU s (idle, same length) | Eureka peak RSS MiB | failed / sent | load 1 min |',
     '|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of results) {
-    if (r.skipped) {
-      lines.push(`| ${r.variant} | ${r.n} | skipped: ${r.skipped} |`);
-      continue;
-    }
+  return markdownTable(header, results, (r) => {
     const one = results.find((x) => x.variant === r.variant && x.n === 1 && !x.skipped);
     const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
-    lines.push(
-      `| ${r.variant} | ${r.n} | ${r.layout ?? `${r.n} processes`} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} | ${fmt(r.loadAverage1m, 1)} |`,
+    return (
+      `| ${r.variant} | ${r.n} | ${r.layout ?? `${r.n} processes`} | ${r.drainMs.p50} | ${r.drainMs.p99} | ${one ? fmt(r.drainMs.p99 / one.drainMs.p99, 2) : '–'} | ${outcomes} | ${fmt(r.requestsPerDrain, 1)} | ${fmt(r.requestsPerDrain / 2, 1)} | ${fmt(r.bytesPerDrain / 1024, 1)} | ${fmt(r.bytesPerDrain / 2048, 1)} | ${fmt(r.eurekaCpuSeconds, 1)} (${fmt(r.eurekaCpuSecondsIdleSameLength, 1)}) | ${fmt(r.eurekaPeakRssMiB)} | ${r.failed} / ${r.callerSent} | ${fmt(r.loadAverage1m, 1)} |`
     );
-  }
-  return lines.join('\n');
+  });
 }
 
 /** Requests / KiB of one kind per drain, the mean of the servers (each server's own numbers are in the JSON). */
@@ -807,24 +807,19 @@ function perServer(r: WaveResult, kind: RequestKind): string {
 
 /** The one-service table: what issue 23 asks to see per N. */
 export function oneServiceTable(results: WaveResult[]): string {
-  const lines = [
+  const header = [
     '| variant | N (+2 stay, background) | drainers | drain p50 / p99 ms | override at each server after /prestop, p99 ms | drainer CPU ms /prestop → PUTs, p50 / p99 (wall p99 ms) | per drain per server, requests / KiB: PUT · app view · delta · live · other | Eureka CPU s above idle (ms / drain) | failed / sent | outcomes | load 1 min |',
     '|---|---|---|---|---|---|---|---|---:|---|---:|',
   ];
-  for (const r of results) {
-    if (r.skipped) {
-      lines.push(`| ${r.variant} | ${r.n} | skipped: ${r.skipped} |`);
-      continue;
-    }
+  return markdownTable(header, results, (r) => {
     const arrivals = Object.entries(r.overrideArrivalMs).map(([label, a]) => `${label} ${fmt(a.p99)}${a.missing ? ` (${a.missing} not seen)` : ''}`).join(', ');
     const cpu = r.drainerCpuMsToPuts;
     const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
     const kinds = (['put_override', 'app_view', 'delta', 'live_instance', 'other'] as const).map((k) => perServer(r, k)).join(' · ');
-    lines.push(
-      `| ${r.variant} | ${r.n} (+${ONE_APP_SPARE}, ${r.background}) | ${r.layout} | ${r.drainMs.p50} / ${r.drainMs.p99} | ${arrivals} | ${fmt(cpu.p50, 1)} / ${fmt(cpu.p99, 1)}${cpu.missing ? ` (${cpu.missing} not seen)` : ''} (${fmt(r.drainerWallMsToPuts.p99)}) | ${kinds} | ${fmt(r.eurekaCpuAboveIdleSeconds, 1)} (${fmt(r.eurekaCpuAboveIdleMsPerDrain)}) | ${r.failed} / ${r.callerSent} | ${outcomes} | ${fmt(r.loadAverage1m, 1)} |`,
+    return (
+      `| ${r.variant} | ${r.n} (+${ONE_APP_SPARE}, ${r.background}) | ${r.layout} | ${r.drainMs.p50} / ${r.drainMs.p99} | ${arrivals} | ${fmt(cpu.p50, 1)} / ${fmt(cpu.p99, 1)}${cpu.missing ? ` (${cpu.missing} not seen)` : ''} (${fmt(r.drainerWallMsToPuts.p99)}) | ${kinds} | ${fmt(r.eurekaCpuAboveIdleSeconds, 1)} (${fmt(r.eurekaCpuAboveIdleMsPerDrain)}) | ${r.failed} / ${r.callerSent} | ${outcomes} | ${fmt(r.loadAverage1m, 1)} |`
     );
-  }
-  return lines.join('\n');
+  });
 }
 
 export async function main(args: string[]): Promise<number> {
