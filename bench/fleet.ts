@@ -842,9 +842,10 @@ export async function main(args: string[]): Promise<number> {
     results,
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  // fleet.json is the last run; the dated copy keeps it (the shared machine makes each run one sample).
-  const dated = `fleet-${out.startedAt.slice(0, 16).replace(':', '-')}-${options.shapes.join('+')}.json`;
-  for (const name of ['fleet.json', dated]) writeFileSync(join(__dirname, 'results', name), `${JSON.stringify(out, null, 2)}\n`);
+  // One file per run, named by its start and shapes: on a shared machine each run is one sample, kept beside the others.
+  const name = `fleet-${out.startedAt.slice(0, 16).replace(':', '-')}-${options.shapes.join('+')}.json`;
+  writeFileSync(join(__dirname, 'results', name), `${JSON.stringify(out, null, 2)}\n`);
+  log(`results: bench/results/${name}`);
   const tables = [
     ...(options.shapes.includes('many-services') ? [`many-services:\n${table(results.filter((r) => r.shape === 'many-services'))}`] : []),
     ...(options.shapes.includes('one-service') ? [`one-service:\n${oneServiceTable(results.filter((r) => r.shape === 'one-service'))}`] : []),
