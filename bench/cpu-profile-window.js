@@ -6,7 +6,7 @@
  *   node bench/cpu-profile-window.js RESULTS_JSON PROFILE_DIR [--n N]
  *   node bench/cpu-profile-window.js --window FROM_US,TO_US PROFILE.cpuprofile
  *
- * RESULTS_JSON is a `bench:fleet` result (bench/results/fleet.json) run with `--cpu-prof PROFILE_DIR`: each wave's
+ * RESULTS_JSON is a `bench:fleet` result (bench/results/fleet-<start>-<shapes>.json) run with `--cpu-prof PROFILE_DIR`: each wave's
  * drainWindows give, per drainer process (pid), its drains' first /prestop and last override PUT on the monotonic
  * clock, which is the clock of V8's profile timestamps; the profile of that pid is CPU.<date>.<time>.<pid>.….cpuprofile.
  * --n picks the wave when one profile directory holds several (default: every wave with windows, each pid once).
