@@ -474,6 +474,11 @@ interface WaveResult {
   drainerWallMsToPuts: Spread;
   /** Per drainer process: its drains' /prestop → last PUT window on the monotonic clock (cuts a --cpu-prof profile). */
   drainWindows: { pid: number; fromHrUs: number; toHrUs: number; drains: number }[];
+  /**
+   * This bench process's CPU over the wave (apps, proxies, caller): the proxies are on every drainer's path to
+   * Eureka, so a bench process near one core's worth (waveMs / 1000) delays the drains' requests itself.
+   */
+  benchCpuSeconds: number;
   /** The machine's 1-minute load average when the wave began (the machine is shared). */
   loadAverage1m: number;
   skipped?: string;
@@ -668,6 +673,7 @@ async function runWave(
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, jvms.reduce((s, j) => s + rssMiB(j.pid), 0))), 100);
     const cpu0 = jvms.map((j) => cpuSeconds(j.pid));
+    const benchCpu0 = process.cpuUsage();
     const waveStart = Date.now();
     const drains = await Promise.all(
       drained.map(async (i, k) => {
@@ -692,6 +698,7 @@ async function runWave(
     );
     const waveMs = Date.now() - waveStart;
     const eurekaCpu = jvms.reduce((s, j, k) => s + cpuSeconds(j.pid) - cpu0[k]!, 0);
+    const benchCpu = process.cpuUsage(benchCpu0);
     clearInterval(sampler);
     // Callers may still hold the instance: count failures until 4 s after the last port closed.
     for (let until = Date.now() + 10_000; drained.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
@@ -748,6 +755,7 @@ async function runWave(
       drainerCpuMsToPuts: toPuts.cpu,
       drainerWallMsToPuts: toPuts.wall,
       drainWindows: toPuts.windows,
+      benchCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6,
       loadAverage1m,
     };
     log(`${variant.name} ${shape} N=${n}: ${JSON.stringify(result)}`);
