@@ -467,7 +467,7 @@ interface WaveResult {
   eurekaCpuAboveIdleMsPerDrain: number;
   /**
    * The drainer's CPU from /prestop arriving to its last first-override PUT created (bench/drain-cpu-probe.js);
-   * a hosted drainer gets its process's CPU over its drains' window ÷ their number. putWallMs: the same window
+   * a hosted drainer gets its process's CPU over its drains' window ÷ their number. drainerWallMsToPuts: the same window
    * in wall time, as the drainer saw it.
    */
   drainerCpuMsToPuts: Spread & { mean: number; missing: number };
