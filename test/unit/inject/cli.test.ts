@@ -199,8 +199,8 @@ test.each([
   [['input.yaml'], "Unexpected argument 'input.yaml'. This command does not take positional arguments"],
   [['--filename='], '-f needs a file name (or - for stdin)'],
   [['-f', 'a.yaml', '--filename', 'b.yaml'], 'give one -f FILE (concatenate files with --- to inject several)'],
-  [['--image='], '--image needs an image reference'],
-  [['--sidecar', 'sometimes'], '--sidecar must be native or classic, got "sometimes"'],
+  [['--image='], '--image must be an image reference, got ""'],
+  [['--sidecar', 'sometimes'], '--sidecar must be one of native, classic, got "sometimes"'],
   [['-f', 'missing.yaml'], "cannot read missing.yaml: ENOENT: no such file, open 'missing.yaml'"],
 ])('usage: %j → exit 2', async (args, message) => {
   const { code, out, err } = await run(args, '');
