@@ -108,9 +108,8 @@ export async function startWebhook(options: WebhookOptions, inject: InjectFuncti
     onListenError: () => process.exit(1),
   });
   const metricsServer = options.metricsPort === 0 ? undefined : startMetricsServer(registry, options, logger);
-  // The token is a secret: the line says only whether there is one.
-  const { token, ...defaults } = options.defaults;
-  logger.info({ defaults: { ...defaults, token: token === undefined ? 'none' : 'set' }, port: options.port, metricsPort: options.metricsPort }, 'webhook configuration');
+  // defaults.token, if any, is censored by the logger's redact paths (src/logger.ts).
+  logger.info({ defaults: options.defaults, port: options.port, metricsPort: options.metricsPort }, 'webhook configuration');
   return {
     stop: async () => {
       ready = false;
