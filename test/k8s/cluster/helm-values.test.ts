@@ -11,10 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { pollUntil } from '../../e2e/support/poll';
-import { CHART, helm, type Run } from '../../helpers/helm';
+import { CHART, type Run } from '../../helpers/helm';
+import { helmIn as helmInNamespace, waitReadyEndpoint } from './support/helm-release';
 import { createPod, DRAINER, injectsNow, lightPod, waitInjecting } from './support/injection';
-import { assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, waitPodReady, type Json } from './support/kube';
+import { assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlRaw, waitPodReady, type Json } from './support/kube';
 import { recordResult } from './support/results';
 
 const RELEASE = 'values-e2e';
@@ -47,12 +47,7 @@ const VALUES: Record<string, unknown> = {
 const obj = (v: unknown): Json => (v ?? {}) as Json;
 const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
-function helmIn(args: readonly string[], values: Record<string, unknown> = {}): Run {
-  const sets = Object.entries(values).flatMap(([key, value]) => ['--set-json', `${key}=${JSON.stringify(value)}`]);
-  const run = helm([...args, '--namespace', NAMESPACE, ...sets]);
-  console.log(`helm ${args.join(' ')}: exit ${run.status}\n${run.stdout.trim()}${run.stderr.trim() ? `\n${run.stderr.trim()}` : ''}`.slice(0, 3000));
-  return run;
-}
+const helmIn = (args: readonly string[], values: Record<string, unknown> = {}): Run => helmInNamespace(NAMESPACE, args, values);
 
 function drainerIn(pod: Json): Json {
   const spec = obj(pod['spec']);
@@ -82,10 +77,7 @@ afterAll(async () => {
 
 test('an installed release with non-default drainer values injects a drainer with that port, resources, env and token', async () => {
   expect(helmIn(['install', RELEASE, CHART, '--wait', '--timeout', '150s'], VALUES).status).toBe(0);
-  await pollUntil('a ready endpoint of the webhook Service', async () => {
-    const slices = arr((await kubectlJson(['get', 'endpointslices', '-n', NAMESPACE, '-l', `kubernetes.io/service-name=${DEPLOYMENT}`]))['items']);
-    return slices.some((s) => arr(s['endpoints']).some((e) => obj(e['conditions'])['ready'] === true)) ? true : undefined;
-  }, 60_000, 500);
+  await waitReadyEndpoint(NAMESPACE, DEPLOYMENT);
   await waitInjecting(LABELLED, true);
 
   const pod = await createPod(LABELLED, lightPod('tuned'));
