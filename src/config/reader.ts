@@ -74,13 +74,22 @@ export class EnvReader {
     if (direct && file) this.problem(`set ${valueName} or ${fileName}, not both`);
     if (direct) return direct.raw;
     if (!file) return undefined;
-    try {
-      const content = this.readFileText(file.raw).trim();
-      if (content === '') this.problem(`${fileName} names an empty file: ${shown(file.raw)}`);
-      return content || undefined;
-    } catch (error) {
-      this.problem(`${fileName} names a file that cannot be read: ${shown(file.raw)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const read = this.readFile(file.raw);
+    if ('problem' in read) {
+      this.problem(`${fileName} names a file that cannot be read: ${shown(file.raw)} (${read.problem})`);
       return undefined;
+    }
+    const content = read.value.trim();
+    if (content === '') this.problem(`${fileName} names an empty file: ${shown(file.raw)}`);
+    return content || undefined;
+  }
+
+  /** A file's text (a mounted Secret, say), or why it cannot be read: the error's code, such as ENOENT. */
+  readFile(path: string): { readonly value: string } | { readonly problem: string } {
+    try {
+      return { value: this.readFileText(path) };
+    } catch (error) {
+      return { problem: (error as NodeJS.ErrnoException).code ?? 'error' };
     }
   }
 }

@@ -88,7 +88,7 @@ export interface DrainerSettings {
 /** The settings from the layers over the caller's defaults; every bad value is reported at once. */
 export function readSettings(
   layers: readonly AnnotationLayer[],
-  defaults: { readonly image: string; readonly sidecar: 'native' | 'classic' },
+  defaults: { readonly image: string; readonly sidecar: 'native' | 'classic'; readonly port: number },
 ): { readonly settings: DrainerSettings } | { readonly problems: readonly string[] } {
   const problems: string[] = [];
   const port = (name: string): number | undefined => {
@@ -118,7 +118,7 @@ export function readSettings(
     else problems.push(`${ANNOTATIONS.tail} must be adaptive or fixed, got ${JSON.stringify(tailFound.value)} (${tailFound.where})`);
   }
   const image = text(ANNOTATIONS.image) ?? defaults.image;
-  const drainerPort = port(ANNOTATIONS.port) ?? 8787;
+  const drainerPort = port(ANNOTATIONS.port) ?? defaults.port;
   const appPort = port(ANNOTATIONS.appPort);
   const appContainer = text(ANNOTATIONS.appContainer);
   const configMap = text(ANNOTATIONS.configMap);

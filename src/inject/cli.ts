@@ -8,17 +8,24 @@ import { readFileSync } from 'node:fs';
 import { text as streamText } from 'node:stream/consumers';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import YAML, { type Document } from 'yaml';
-import { readFlags, usageError } from '../command-line';
+import { flagOptions, readFlags, usageError } from '../command-line';
+import { EnvReader } from '../config/reader';
 import { ANNOTATIONS } from './annotations';
-import { DEFAULTS, injectWorkload, type InjectDefaults, type InjectResult } from './inject';
+import { DEFAULTS, DRAINER_DEFAULT_SETTINGS, readInjectDefaults } from './drainer-defaults';
+import { injectWorkload, type InjectDefaults, type InjectResult } from './inject';
 import { annotationsOf, describeObject, isObject, workloadKind, type Json } from './workload';
 
-export const INJECT_USAGE = `Usage: eureka-drainer inject [-f FILE|-] [--image IMAGE] [--sidecar native|classic]
+export const INJECT_USAGE = `Usage: eureka-drainer inject [-f FILE|-] [--image IMAGE] [--sidecar native|classic] [--drainer-port PORT]
+                             [--drainer-resources JSON] [--drainer-env JSON] [--drainer-token-file FILE]
   Reads Kubernetes YAML (several documents, List objects too) from FILE or stdin and writes it to stdout with
   the drainer added to every workload opted in with the annotation ${ANNOTATIONS.inject}: enabled (on the pod
   template, the workload, or a Namespace in the same input). What was done, or why not, goes to stderr.
-  --image    the drainer image (default ${DEFAULTS.image}; annotation ${ANNOTATIONS.image})
-  --sidecar  native (default: an init container with restartPolicy: Always, Kubernetes 1.29+) or classic
+  --image               the drainer image (default ${DEFAULTS.image}; annotation ${ANNOTATIONS.image})
+  --sidecar             native (default: an init container with restartPolicy: Always, Kubernetes 1.29+) or classic
+  --drainer-port        the drainer's port (default ${DEFAULTS.port}; annotation ${ANNOTATIONS.port})
+  --drainer-resources   its resources, e.g. '{"requests":{"cpu":"10m","memory":"96Mi"},"limits":{"memory":"192Mi"}}' (the default)
+  --drainer-env         env defaults, e.g. '[{"name":"DRAINER_TAIL_SECONDS","value":"5"}]': given unless the pod sets the name
+  --drainer-token-file  a file with a token (16+ characters): the drainer's DRAINER_TOKEN and the app's preStop header
 Exit codes: 0 the input parsed (even if some workloads were refused: see stderr), 2 unparseable input or usage.`;
 
 export interface Out {
@@ -32,20 +39,21 @@ interface Args {
 
 const INJECT_FLAGS = {
   filename: { type: 'string', short: 'f', multiple: true },
-  image: { type: 'string' },
-  sidecar: { type: 'string' },
+  // The injected drainer's defaults: the webhook's rows, read from flags only (the CLI reads no environment).
+  ...flagOptions(Object.values(DRAINER_DEFAULT_SETTINGS)),
 } as const satisfies ParseArgsOptionsConfig;
 
-function readArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
+function readArgs(args: readonly string[], readFile: (path: string) => string): Args | { readonly problem: string } | 'help' {
   const read = readFlags(args, INJECT_FLAGS);
   if (read.kind !== 'flags') return read.kind === 'help' ? 'help' : read;
-  const { filename = [], image = DEFAULTS.image, sidecar = DEFAULTS.sidecar } = read.flags;
+  const { filename = [], ...flags } = read.flags;
   if (filename.length > 1) return { problem: 'give one -f FILE (concatenate files with --- to inject several)' };
   const file = filename[0];
   if (file === '') return { problem: '-f needs a file name (or - for stdin)' };
-  if (image === '') return { problem: '--image needs an image reference' };
-  if (sidecar !== 'native' && sidecar !== 'classic') return { problem: `--sidecar must be native or classic, got ${JSON.stringify(sidecar)}` };
-  return { file: file === '-' ? undefined : file, defaults: { image, sidecar } };
+  const reader = new EnvReader({}, readFile, flags);
+  const defaults = readInjectDefaults(reader);
+  if (reader.problems.length > 0) return { problem: reader.problems.join('; ') };
+  return { file: file === '-' ? undefined : file, defaults };
 }
 
 /** The objects a document holds: itself, or a List's items. */
@@ -62,7 +70,7 @@ const nameOf = (o: Json): string => (isObject(o.metadata) && typeof o.metadata.n
 
 /** Runs the command; resolves to the exit code. */
 export async function runInject(args: readonly string[], stdin: NodeJS.ReadableStream, stdout: Out, stderr: Out, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Promise<number> {
-  const parsed = readArgs(args);
+  const parsed = readArgs(args, readFile);
   if (parsed === 'help') {
     stdout.write(`${INJECT_USAGE}\n`);
     return 0;

@@ -4,6 +4,7 @@
  * compares them field by field, so the examples and the injector cannot drift).
  */
 import { VERSION } from '../version';
+import type { DrainerResources } from './drainer-defaults';
 import type { Json } from './workload';
 
 export const DRAINER_CONTAINER_NAME = 'eureka-drainer';
@@ -29,21 +30,29 @@ export function downwardEnv(): Json[] {
   ];
 }
 
-/** The app container's preStop: the drainer's /prestop, which blocks until callers have let go. */
-export function appPreStop(port: number): Json {
-  return { httpGet: { path: '/prestop', port } };
+/** The header the hooks send the token in (src/http.ts also takes Authorization: Bearer). */
+export const DRAINER_TOKEN_HEADER = 'X-Drainer-Token';
+
+/** The app container's preStop: the drainer's /prestop, which blocks until callers have let go; with the drainer's token, if it has one. */
+export function appPreStop(port: number, token?: string): Json {
+  return { httpGet: { path: '/prestop', port, ...tokenHeader(token) } };
+}
+
+function tokenHeader(token: string | undefined): Json {
+  return token === undefined ? {} : { httpHeaders: [{ name: DRAINER_TOKEN_HEADER, value: token }] };
 }
 
 export interface DrainerContainerOptions {
   readonly sidecar: 'native' | 'classic';
   readonly image: string;
   readonly port: number;
+  readonly resources: DrainerResources;
+  /** Sent by the classic sidecar's own /prestop/join hook too: the drainer guards that path with it. */
+  readonly token: string | undefined;
   readonly envFrom: readonly Json[];
   readonly env: readonly Json[];
 }
 
-/** The k8s/ examples' (bench/README.md, "Footprint on a real kubelet", says how they follow from the measurements). */
-const RESOURCES = { requests: { cpu: '10m', memory: '96Mi' }, limits: { memory: '192Mi' } };
 const SECURITY_CONTEXT = { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
 
 export function drainerContainer(o: DrainerContainerOptions): Json {
@@ -55,7 +64,7 @@ export function drainerContainer(o: DrainerContainerOptions): Json {
     ...(o.envFrom.length > 0 ? { envFrom: o.envFrom.map((e) => structuredClone(e)) } : {}),
     env: o.env.map((e) => structuredClone(e)),
   };
-  const tail = { resources: structuredClone(RESOURCES), securityContext: structuredClone(SECURITY_CONTEXT) };
+  const tail = { resources: resourcesOf(o.resources), securityContext: structuredClone(SECURITY_CONTEXT) };
   if (o.sidecar === 'native') {
     // Started before the app, stopped after it: the startup probe holds the app back until the drainer listens.
     return {
@@ -68,9 +77,14 @@ export function drainerContainer(o: DrainerContainerOptions): Json {
   // Classic: its own hook joins the drain the app's hook started, so its SIGTERM comes at the end of the drain.
   return {
     ...common,
-    lifecycle: { preStop: { httpGet: { path: '/prestop/join', port: o.port } } },
+    lifecycle: { preStop: { httpGet: { path: '/prestop/join', port: o.port, ...tokenHeader(o.token) } } },
     readinessProbe: { httpGet: { path: '/readyz', port: DRAINER_PORT_NAME }, periodSeconds: 5 },
     livenessProbe: { httpGet: { path: '/healthz', port: DRAINER_PORT_NAME }, timeoutSeconds: 5 },
     ...tail,
   };
+}
+
+/** Resources as a container writes them: an empty section left out. */
+function resourcesOf(r: DrainerResources): Json {
+  return Object.fromEntries(Object.entries(r).filter(([, list]) => Object.keys(list).length > 0).map(([k, list]) => [k, { ...list }]));
 }

@@ -9,16 +9,13 @@ import type { Plan, PlanTermName } from '../plan';
 import { VERSION } from '../version';
 import { decideTail, exposureOf, findMetricsEndpoint, INJECTED_TAIL_METRICS_URL, INJECTED_TAIL_MODE, injectedTailEnv, type TailDecision } from './adaptive-tail';
 import { ANNOTATIONS, readOptIn, readSettings, type AnnotationLayer } from './annotations';
-import { appPreStop, DEFAULT_IMAGE, downwardEnv, drainerContainer, DRAINER_CONTAINER_NAME } from './drainer-container';
+import { appPreStop, downwardEnv, drainerContainer, DRAINER_CONTAINER_NAME, DRAINER_TOKEN_HEADER } from './drainer-container';
+import { OWN_NAMES, TOKEN_NAMES, type EnvDefault, type InjectDefaults } from './drainer-defaults';
 import { graceFor, visibleEnv, type ConfigMaps } from './grace';
 import { annotationsOf, describeObject, isObject, locateWorkload, workloadKind, type Json } from './workload';
 
-export interface InjectDefaults {
-  readonly image: string;
-  readonly sidecar: 'native' | 'classic';
-}
-
-export const DEFAULTS: InjectDefaults = { image: DEFAULT_IMAGE, sidecar: 'native' };
+// The defaults are the webhook's and the CLI's settings (src/inject/drainer-defaults.ts); callers take them from here with the function.
+export { DEFAULTS, type InjectDefaults } from './drainer-defaults';
 
 export interface InjectContext {
   readonly defaults: InjectDefaults;
@@ -33,10 +30,6 @@ export type InjectResult =
   | { readonly kind: 'unchanged'; readonly reason: string }
   | { readonly kind: 'refused'; readonly reason: string };
 
-/** Env names the injector sets itself; the app's entries of the same name are not copied. */
-const OWN_NAMES = new Set(['DRAINER_APP_PORT', 'DRAINER_GRACE_PERIOD_SECONDS', 'DRAINER_PORT', 'POD_IP', 'POD_NAME', 'NODE_IP', INJECTED_TAIL_MODE, INJECTED_TAIL_METRICS_URL]);
-/** Never copied: the injected hook sends no token, so a drainer with one would refuse the kubelet's call. */
-const TOKEN_NAMES = new Set(['DRAINER_TOKEN', 'DRAINER_TOKEN_FILE']);
 /** The only Secret-backed values copied from the app: what the drainer needs to reach Eureka at all. */
 const SECRET_NAMES_COPIED = new Set(['DRAINER_EUREKA_URLS', 'EUREKA_CLIENT_SERVICEURL_DEFAULTZONE', 'DRAINER_EUREKA_CREDENTIALS']);
 const DRAINER_READS = new Set(VARIABLE_NAMES);
@@ -107,7 +100,8 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   // An existing preStop is never replaced: the drain must not silently drop what the app's hook did.
   const lifecycle = isObject(app.lifecycle) ? app.lifecycle : {};
   const existingHook = lifecycle.preStop;
-  const hookIsOurs = existingHook !== undefined && isOurHook(existingHook, s.port);
+  const token = context.defaults.token;
+  const hookIsOurs = existingHook !== undefined && isOurHook(existingHook, s.port, token);
   if (existingHook !== undefined && !hookIsOurs) {
     return refused(
       `app container ${appName} already has a preStop hook (${JSON.stringify(existingHook)}); the drainer's preStop would replace it. ` +
@@ -134,11 +128,14 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
   ];
 
   const configMaps: ConfigMaps = context.configMaps ?? {};
-  // The env in the order it is written below (DRAINER_GRACE_PERIOD_SECONDS aside: it is the result).
-  const visible = visibleEnv(envFrom, [...own, ...downwardEnv(), ...copied.env], configMaps);
   const fromConfigMaps = visibleEnv(envFrom, [], configMaps).env;
+  const envDefaults = defaultsNotSet(context.defaults.env, copied.env, fromConfigMaps);
+  const tokenEnv: Json[] = token === undefined ? [] : [{ name: 'DRAINER_TOKEN', value: token }];
+  // The env in the order it is written below (DRAINER_GRACE_PERIOD_SECONDS aside: it is the result).
+  const visible = visibleEnv(envFrom, [...own, ...tokenEnv, ...downwardEnv(), ...envDefaults, ...copied.env], configMaps);
   for (const name of TOKEN_NAMES) {
-    if (fromConfigMaps[name] !== undefined) return refused(`a ConfigMap the drainer reads sets ${name}, but the injected preStop sends no token (the kubelet's call would be refused)`);
+    // With a token the injector's DRAINER_TOKEN wins over a ConfigMap's (env beats envFrom); without one, the hook sends none.
+    if (token === undefined && fromConfigMaps[name] !== undefined) return refused(`a ConfigMap the drainer reads sets ${name}, but the injected preStop sends no token (the kubelet's call would be refused)`);
   }
   if ((visible.env.DRAINER_MODE ?? '').trim() === 'owner') return refused('DRAINER_MODE=owner: injection is for apps with their own Eureka client; see k8s/owner-mode.yaml');
   const canKnow = (names: readonly string[]): boolean =>
@@ -163,10 +160,10 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
     exposure: exposureOf(appEnv),
     appPort,
   });
-  const env = [own[0]!, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...own.slice(1), ...downwardEnv(), ...copied.env, ...injectedTailEnv(tail)];
+  const env = [own[0]!, { name: 'DRAINER_GRACE_PERIOD_SECONDS', value: String(grace.seconds) }, ...own.slice(1), ...tokenEnv, ...downwardEnv(), ...envDefaults, ...copied.env, ...injectedTailEnv(tail)];
 
   // Apply.
-  const container = drainerContainer({ sidecar: s.sidecar, image: s.image, port: s.port, envFrom, env });
+  const container = drainerContainer({ sidecar: s.sidecar, image: s.image, port: s.port, resources: context.defaults.resources, token, envFrom, env });
   if (s.sidecar === 'native') w.podSpec.initContainers = [...arr(w.podSpec.initContainers), container];
   else (w.podSpec.containers as unknown[]).push(container);
   changes.push(
@@ -175,8 +172,8 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
       : `added container ${DRAINER_CONTAINER_NAME} (${s.image}) as a classic sidecar in containers, its own preStop GET /prestop/join`,
   );
   if (!hookIsOurs) {
-    app.lifecycle = { ...lifecycle, preStop: appPreStop(s.port) };
-    changes.push(`app container ${appName}: preStop httpGet /prestop on port ${s.port}`);
+    app.lifecycle = { ...lifecycle, preStop: appPreStop(s.port, token) };
+    changes.push(`app container ${appName}: preStop httpGet /prestop on port ${s.port}${token === undefined ? '' : ` with the token (${DRAINER_TOKEN_HEADER})`}`);
   } else {
     changes.push(`app container ${appName}: already has the drainer's preStop (kept)`);
   }
@@ -193,7 +190,14 @@ export function injectWorkload(object: unknown, context: InjectContext): InjectR
     `DRAINER_GRACE_PERIOD_SECONDS=${grace.seconds}` +
       (overridden !== undefined && overridden !== String(grace.seconds) ? ` (the ConfigMap's ${overridden} is overridden: env beats envFrom)` : ''),
   );
-  changes.push(`DRAINER_APP_PORT=${appPort}, DRAINER_PORT=${s.port}; POD_IP, POD_NAME, NODE_IP from the Downward API; no DRAINER_TOKEN (the guard is loopback, NODE_IP and the pod's default gateway)`);
+  changes.push(
+    `DRAINER_APP_PORT=${appPort}, DRAINER_PORT=${s.port}; POD_IP, POD_NAME, NODE_IP from the Downward API; ` +
+      (token === undefined ? "no DRAINER_TOKEN (the guard is loopback, NODE_IP and the pod's default gateway)" : 'DRAINER_TOKEN, the value the preStop sends'),
+  );
+  if (envDefaults.length > 0) {
+    const unseen = visible.unseenConfigMaps.length > 0 ? ` (over ConfigMap ${visible.unseenConfigMaps.join(', ')}, not visible here: env beats envFrom)` : '';
+    changes.push(`env defaults: ${envDefaults.map((e) => e.name).join(', ')}${unseen}`);
+  }
   changes.push(tailChange(tail, visible.unseenConfigMaps));
   if (copied.env.length > 0) changes.push(`copied from app container ${appName}'s env: ${copied.env.map((e) => String(e.name)).join(', ')}`);
   if (envFrom.length > 0) changes.push(`drainer envFrom ConfigMaps: ${envFrom.map((f) => String((f.configMapRef as Json).name)).join(', ')}`);
@@ -218,12 +222,19 @@ function termMs(plan: Plan, name: PlanTermName): number {
   return plan.terms.find((t) => t.name === name)?.ms ?? 0;
 }
 
-/** Exactly the hook the injector writes: httpGet /prestop on the drainer's port, nothing else. */
-function isOurHook(hook: unknown, port: number): boolean {
+/** Exactly the hook the injector writes: httpGet /prestop on the drainer's port, with the token if there is one, nothing else. */
+function isOurHook(hook: unknown, port: number, token: string | undefined): boolean {
   if (!isObject(hook) || Object.keys(hook).length !== 1 || !isObject(hook.httpGet)) return false;
   const get = hook.httpGet;
-  const keys = Object.keys(get).filter((k) => !(k === 'scheme' && get.scheme === 'HTTP') && !(k === 'httpHeaders' && arr(get.httpHeaders).length === 0));
-  return get.path === '/prestop' && (get.port === port || get.port === String(port)) && keys.every((k) => k === 'path' || k === 'port');
+  const headers = arr(get.httpHeaders);
+  const sendsToken = token === undefined ? headers.length === 0 : headers.length === 1 && headers[0]!.name === DRAINER_TOKEN_HEADER && headers[0]!.value === token;
+  const keys = Object.keys(get).filter((k) => !(k === 'scheme' && get.scheme === 'HTTP') && k !== 'httpHeaders');
+  return get.path === '/prestop' && (get.port === port || get.port === String(port)) && sendsToken && keys.every((k) => k === 'path' || k === 'port');
+}
+
+/** The env defaults whose names the pod does not set: in the app's env the drainer copies, or in a ConfigMap the injector sees. */
+function defaultsNotSet(defaults: readonly EnvDefault[], copied: readonly Json[], fromConfigMaps: Readonly<Record<string, string>>): Json[] {
+  return defaults.filter((d) => fromConfigMaps[d.name] === undefined && !copied.some((e) => e.name === d.name)).map((d) => ({ name: d.name, value: d.value }));
 }
 
 /**

@@ -2,17 +2,19 @@
  * `eureka-drainer webhook`: the mutating admission webhook that adds the drainer to pods.
  * Flags win over the environment; every bad value is reported at once (exit 2).
  */
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { flagOptions, readFlags, usageError } from '../command-line';
 import { EnvReader, readRows, setting } from '../config/reader';
 import { usageTable } from '../config/reference';
 import { duration, integer, oneOf, requiredText, text } from '../config/rules';
+import { DRAINER_DEFAULT_SETTINGS, readInjectDefaults } from '../inject/drainer-defaults';
 import type { LogLevel } from '../config/types';
 import { LOG_LEVELS } from '../config/variables';
 import { ConfigError, describeError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import { DEFAULTS, injectWorkload, type InjectDefaults } from '../inject/inject';
+import { injectWorkload, type InjectDefaults } from '../inject/inject';
 import { createWebhookMetrics } from './metrics';
 import type { InjectFunction } from './review';
 import { readTlsPair, startWebhookServer, type TlsPair } from './server';
@@ -32,22 +34,20 @@ export interface WebhookOptions {
   readonly shutdownDelayMs: number;
 }
 
-/** The webhook's rows, in the same table form as the drainer's (src/config/variables.ts): a flag, then its variable. */
-export const SETTINGS = {
+/** The webhook's own rows, in the same table form as the drainer's (src/config/variables.ts): a flag, then its variable. */
+const OWN_SETTINGS = {
   certFile: setting(['--cert', 'WEBHOOK_TLS_CERT_FILE'], requiredText(), 'PEM certificate (chain) file; read again every few seconds'),
   keyFile: setting(['--key', 'WEBHOOK_TLS_KEY_FILE'], requiredText(), 'PEM private key file'),
   host: setting(['--host', 'WEBHOOK_HOST'], text('::'), 'address to listen on (:: is dual-stack)'),
   port: setting(['--port', 'WEBHOOK_PORT'], integer(8443, 1, 65_535), 'TLS port'),
   metricsPort: setting(['--metrics-port', 'WEBHOOK_METRICS_PORT'], integer(9090, 0, 65_535), 'plain-HTTP /metrics port; 0: off'),
-  image: setting(['--image', 'WEBHOOK_SIDECAR_IMAGE'], text(DEFAULTS.image), 'the drainer image to inject', {
-    // The tag is this build's version; the reference shows where it goes.
-    shownDefault: DEFAULTS.image.replace(/:[^:/]*$/, ':<version>'),
-  }),
-  sidecar: setting(['--sidecar', 'WEBHOOK_SIDECAR'], oneOf(['native', 'classic'] as const, DEFAULTS.sidecar), 'native | classic'),
   logLevel: setting(['--log-level', 'DRAINER_LOG_LEVEL'], oneOf(LOG_LEVELS, 'info'), 'fatal … trace, silent'),
   reloadIntervalMs: setting(['--reload-interval-seconds', 'WEBHOOK_TLS_RELOAD_SECONDS'], duration(5_000, 's', { minMs: 1_000, maxMs: 3_600_000 }), 'how often the TLS files are read again'),
   shutdownDelayMs: setting(['--shutdown-delay-seconds', 'WEBHOOK_SHUTDOWN_DELAY_SECONDS'], duration(5_000, 's', { maxMs: 60_000 }), 'not ready this long before closing'),
 } as const;
+
+/** Every row: its own, then the injected drainer's defaults (the rows `eureka-drainer inject` reads too). */
+export const SETTINGS = { ...OWN_SETTINGS, ...DRAINER_DEFAULT_SETTINGS } as const;
 
 export const WEBHOOK_USAGE = `eureka-drainer webhook — the mutating admission webhook that adds the drainer to pods
 
@@ -63,13 +63,16 @@ Serves POST /inject (namespaces labelled eureka-drainer/inject=enabled) and POST
  * component reads with (src/config/reader.ts): the options, `help` for -h/--help, or the problem parseArgs
  * found in the flags (a usage error). Throws ConfigError with every problem in the values.
  */
-export function parseWebhookOptions(args: readonly string[], env: NodeJS.ProcessEnv): WebhookOptions | 'help' | { readonly problem: string } {
+export function parseWebhookOptions(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): WebhookOptions | 'help' | { readonly problem: string } {
   const parsed = readFlags(args, flagOptions(Object.values(SETTINGS)));
   if (parsed.kind === 'help') return 'help';
   if (parsed.kind === 'problem') return { problem: parsed.problem };
-  const reader = new EnvReader(env, undefined, parsed.flags);
-  const { image, sidecar, ...v } = readRows(reader, SETTINGS);
-  const options: WebhookOptions = { ...v, defaults: { image, sidecar } };
+  const reader = new EnvReader(env, readFile, parsed.flags);
+  const options: WebhookOptions = { ...readRows(reader, OWN_SETTINGS), defaults: readInjectDefaults(reader) };
   if (options.metricsPort !== 0 && options.metricsPort === options.port) reader.problem(`the metrics port and the TLS port are both ${options.port}`);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return options;
@@ -105,6 +108,7 @@ export async function startWebhook(options: WebhookOptions, inject: InjectFuncti
     onListenError: () => process.exit(1),
   });
   const metricsServer = options.metricsPort === 0 ? undefined : startMetricsServer(registry, options, logger);
+  // defaults.token, if any, is censored by the logger's redact paths (src/logger.ts).
   logger.info({ defaults: options.defaults, port: options.port, metricsPort: options.metricsPort }, 'webhook configuration');
   return {
     stop: async () => {

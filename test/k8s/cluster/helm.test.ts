@@ -12,8 +12,8 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { VERSION } from '../../../src/version';
-import { pollUntil } from '../../e2e/support/poll';
-import { CHART, helm, type Run } from '../../helpers/helm';
+import { CHART, type Run } from '../../helpers/helm';
+import { helmIn as helmInNamespace, waitReadyEndpoint } from './support/helm-release';
 import { createPod, injectionOf, injectsNow, lightPod, waitInjecting } from './support/injection';
 import { assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlJson, kubectlRaw, type Json } from './support/kube';
 import { recordResult } from './support/results';
@@ -39,12 +39,7 @@ const VALUES: Record<string, unknown> = {
 const obj = (v: unknown): Json => (v ?? {}) as Json;
 const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 
-function helmIn(args: readonly string[], values: Record<string, unknown> = {}): Run {
-  const sets = Object.entries(values).flatMap(([key, value]) => ['--set-json', `${key}=${JSON.stringify(value)}`]);
-  const run = helm([...args, '--namespace', NAMESPACE, ...sets]);
-  console.log(`helm ${args.join(' ')}: exit ${run.status}\n${run.stdout.trim()}${run.stderr.trim() ? `\n${run.stderr.trim()}` : ''}`.slice(0, 3000));
-  return run;
-}
+const helmIn = (args: readonly string[], values: Record<string, unknown> = {}): Run => helmInNamespace(NAMESPACE, args, values);
 
 /** The fingerprints of the certificates in a PEM bundle, in order. */
 function pemCertificates(bundle: string): string[] {
@@ -69,10 +64,7 @@ async function certificate(): Promise<{ served: string; ca: string; caBundles: s
  * pod comes out injected: a pod created before that would be admitted without the drainer (failurePolicy Ignore).
  */
 async function waitServing(): Promise<void> {
-  await pollUntil('a ready endpoint of the webhook Service', async () => {
-    const slices = arr((await kubectlJson(['get', 'endpointslices', '-n', NAMESPACE, '-l', `kubernetes.io/service-name=${DEPLOYMENT}`]))['items']);
-    return slices.some((s) => arr(s['endpoints']).some((e) => obj(e['conditions'])['ready'] === true)) ? true : undefined;
-  }, 60_000, 500);
+  await waitReadyEndpoint(NAMESPACE, DEPLOYMENT);
   await waitInjecting(LABELLED, true);
 }
 

@@ -9,6 +9,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
+import { parseResources } from '../../../src/inject/drainer-defaults';
 import { SETTINGS } from '../../../src/webhook/command';
 import { validateObjects } from '../../helpers/k8s-schemas';
 import { CHART, documents, helm, idOf, ROOT, render, type Json } from '../../helpers/helm';
@@ -221,14 +222,41 @@ describe('the values for the webhook and the drainer it injects', () => {
   test('by default the drainer injected is the webhook\'s own image at the chart\'s appVersion', () => {
     const objects = render();
     expect(one(objects, 'Deployment').spec.template.spec.containers[0].image).toBe(`ghcr.io/eureka-drainer/eureka-drainer:${chart.appVersion}`);
-    expect(envOf(objects)).toEqual({ WEBHOOK_SIDECAR_IMAGE: `ghcr.io/eureka-drainer/eureka-drainer:${chart.appVersion}`, WEBHOOK_SIDECAR: 'native', DRAINER_LOG_LEVEL: 'info' });
+    expect(envOf(objects)).toEqual({
+      WEBHOOK_SIDECAR_IMAGE: `ghcr.io/eureka-drainer/eureka-drainer:${chart.appVersion}`,
+      WEBHOOK_SIDECAR: 'native',
+      WEBHOOK_DRAINER_PORT: '8787',
+      WEBHOOK_DRAINER_RESOURCES: '{"limits":{"memory":"192Mi"},"requests":{"cpu":"10m","memory":"96Mi"}}',
+      DRAINER_LOG_LEVEL: 'info',
+    });
   });
 
   test('a mirror for the webhook is the drainer\'s default too; drainer.image overrides it', () => {
     const mirrored = render({ values: { 'image.repository': 'registry.example.com/eureka-drainer', 'image.tag': '9.9.9' } });
     expect(envOf(mirrored).WEBHOOK_SIDECAR_IMAGE).toBe('registry.example.com/eureka-drainer:9.9.9');
     const separate = render({ values: { 'drainer.image': { repository: 'registry.example.com/drainer', tag: '1.2.3' }, 'drainer.sidecar': 'classic', 'webhook.logLevel': 'debug' } });
-    expect(envOf(separate)).toEqual({ WEBHOOK_SIDECAR_IMAGE: 'registry.example.com/drainer:1.2.3', WEBHOOK_SIDECAR: 'classic', DRAINER_LOG_LEVEL: 'debug' });
+    expect(envOf(separate)).toMatchObject({ WEBHOOK_SIDECAR_IMAGE: 'registry.example.com/drainer:1.2.3', WEBHOOK_SIDECAR: 'classic', DRAINER_LOG_LEVEL: 'debug' });
+  });
+
+  test("the injected drainer's port, resources, env defaults and token Secret reach the webhook as the settings it reads", () => {
+    const objects = render({
+      values: {
+        'drainer.port': 9100,
+        'drainer.resources': { requests: { cpu: 1, memory: '128Mi' }, limits: { memory: null } },
+        'drainer.env': [{ name: 'DRAINER_TAIL_SECONDS', value: '5' }],
+        'drainer.token': { secretName: 'drainer-token', key: 'value' },
+      },
+    });
+    const env = envOf(objects);
+    expect(env).toMatchObject({ WEBHOOK_DRAINER_PORT: '9100', WEBHOOK_DRAINER_ENV: '[{"name":"DRAINER_TAIL_SECONDS","value":"5"}]', WEBHOOK_DRAINER_TOKEN_FILE: '/drainer-token/token' });
+    // The webhook's own rule reads what the chart wrote (helm's null drops the default's memory limit).
+    expect(parseResources(env.WEBHOOK_DRAINER_RESOURCES!)).toEqual({ value: { requests: { cpu: '1', memory: '128Mi' }, limits: {} } });
+    const pod = one(objects, 'Deployment').spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'drainer-token', secret: { secretName: 'drainer-token', items: [{ key: 'value', path: 'token' }] } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'drainer-token', mountPath: '/drainer-token', readOnly: true });
+    // No Secret named: no token setting, no volume.
+    expect(envOf(render()).WEBHOOK_DRAINER_TOKEN_FILE).toBeUndefined();
+    expect(one(render(), 'Deployment').spec.template.spec.volumes.map((v: Json) => v.name)).toEqual(['tls']);
   });
 
   test('the selectors are values (kube-system and the release namespace still left out), and by-pod can be turned off', () => {

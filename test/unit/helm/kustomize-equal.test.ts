@@ -15,8 +15,8 @@ const CHART_ADDS = {
   selectorLabel: 'app.kubernetes.io/instance',
   /** image.pullPolicy, a value. */
   containerFields: ['imagePullPolicy'],
-  /** webhook.logLevel, a value (k8s/webhook leaves the webhook's default, info). */
-  env: ['DRAINER_LOG_LEVEL'],
+  /** webhook.logLevel, drainer.port and drainer.resources, values (k8s/webhook leaves the webhook's defaults, the same). */
+  env: ['DRAINER_LOG_LEVEL', 'WEBHOOK_DRAINER_PORT', 'WEBHOOK_DRAINER_RESOURCES'],
 } as const;
 
 const without = (labels: Json | undefined, keys: readonly string[]): Json | undefined =>

@@ -199,12 +199,33 @@ test.each([
   [['input.yaml'], "Unexpected argument 'input.yaml'. This command does not take positional arguments"],
   [['--filename='], '-f needs a file name (or - for stdin)'],
   [['-f', 'a.yaml', '--filename', 'b.yaml'], 'give one -f FILE (concatenate files with --- to inject several)'],
-  [['--image='], '--image needs an image reference'],
-  [['--sidecar', 'sometimes'], '--sidecar must be native or classic, got "sometimes"'],
+  [['--image='], '--image must be an image reference, got ""'],
+  [['--sidecar', 'sometimes'], '--sidecar must be one of native, classic, got "sometimes"'],
   [['-f', 'missing.yaml'], "cannot read missing.yaml: ENOENT: no such file, open 'missing.yaml'"],
 ])('usage: %j → exit 2', async (args, message) => {
   const { code, out, err } = await run(args, '');
   expect(code).toBe(2);
   expect(out).toBe('');
   expect(err).toContain(message);
+});
+
+test("the injected drainer's defaults, as the webhook takes them: port, resources, env defaults, the token file", async () => {
+  const { code, out, err } = await run(
+    ['--drainer-port', '9100', '--drainer-resources', '{"limits":{}}', '--drainer-env', '[{"name":"DRAINER_TAIL_SECONDS","value":"20"}]', '--drainer-token-file', '/secret/token'],
+    [NAMESPACE, deployment('orders')].join('---\n'),
+    { '/secret/token': 'a-long-enough-token-value\n' },
+  );
+  expect({ code, err: err.split('\n').at(-2) }).toEqual({ code: 0, err: 'eureka-drainer inject: 1 injected, 0 unchanged, 0 refused' });
+  const spec = YAML.parseAllDocuments(out)[1]!.toJSON().spec.template.spec;
+  const drainer = spec.initContainers[0];
+  expect(drainer.ports).toEqual([{ name: 'drainer', containerPort: 9100 }]);
+  expect(drainer.resources).toEqual({ requests: { cpu: '10m', memory: '96Mi' } });
+  expect(drainer.env).toEqual(expect.arrayContaining([{ name: 'DRAINER_TAIL_SECONDS', value: '20' }, { name: 'DRAINER_TOKEN', value: 'a-long-enough-token-value' }]));
+  expect(spec.containers[0].lifecycle.preStop.httpGet).toEqual({ path: '/prestop', port: 9100, httpHeaders: [{ name: 'X-Drainer-Token', value: 'a-long-enough-token-value' }] });
+});
+
+test('bad defaults: every problem, a usage error', async () => {
+  const { code, err } = await run(['--drainer-port', '0', '--drainer-token-file', '/nope'], '');
+  expect(code).toBe(2);
+  expect(err).toContain('eureka-drainer inject: --drainer-port must be an integer from 1 to 65535, got "0"; --drainer-token-file names a file that cannot be read: "/nope" (error)');
 });

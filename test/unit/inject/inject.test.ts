@@ -444,3 +444,75 @@ describe('left alone', () => {
     expect(injectWorkload({ ...d, metadata: { name: 'x' } }, ctx).kind).toBe('unchanged');
   });
 });
+
+describe("the caller's defaults (the webhook's and inject's settings)", () => {
+  const TOKEN = 'a-long-enough-token-value';
+  const withDefaults = (d: Partial<InjectContext['defaults']>): InjectContext => ({ defaults: { ...DEFAULTS, ...d } });
+
+  test('resources replace the examples\'; an empty section is left out', () => {
+    const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: {} } }))).object;
+    expect(drainerOf(out).resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' } });
+    expect(validate([out])[0]!.ok).toBe(true);
+  });
+
+  test("the port: the drainer's, DRAINER_PORT and the app's hook; a pod's annotation still wins", () => {
+    const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ port: 9100 }))).object;
+    expect(drainerOf(out).ports).toEqual([{ name: 'drainer', containerPort: 9100 }]);
+    expect(envOf(drainerOf(out)).DRAINER_PORT).toBe('9100');
+    expect(podSpecOf(out).containers[0].lifecycle.preStop).toEqual({ httpGet: { path: '/prestop', port: 9100 } });
+    const annotated = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/port': '9200' }));
+    expect(drainerOf(injected(injectWorkload(annotated, withDefaults({ port: 9100 }))).object).ports[0].containerPort).toBe(9200);
+  });
+
+  test('env defaults: given unless the app or a visible ConfigMap sets the name; the plan reads them', () => {
+    const env = [{ name: 'DRAINER_TAIL_SECONDS', value: '20' }];
+    const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ env })));
+    expect(envOf(drainerOf(out.object)).DRAINER_TAIL_SECONDS).toBe('20');
+    // The plan's tail is 20 s, not 10: 137 + 10.
+    expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(147);
+    expect(out.changes).toContain('env defaults: DRAINER_TAIL_SECONDS');
+
+    const appSets = workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ env: [...appContainer().env, { name: 'DRAINER_TAIL_SECONDS', value: '3' }] })] }));
+    const drainer = drainerOf(injected(injectWorkload(appSets, withDefaults({ env }))).object);
+    expect(drainer.env.filter((e: Json) => e.name === 'DRAINER_TAIL_SECONDS')).toEqual([{ name: 'DRAINER_TAIL_SECONDS', value: '3' }]);
+
+    const fromConfigMap = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'settings' }));
+    const withMap = injected(injectWorkload(fromConfigMap, { ...withDefaults({ env }), configMaps: { settings: { DRAINER_TAIL_SECONDS: '4' } } }));
+    expect(envOf(drainerOf(withMap.object)).DRAINER_TAIL_SECONDS).toBeUndefined();
+  });
+
+  test('env defaults over a ConfigMap it cannot see: the changes say the default wins there', () => {
+    const fromConfigMap = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'settings' }));
+    const out = injected(injectWorkload(fromConfigMap, withDefaults({ env: [{ name: 'DRAINER_TAIL_SECONDS', value: '20' }] })));
+    expect(out.changes).toContain('env defaults: DRAINER_TAIL_SECONDS (over ConfigMap settings, not visible here: env beats envFrom)');
+  });
+
+  test("the token: the drainer's DRAINER_TOKEN and the app's preStop header carry the one value", () => {
+    const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ token: TOKEN })));
+    expect(envOf(drainerOf(out.object)).DRAINER_TOKEN).toBe(TOKEN);
+    expect(podSpecOf(out.object).containers[0].lifecycle.preStop).toEqual({ httpGet: { path: '/prestop', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] } });
+    expect(out.changes).toContain('app container app: preStop httpGet /prestop on port 8787 with the token (X-Drainer-Token)');
+    expect(out.changes.join('\n')).not.toContain(TOKEN);
+    expect(validate([out.object])[0]!.ok).toBe(true);
+  });
+
+  test("the token in a classic sidecar: its own /prestop/join hook sends it too", () => {
+    const drainer = drainerOf(injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ token: TOKEN, sidecar: 'classic' }))).object);
+    expect(drainer.lifecycle.preStop.httpGet).toEqual({ path: '/prestop/join', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] });
+  });
+
+  test('with a token, an app whose preStop is already ours (with that token) is kept; with another token it is refused', () => {
+    const hook = (value: string) => ({ preStop: { httpGet: { path: '/prestop', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value }] } } });
+    const ours = workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ lifecycle: hook(TOKEN) })] }));
+    expect(injected(injectWorkload(ours, withDefaults({ token: TOKEN }))).changes).toContain('app container app: already has the drainer\'s preStop (kept)');
+    const other = workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ lifecycle: hook('another-token-of-length') })] }));
+    expect(injectWorkload(other, withDefaults({ token: TOKEN }))).toMatchObject({ kind: 'refused', reason: expect.stringContaining('already has a preStop hook') });
+    expect(injectWorkload(ours, ctx)).toMatchObject({ kind: 'refused', reason: expect.stringContaining('already has a preStop hook') });
+  });
+
+  test("with a token, a ConfigMap's DRAINER_TOKEN is no reason to refuse: the injected env wins over it", () => {
+    const d = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'settings' }));
+    const result = injectWorkload(d, { ...withDefaults({ token: TOKEN }), configMaps: { settings: { DRAINER_TOKEN: 'another-long-token-value' } } });
+    expect(envOf(drainerOf(injected(result).object)).DRAINER_TOKEN).toBe(TOKEN);
+  });
+});

@@ -61,3 +61,25 @@ test('-h and --help ask for the usage, whatever else is given', () => {
 test('the metrics port may not be the TLS port', () => {
   expect(() => parseWebhookOptions(['--cert', 'c', '--key', 'k', '--port', '9090'], {})).toThrow(/both 9090/);
 });
+
+test("the injected drainer's defaults from the environment; the token from its file", () => {
+  const env = {
+    WEBHOOK_TLS_CERT_FILE: '/a.crt',
+    WEBHOOK_TLS_KEY_FILE: '/a.key',
+    WEBHOOK_DRAINER_PORT: '9100',
+    WEBHOOK_DRAINER_RESOURCES: '{"requests":{"cpu":"20m","memory":"128Mi"},"limits":{"memory":"256Mi"}}',
+    WEBHOOK_DRAINER_ENV: '[{"name":"DRAINER_LOG_LEVEL","value":"debug"}]',
+    WEBHOOK_DRAINER_TOKEN_FILE: '/token/token',
+  };
+  const options = parseWebhookOptions([], env, (path) => (path === '/token/token' ? 'a-long-enough-token-value\n' : ''));
+  expect(options).toMatchObject({
+    port: 8443,
+    defaults: {
+      ...DEFAULTS,
+      port: 9100,
+      resources: { requests: { cpu: '20m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+      env: [{ name: 'DRAINER_LOG_LEVEL', value: 'debug' }],
+      token: 'a-long-enough-token-value',
+    },
+  });
+});
