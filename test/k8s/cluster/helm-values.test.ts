@@ -4,8 +4,8 @@
  * real apiserver's pods carry them, a pod's eureka-drainer/port annotation still wins, and the drainer it starts
  * takes the token the app's preStop header carries (and refuses a call without it).
  *
- * The webhook must be this branch's code: the image `npm run image` builds, imported as eureka-drainer.test/values:1
- * (`bash test/k8s/cluster/cluster.sh import <archive> eureka-drainer.test/values:1`). Shared with other tests: the
+ * The webhook is the chart's default image, the one run-tests.sh builds from this checkout (`npm run image`) and imports
+ * as ghcr.io/eureka-drainer/eureka-drainer:<version>, so it is this commit's code. Shared with other tests: the
  * release's MutatingWebhookConfiguration is named after the release, selects only namespaces labelled
  * edk8s-values/inject=enabled (the by-pod entry is off), and every namespace here starts with values-.
  */
@@ -15,6 +15,7 @@ import { CHART, type Run } from '../../helpers/helm';
 import { helmIn as helmInNamespace, waitReadyEndpoint } from './support/helm-release';
 import { createPod, DRAINER, injectsNow, lightPod, waitInjecting } from './support/injection';
 import { assertInCluster, createNamespace, deleteNamespace, kubectl, kubectlRaw, waitPodReady, type Json } from './support/kube';
+import { VERSION } from '../../../src/version';
 import { recordResult } from './support/results';
 
 const RELEASE = 'values-e2e';
@@ -23,7 +24,7 @@ const LABELLED = 'values-apps';
 const OPT_IN = { key: 'edk8s-values/inject', value: 'enabled' };
 const CONFIGURATION = `${RELEASE}-eureka-drainer`;
 const DEPLOYMENT = `${RELEASE}-eureka-drainer-webhook`;
-const IMAGE = { repository: 'eureka-drainer.test/values', tag: '1' };
+const IMAGE = `ghcr.io/eureka-drainer/eureka-drainer:${VERSION}`;
 const TOKEN_SECRET = 'drainer-token';
 const TOKEN = randomBytes(24).toString('hex');
 const PORT = 9123;
@@ -34,7 +35,7 @@ const ENV = [
 ];
 
 const VALUES: Record<string, unknown> = {
-  image: { ...IMAGE, pullPolicy: 'Never' },
+  'image.pullPolicy': 'Never',
   'webhook.replicas': 1,
   'webhook.byNamespace.namespaceSelector': { matchExpressions: [{ key: OPT_IN.key, operator: 'In', values: [OPT_IN.value] }] },
   'webhook.byPod.enabled': false,
@@ -82,7 +83,7 @@ test('an installed release with non-default drainer values injects a drainer wit
 
   const pod = await createPod(LABELLED, lightPod('tuned'));
   const drainer = drainerIn(pod);
-  expect(drainer['image']).toBe(`${IMAGE.repository}:${IMAGE.tag}`);
+  expect(drainer['image']).toBe(IMAGE);
   expect(drainer['ports']).toEqual([{ name: 'drainer', containerPort: PORT, protocol: 'TCP' }]);
   expect(drainer['resources']).toEqual(RESOURCES);
   const env = envOf(drainer);
