@@ -1,3 +1,4 @@
+import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence } from './evidence';
@@ -8,6 +9,8 @@ import { REPLICATION_SETTLE_MS } from './replication-settle';
 export interface OwnedRegistration {
   /** Stop heartbeats and health-driven registration for good (until resume). */
   stopHeartbeats(): Promise<void>;
+  /** Cancel the lease on one server (the take-out, after the heartbeats stopped): the registrar then knows it no longer holds it there. */
+  cancel(server: EurekaServerConfig, signal: AbortSignal): Promise<unknown>;
   /** Register again (UP for a healthy app) and resume heartbeats: an aborted drain, or the app came back. */
   resume(signal?: AbortSignal): Promise<unknown>;
 }
@@ -28,10 +31,10 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
       await deps.clock.sleep(settleMs);
     },
     async change(deps: DrainDeps, record, server, state, signal) {
-      const { eureka, clock, config, logger } = deps;
+      const { clock, logger } = deps;
       try {
         // Absent is as good as cancelled: the server no longer offers it.
-        await track(record, eureka.cancel(server, config.appName, record.instanceId!, signal));
+        await track(record, registration.cancel(server, signal));
         const now = clock.now();
         state.put = 'ok';
         state.putAt ??= now;

@@ -125,6 +125,28 @@ function watchRegistrations(id: string): { stop(): Promise<{ at: number; server:
   };
 }
 
+/** Reads the drainer's registered_status{status="UP"} every 100 ms until stopped or the drainer is gone. */
+function watchRegisteredUp(drained: OwnedPod): { stop(): Promise<{ at: number; value: number }[]> } {
+  const seen: { at: number; value: number }[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const at = Date.now();
+      const value = await metricValue(drained.drainer, 'eureka_drainer_registered_status', { status: 'UP' }).catch(() => undefined);
+      if (value === undefined) return;
+      seen.push({ at, value });
+      await sleep(100);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
 beforeAll(async () => {
   pods.p1 = await startOwnedPod({ eurekaUrls: urls() });
   await waitRoutedPlain(suite.stack().gateway.url, [pods.p1.instanceId]);
@@ -324,8 +346,10 @@ async function expectCleanOwnedRollOut(drained: OwnedPod, others: readonly Owned
   for (const other of others) await load.waitForServed(other.instanceId, 20);
   expect(drained.pod.sidecar).toBe(sidecar);
   const watch = watchRegistrations(drained.instanceId);
+  const registeredUp = watchRegisteredUp(drained);
   const roll = await rollOutOwned(drained);
   const { record, report } = roll;
+  const upSamples = await registeredUp.stop();
   // Three heartbeat intervals after the drainer exited (the drain ended before that), watching both servers.
   await sleep(Math.max(0, record.drainerExitedAt! + 3 * HEARTBEAT_MS - Date.now()));
   const sightings = await watch.stop();
@@ -365,6 +389,11 @@ async function expectCleanOwnedRollOut(drained: OwnedPod, others: readonly Owned
   const stoppedAt = drained.drainer.logs.findIndex((l) => l.msg === 'heartbeats stopped');
   expect(stoppedAt).toBeGreaterThanOrEqual(0);
   expect(drained.drainer.logs.slice(stoppedAt).filter((l) => l.msg === 'registered' || l.msg === 'heartbeat answered 404; registering again')).toEqual([]);
+  // The drainer's own metric follows: UP before the drain, all 0 once the drain cancelled it (read before /prestop answered).
+  const beforeAnswer = upSamples.filter((x) => x.at < record.hookReturnedAt!);
+  expect(beforeAnswer[0]?.value).toBe(1);
+  expect(beforeAnswer.at(-1)?.value).toBe(0);
+  expect(upSamples.filter((x) => x.at >= record.hookReturnedAt!).every((x) => x.value === 0)).toBe(true);
   return roll;
 }
 
