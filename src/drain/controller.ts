@@ -297,13 +297,8 @@ export class DrainController {
       config.servers.map((s) => s.label),
       startedAt,
       deadlines,
+      { planFits: plan.fits, appNotHeld: this.state.appNotHeld },
     );
-    if (!plan.fits) record.problems.push(`plan does not fit the grace period; waits are cut at ${iso(deadline)}`);
-    if (this.state.appNotHeld) {
-      // Never better than what happened: the app was stopped before its callers let go.
-      record.cutShort = true;
-      record.problems.push('started after a refused preStop call (token or source mismatch): nothing held the app, which got SIGTERM at once; callers may have failed until they let go of it');
-    }
     this.record = record;
     this.lastReport = undefined;
     this.cleanupLeftSomething = false;
@@ -326,13 +321,7 @@ export class DrainController {
       if (event === 'app_told') this.lastReport = this.report(record);
       this.perform(actions);
     };
-    try {
-      await runDrain(this.deps, record, signal, step);
-    } catch (error) {
-      // A bug must not cost the answer: report what is known, never better than it was.
-      record.cutShort = true;
-      record.problems.push(`internal error: ${describeError(error)}`);
-      this.log.error({ err: describeError(error) }, 'drain failed unexpectedly; answering with what is known');
+    if ((await runDrain(this.deps, record, signal, step)) === 'failed') {
       for (const event of ['not_located', 'taken_out', 'verified', 'window_elapsed', 'tail_elapsed'] as const) this.dispatch(event);
       if (this.state.phase === 'exiting_app') step('app_told');
     }

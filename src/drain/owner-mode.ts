@@ -2,7 +2,6 @@ import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence } from './evidence';
-import { track } from './record';
 import { REPLICATION_SETTLE_MS } from './replication-settle';
 
 /** What the drain needs of the owner-mode registrar (src/owner/registrar.ts). */
@@ -30,20 +29,16 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
       deps.logger.info({ settleMs }, 'heartbeats stopped; letting the last renewal replicate before cancelling');
       await deps.clock.sleep(settleMs);
     },
-    async change(deps: DrainDeps, record, server, state, signal) {
+    async change(deps: DrainDeps, _instanceId, server, signal) {
       const { clock, logger } = deps;
       try {
         // Absent is as good as cancelled: the server no longer offers it.
-        await track(record, registration.cancel(server, signal));
-        const now = clock.now();
-        state.put = 'ok';
-        state.putAt ??= now;
-        state.changedAt = now;
-        delete state.error;
+        await registration.cancel(server, signal);
+        return { put: 'ok', at: clock.now() };
       } catch (error) {
-        state.put = 'failed';
-        state.error = describeError(error);
-        logger.warn({ server: server.label, err: state.error }, 'cancel failed');
+        const failed = { put: 'failed', error: describeError(error) } as const;
+        logger.warn({ server: server.label, err: failed.error }, 'cancel failed');
+        return failed;
       }
     },
     live: (instance) => (instance === null ? 'out' : 'offered'),
