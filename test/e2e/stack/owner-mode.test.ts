@@ -105,14 +105,15 @@ function expectCompleteInstance(instance: Record<string, any> | null, owned: Own
 }
 
 /** Polls the live view of `id` on both servers every 100 ms until stopped; every sighting with its time. */
-function watchRegistrations(id: string): { stop(): Promise<{ at: number; server: string; status: string }[]> } {
-  const seen: { at: number; server: string; status: string }[] = [];
+/** Calls `read` every 100 ms and keeps what it returns, until stopped or `read` returns undefined (the process is gone). */
+function sample<T>(read: (at: number) => Promise<readonly T[] | undefined>): { stop(): Promise<T[]> } {
+  const seen: T[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const at = Date.now();
-      const views = await Promise.all(servers().map((server) => rawInstance(server, id).catch(() => null)));
-      views.forEach((v, i) => v && seen.push({ at, server: servers()[i]!.name, status: String(v.status) }));
+      const found = await read(Date.now());
+      if (found === undefined) return;
+      seen.push(...found);
       await sleep(100);
     }
   })();
@@ -125,26 +126,20 @@ function watchRegistrations(id: string): { stop(): Promise<{ at: number; server:
   };
 }
 
-/** Reads the drainer's registered_status{status="UP"} every 100 ms until stopped or the drainer is gone. */
+/** Every sighting of the instance on either server. */
+function watchRegistrations(id: string): { stop(): Promise<{ at: number; server: string; status: string }[]> } {
+  return sample(async (at) => {
+    const views = await Promise.all(servers().map((server) => rawInstance(server, id).catch(() => null)));
+    return views.flatMap((v, i) => (v ? [{ at, server: servers()[i]!.name, status: String(v.status) }] : []));
+  });
+}
+
+/** The drainer's registered_status{status="UP"}, until the drainer is gone. */
 function watchRegisteredUp(drained: OwnedPod): { stop(): Promise<{ at: number; value: number }[]> } {
-  const seen: { at: number; value: number }[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const at = Date.now();
-      const value = await metricValue(drained.drainer, 'eureka_drainer_registered_status', { status: 'UP' }).catch(() => undefined);
-      if (value === undefined) return;
-      seen.push({ at, value });
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return seen;
-    },
-  };
+  return sample(async (at) => {
+    const value = await metricValue(drained.drainer, 'eureka_drainer_registered_status', { status: 'UP' }).catch(() => undefined);
+    return value === undefined ? undefined : [{ at, value }];
+  });
 }
 
 beforeAll(async () => {
