@@ -37,3 +37,9 @@ export async function keepBack(deps: DrainDeps, instanceId: string, stillBack: (
   }
   return removed;
 }
+
+/** Companion mode, after a put-back (an abort, or the app restarted): keep the override off while `stillBack`; owner mode registers afresh and needs none. */
+export function keepBackAfter(deps: DrainDeps, instanceId: string | undefined, stillBack: () => boolean): void {
+  if (instanceId === undefined || deps.mode.name !== 'companion') return;
+  void keepBack(deps, instanceId, stillBack).catch((error: unknown) => deps.logger.warn({ err: describeError(error) }, 'watching the put-back failed'));
+}
