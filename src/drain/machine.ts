@@ -295,9 +295,21 @@ export function followsPodDeadline(state: LifecycleState): boolean {
   return state.terminating || state.phase !== 'idle';
 }
 
+/** Pure: how a /prestop call is answered, by what the decider said to do (the prestop metric's label too). */
+export function prestopAnswer(actions: readonly LifecycleAction[]): 'started' | 'joined' | 'finished' | 'queued' {
+  if (actions.includes('start_drain')) return 'started';
+  if (actions.includes('join_drain')) return 'joined';
+  return actions.includes('answer_last_report') ? 'finished' : 'queued';
+}
+
 /** Pure: a SIGTERM came (a second one changes nothing). */
 export function terminationBegun(state: LifecycleState): boolean {
   return state.terminating;
+}
+
+/** Pure: nothing runs and nothing ends: start-up hygiene may touch our instance (startup-hygiene.ts). */
+export function atRest(state: LifecycleState): boolean {
+  return state.phase === 'idle' && !state.terminating;
 }
 
 /** Pure: /readyz says ready until the pod terminates. */

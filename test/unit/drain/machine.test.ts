@@ -4,6 +4,7 @@ import {
   LIFECYCLE_EVENTS,
   decide,
   acceptsTraffic,
+  atRest,
   cleanupUntil,
   exitCodeFor,
   exitDeadlineOf,
@@ -11,6 +12,7 @@ import {
   followsPodDeadline,
   IDLE_CLEANUP_MS,
   isDraining,
+  prestopAnswer,
   watchUntil,
   type DrainPhase,
   type LifecycleAction,
@@ -161,6 +163,13 @@ describe('lifecycle decider: the paths of issue 7 A', () => {
     for (const phase of ['drained', 'cleaning_up', 'done'] as const) expect(on(state(phase), 'prestop').actions).toEqual(['answer_last_report']);
   });
 
+  test('how /prestop is answered follows the decider: start, join, the standing report, or queued behind an abort', () => {
+    expect(prestopAnswer(on(state('idle'), 'prestop').actions)).toBe('started');
+    expect(prestopAnswer(on(state('verifying'), 'prestop').actions)).toBe('joined');
+    expect(prestopAnswer(on(state('done'), 'prestop').actions)).toBe('finished');
+    expect(prestopAnswer(on(state('aborting'), 'prestop').actions)).toBe('queued');
+  });
+
   test('the happy path, step by step', () => {
     let s = INITIAL_STATE;
     const seq: [LifecycleEventType, DrainPhase][] = [
@@ -259,7 +268,10 @@ describe('decisions that were the controller\'s (issue 24 A2)', () => {
     expect(cleanupUntil(RULES, state('idle'), AT)).toBe(AT + IDLE_CLEANUP_MS);
   });
 
-  test('what main.ts asks: ready until terminating; the pod deadline matters once anything began', () => {
+  test('what main.ts and start-up ask: ready until terminating; the pod deadline matters once anything began; at rest only idle and not terminating', () => {
+    expect(atRest(state('idle'))).toBe(true);
+    expect(atRest(state('idle', { terminating: true }))).toBe(false);
+    expect(atRest(state('done'))).toBe(false);
     expect(acceptsTraffic(state('drained'))).toBe(true);
     expect(acceptsTraffic(state('idle', { terminating: true }))).toBe(false);
     expect(followsPodDeadline(state('idle'))).toBe(false);
