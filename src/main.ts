@@ -9,6 +9,7 @@ import { systemClock } from './clock';
 import { parseConfig, redactConfig, type Config } from './config';
 import { ENVIRONMENT_USAGE } from './config/help';
 import { DrainController } from './drain/controller';
+import { acceptsTraffic, followsPodDeadline, terminationBegun } from './drain/machine';
 import { companionMode } from './drain/companion-mode';
 import { ownerMode } from './drain/owner-mode';
 import { REPLICATION_SETTLE_MS } from './drain/replication-settle';
@@ -145,10 +146,10 @@ function serve(): void {
     clock,
     logger,
     signal: podDeadlineStop.signal,
-    active: () => controller.lifecycle.terminating || controller.currentPhase !== 'idle',
+    active: () => followsPodDeadline(controller.lifecycle),
     onGraceEnd: (at, source) => controller.learnGraceEnd(at, source),
   });
-  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => !controller.lifecycle.terminating && (owner?.isRegistered() ?? true) });
+  const app = createApp({ config, plan, controller, registry, metrics, logger, isReady: () => acceptsTraffic(controller.lifecycle) && (owner?.isRegistered() ?? true) });
 
   logger.info({ version: VERSION, config: redactConfig(config) }, 'effective configuration');
   if (plan.fits) logger.info({ plan: planJson(plan) }, 'drain plan');
@@ -162,7 +163,7 @@ function serve(): void {
 
   let exiting = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    const again = controller.lifecycle.terminating;
+    const again = terminationBegun(controller.lifecycle);
     logger.info({ signal, phase: controller.currentPhase, again }, again ? 'signal received again; still finishing the drain' : 'termination signal received');
     if (again) return;
     podDeadline.start('SIGTERM');

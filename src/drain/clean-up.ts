@@ -1,7 +1,8 @@
 import { describeError, EurekaRequestError } from '../errors';
 import { findOwnInstance } from '../eureka/find-instance';
+import type { Logger } from '../logger';
 import type { DrainDeps } from './deps';
-import type { ServerState } from './record';
+import type { DrainRecord, ServerState } from './record';
 import { REPLICATION_SETTLE_MS } from './replication-settle';
 import { bounded } from './until';
 
@@ -153,4 +154,23 @@ async function sweep(deps: DrainDeps, knownId: string | undefined, signal: Abort
     }),
   );
   return { instanceId, answers };
+}
+
+/**
+ * The clean-up after a drain (its record), or after a termination with none
+ * (every server, the instance found by the sweep). A failed clean-up counts as
+ * something left. Returns the fields of the `done` phase line: what is left
+ * and where, and whether a late replication was waited out.
+ */
+export async function cleanUpAfter(deps: DrainDeps, record: DrainRecord | undefined, until: number, log: Logger): Promise<{ leftSomething: boolean; fields: Record<string, unknown> }> {
+  const servers: ServerState[] = record?.servers ?? deps.config.servers.map((s) => ({ server: s.label, put: 'pending', restored: 0 }));
+  const result = await cleanUp(deps, servers, record?.instanceId, until).catch((error: unknown) => {
+    log.error({ err: describeError(error) }, 'clean-up failed');
+    return undefined;
+  });
+  const leftSomething = result?.leftSomething ?? true;
+  return {
+    leftSomething,
+    fields: { instanceId: result?.instanceId, leftSomething, left: result?.left ?? [], replicationSettled: result?.settled ?? false, servers: servers.map((s) => ({ server: s.server, cleanup: s.cleanup })) },
+  };
 }

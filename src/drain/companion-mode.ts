@@ -1,26 +1,19 @@
 import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
-import type { DrainDeps, TakeOutMode } from './deps';
+import type { ChangeAnswer, DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence, liveEvidence } from './evidence';
 import { putBack } from './put-back';
-import { track, type DrainRecord, type ServerState } from './record';
 
-/** One PUT of the override; records when the server accepted it (the change reached it then). */
-async function putOverride(deps: DrainDeps, record: DrainRecord, server: EurekaServerConfig, state: ServerState, signal: AbortSignal): Promise<void> {
+/** One PUT of the override; accepted at the time the server answered (the change reached it then). */
+async function putOverride(deps: DrainDeps, instanceId: string, server: EurekaServerConfig, signal: AbortSignal): Promise<ChangeAnswer> {
   const { eureka, clock, config, logger } = deps;
   try {
-    const outcome = await track(record, eureka.setStatusOverride(server, config.appName, record.instanceId!, 'OUT_OF_SERVICE', clock.now(), signal));
-    state.put = outcome;
-    if (outcome === 'ok') {
-      const now = clock.now();
-      state.putAt ??= now;
-      state.changedAt = now;
-      delete state.error;
-    } else state.error = 'instance not registered on this server (yet)';
+    const outcome = await eureka.setStatusOverride(server, config.appName, instanceId, 'OUT_OF_SERVICE', clock.now(), signal);
+    return outcome === 'ok' ? { put: 'ok', at: clock.now() } : { put: 'not_found', error: 'instance not registered on this server (yet)' };
   } catch (error) {
-    state.put = 'failed';
-    state.error = describeError(error);
-    logger.warn({ server: server.label, err: state.error }, 'out-of-service request failed');
+    const failed = { put: 'failed', error: describeError(error) } as const;
+    logger.warn({ server: server.label, err: failed.error }, 'out-of-service request failed');
+    return failed;
   }
 }
 

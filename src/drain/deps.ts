@@ -10,9 +10,9 @@ import type { InFlightReading } from '../tail';
 import type { EurekaServerConfig } from '../config';
 import type { EurekaInstance } from '../eureka/codec';
 import type { Evidence } from './evidence';
-import type { DrainRecord, ServerState } from './record';
+import type { DrainRecord } from './record';
 
-/** What the drain's steps may use. Each step takes these, the per-drain record and a signal; none holds state. */
+/** What the drain's steps may use. Each step takes these, what it needs and a signal, and returns what it found; none holds state. */
 export interface DrainDeps {
   readonly config: Config;
   readonly plan: Plan;
@@ -42,8 +42,8 @@ export interface TakeOutMode {
   readonly changeName: string;
   /** Once, before any server is touched (owner: stop the heartbeats and let the last one's replication land). */
   begin(deps: DrainDeps, record: DrainRecord): Promise<void>;
-  /** One attempt on one server; on acceptance sets `state.put = 'ok'` and `state.changedAt`. Never under the abort signal (take-out.ts). */
-  change(deps: DrainDeps, record: DrainRecord, server: EurekaServerConfig, state: ServerState, signal: AbortSignal): Promise<void>;
+  /** One attempt on one server; returns its answer (record.ts changeOn writes it into the server's cell). Never under the abort signal (take-out.ts). */
+  change(deps: DrainDeps, instanceId: string, server: EurekaServerConfig, signal: AbortSignal): Promise<ChangeAnswer>;
   /** The live view: is the change in force on this server? */
   live(instance: EurekaInstance | null, app: string, id: string): 'out' | 'offered' | 'absent';
   /** The cached view of the app (same tick as the callers' delta): does it prove callers stop getting the instance? */
@@ -52,6 +52,8 @@ export interface TakeOutMode {
   putBack(deps: DrainDeps, record: DrainRecord): Promise<string[]>;
 }
 
+/** One server's answer to the mode's change: accepted at `at` (the change reached its registry then), or why not. */
+export type ChangeAnswer = { readonly put: 'ok'; readonly at: number } | { readonly put: 'not_found' | 'failed'; readonly error: string };
 
 /** Thrown into the waits by POST /drain/abort. */
 export class DrainAborted extends Error {

@@ -1,5 +1,7 @@
 import { describeError } from '../errors';
+import type { Logger } from '../logger';
 import type { DrainDeps } from './deps';
+import type { DrainRecord } from './record';
 
 /**
  * A peer retries a replicated status change for up to 30 s (eureka-facts §5:
@@ -36,4 +38,17 @@ export async function keepBack(deps: DrainDeps, instanceId: string, stillBack: (
     );
   }
   return removed;
+}
+
+/** Companion mode, after a put-back (an abort, or the app restarted): keep the override off while `stillBack`; owner mode registers afresh and needs none. */
+export function keepBackAfter(deps: DrainDeps, instanceId: string | undefined, stillBack: () => boolean): void {
+  if (instanceId === undefined || deps.mode.name !== 'companion') return;
+  void keepBack(deps, instanceId, stillBack).catch((error: unknown) => deps.logger.warn({ err: describeError(error) }, 'watching the put-back failed'));
+}
+
+/** The app came back after a drain (the new process inherited our change): take it off everywhere, then keep it off while `stillBack`. */
+export async function putBackAfterRestart(deps: DrainDeps, record: DrainRecord, log: Logger, stillBack: () => boolean): Promise<void> {
+  log.info({ instanceId: record.instanceId }, 'app restarted after a drain: putting the instance back in service; the next preStop drains again');
+  for (const failure of await deps.mode.putBack(deps, record)) log.warn({ err: failure }, 'could not put the instance back after the app restarted');
+  keepBackAfter(deps, record.instanceId, stillBack);
 }

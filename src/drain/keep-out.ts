@@ -1,6 +1,6 @@
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
-import type { DrainRecord } from './record';
+import { changeOn, type DrainRecord } from './record';
 import { verifyPause } from './timing';
 import { untilSignal } from './until';
 
@@ -14,12 +14,14 @@ import { untilSignal } from './until';
  * record on every poll, so a restore moves the end of the window (timing.ts:
  * the restored server counts at its worst case from the new change).
  *
- * Runs until `signal` aborts; returns nothing, records everything.
+ * Runs until `signal` aborts. Each restore goes into its server's cell (the
+ * waits read it); returns one line a restore for the report's problems.
  */
-export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<void> {
+export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<string[]> {
   const { config, clock, eureka, logger, metrics } = deps;
+  const problems: string[] = [];
   const id = record.instanceId;
-  if (id === undefined) return;
+  if (id === undefined) return problems;
   // The first check comes one poll in: the servers' cached views have just shown us out, and a vanished
   // override reaches callers only at a later cache tick (one request less per server per drain; issue 10).
   await clock.sleep(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), signal).catch(() => undefined);
@@ -37,7 +39,7 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
           const before = live === null ? 'absent' : `${live.status}/${live.overriddenStatus}`;
           // Not under `signal` (the waits' end must not cut a PUT the server may still apply), but never past the drain's deadline.
           const restoreBy = untilSignal(clock, record.deadlines.time((d) => d.answerBy));
-          await deps.mode.change(deps, record, server, state, AbortSignal.any([AbortSignal.timeout(config.eurekaTimeoutMs), restoreBy.signal])).finally(restoreBy.cancel);
+          await changeOn(deps, record, i, AbortSignal.any([AbortSignal.timeout(config.eurekaTimeoutMs), restoreBy.signal])).finally(restoreBy.cancel);
           if (state.put !== 'ok') {
             // Once per server until it is back: an app that cancelled its lease mid-drain would repeat this every poll.
             if (!state.restorePending) logger.warn({ server: server.label, seen: before, err: state.error }, `the instance is offered again or gone and the ${deps.mode.changeName} cannot be repeated yet; retrying every poll`);
@@ -49,7 +51,7 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
           delete state.cacheVerifiedAt;
           metrics.overrideRestored(server.label);
           const owner = deps.mode.name === 'owner';
-          record.problems.push(`${server.label}: the instance was offered again (seen ${before}) and was taken out again; that server counts at its worst case from then`);
+          problems.push(`${server.label}: the instance was offered again (seen ${before}) and was taken out again; that server counts at its worst case from then`);
           logger.warn(
             { server: server.label, seen: before, restoredAt: new Date(state.changedAt).toISOString() },
             owner
@@ -67,4 +69,5 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
     // soon enough, and jittered so a fleet of drainers does not poll in step (issue 10).
     await clock.sleep(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), signal).catch(() => undefined);
   }
+  return problems;
 }

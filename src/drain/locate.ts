@@ -2,8 +2,23 @@ import { describeError } from '../errors';
 import type { EurekaInstance } from '../eureka/codec';
 import { findOwnInstance } from '../eureka/find-instance';
 import type { DrainDeps } from './deps';
-import type { DrainRecord } from './record';
-import type { MovingTime } from './until';
+import { untilSignal, type MovingTime } from './until';
+
+/** What locate found: our instance id (if any server lists it), and what each server's answer already told. */
+export interface Located {
+  readonly instanceId: string | undefined;
+  /** One entry a server, in config order. */
+  readonly servers: readonly LocatedServer[];
+  /** Why nothing can be taken out (the report's problems), when no server lists the instance. */
+  readonly problem?: string;
+}
+
+export interface LocatedServer {
+  /** When this server's answer (its app view, the key verify.ts polls) offered our instance: it is the prime. */
+  readonly primedAt?: number;
+  /** Why this server could not be asked. */
+  readonly error?: string;
+}
 
 /**
  * Step 1: which instance is ours. The app list is served from the response
@@ -16,41 +31,51 @@ import type { MovingTime } from './until';
  * was sent) and offered our instance is that server's prime, and take-out.ts
  * does not read it again (one request less per server; issue 10).
  */
-export async function locate(deps: DrainDeps, record: DrainRecord, giveUpAt: MovingTime, signal: AbortSignal): Promise<string | undefined> {
+export async function locate(deps: DrainDeps, giveUpAt: MovingTime, signal: AbortSignal): Promise<Located> {
   const { config, clock, eureka, logger } = deps;
+  const bound = untilSignal(clock, giveUpAt, signal, 'verification cutoff reached');
   // Each server's entry in the report says why it could not be asked.
+  const errors = new Map<number, string>();
   const onServerError = (server: (typeof config.servers)[number], error: unknown): void => {
-    const state = record.servers[config.servers.indexOf(server)];
-    if (state) state.error = `cannot list the app: ${describeError(error)}`;
+    errors.set(config.servers.indexOf(server), `cannot list the app: ${describeError(error)}`);
   };
   const answers = new Map<number, { at: number; instances: readonly EurekaInstance[] }>();
-  let done = false;
   const onServerAnswer = (server: (typeof config.servers)[number], instances: readonly EurekaInstance[]): void => {
-    if (!done) answers.set(config.servers.indexOf(server), { at: clock.now(), instances });
+    answers.set(config.servers.indexOf(server), { at: clock.now(), instances });
   };
-  for (;;) {
-    const id = await findOwnInstance(config, eureka, logger, signal, onServerError, onServerAnswer);
-    if (id !== undefined) {
-      done = true;
-      for (const [i, answer] of answers) {
-        const state = record.servers[i];
-        if (state && deps.mode.cached(answer.instances, config.appName, id) === 'offered') {
-          state.primedAt = answer.at;
-          state.primedStale = false;
-        }
+  try {
+    for (;;) {
+      const id = await findOwnInstance(config, eureka, logger, bound.signal, onServerError, onServerAnswer);
+      if (id !== undefined) {
+        const servers = config.servers.map((_server, i): LocatedServer => {
+          const answer = answers.get(i);
+          const primedAt = answer && deps.mode.cached(answer.instances, config.appName, id) === 'offered' ? answer.at : undefined;
+          const error = errors.get(i);
+          return { ...(primedAt !== undefined ? { primedAt } : {}), ...(error !== undefined ? { error } : {}) };
+        });
+        return { instanceId: id, servers };
       }
-      return id;
+      if (clock.now() + config.verifyPollMs >= giveUpAt.at()) return notFound(deps, 'no server lists it', errors);
+      await clock.sleep(config.verifyPollMs, bound.signal);
     }
-    if (clock.now() + config.verifyPollMs >= giveUpAt.at()) break;
-    await clock.sleep(config.verifyPollMs, signal);
+  } catch (error) {
+    if (signal.aborted || !bound.expired()) throw error;
+    return notFound(deps, 'eureka did not answer before the verification cutoff', errors);
+  } finally {
+    bound.cancel();
   }
-  return notFound(deps, record, 'no server lists it');
 }
 
-/** Records that the instance was not found, and why; the drain then waits the full plan. */
-export function notFound(deps: DrainDeps, record: DrainRecord, why: string): undefined {
+/** The instance was not found, and why; the drain then waits the full plan. */
+function notFound(deps: DrainDeps, why: string, errors: ReadonlyMap<number, string>): Located {
   const { config, logger } = deps;
-  record.problems.push(`instance not found in eureka (app ${config.appName}, POD_IP ${config.podIp ?? '-'}, port ${config.appPort}): ${why}; nothing could be taken out; waiting the full plan`);
   logger.error({ app: config.appName, podIp: config.podIp, port: config.appPort, why }, 'own instance not found in eureka: callers may still select it; waiting the full plan');
-  return undefined;
+  return {
+    instanceId: undefined,
+    servers: config.servers.map((_server, i) => {
+      const error = errors.get(i);
+      return error === undefined ? {} : { error };
+    }),
+    problem: `instance not found in eureka (app ${config.appName}, POD_IP ${config.podIp ?? '-'}, port ${config.appPort}): ${why}; nothing could be taken out; waiting the full plan`,
+  };
 }

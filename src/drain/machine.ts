@@ -6,6 +6,7 @@
  */
 export { DRAIN_PHASES, type DrainPhase } from '../phases';
 import type { DrainPhase } from '../phases';
+import { deadlinesOf, earlierEnd, type DeadlineRules } from './deadlines';
 
 /** Steps the running drain reports as it moves from one to the next. */
 export const PROGRESS_EVENTS = ['located', 'not_located', 'taken_out', 'verified', 'window_elapsed', 'tail_elapsed', 'app_told'] as const;
@@ -21,18 +22,23 @@ export const LIFECYCLE_EVENTS = [
   'hook_refusal_expired', // too long ago to pair with a SIGTERM
   'abort', // POST /drain/abort
   ...PROGRESS_EVENTS,
+  'drain_failed', // a bug stopped the drain's sequence: answer with what is known (run.ts)
   'abort_done', // the aborted drain put the instance back and ended
   'app_gone', // the app stopped: port closed and no live lease
   'app_back', // the app restarted (new registration or port back) with no SIGTERM to us
   'cleaned', // leftover registrations deleted (or found gone)
+  'cleaned_partly', // the clean-up ended with something a reachable server kept
+  'grace_end', // Kubernetes said the pod ends at `at` (its deletionTimestamp)
   'deadline', // the grace period is about to end
 ] as const;
 export type LifecycleEventType = (typeof LIFECYCLE_EVENTS)[number];
 
 export interface LifecycleEvent {
   readonly type: LifecycleEventType;
-  /** Epoch ms of the event, from the injected clock. */
+  /** Epoch ms of the event, from the injected clock (grace_end: the pod's end Kubernetes told). */
   readonly at: number;
+  /** app_gone / app_back: the watch that saw it (LifecycleState.watch); an older watch's news is stale. */
+  readonly watch?: number;
 }
 
 export interface LifecycleState {
@@ -55,6 +61,14 @@ export interface LifecycleState {
   readonly owner: boolean;
   /** The current drain started after a refused preStop: nothing held the app, which is already stopping. */
   readonly appNotHeld: boolean;
+  /** The last clean-up left something a reachable server kept (the exit code says so). */
+  readonly leftBehind: boolean;
+  /** Which app watch is current: every watch_app or put_back starts a new one. */
+  readonly watch: number;
+  /** When Kubernetes says the pod ends, if it said so; only ever earlier (deadlines.ts). */
+  readonly podEndsAt: number | undefined;
+  /** The exit action was given: the process ends once. */
+  readonly exited: boolean;
 }
 
 /** What the shell must do; carried out in order. */
@@ -69,8 +83,11 @@ export type LifecycleAction =
   | 'refuse_abort' // abort is not possible in this phase
   | 'watch_app' // poll until the app is gone (or back)
   | 'put_back' // the app came back after a drain: remove our override, forget the old report
+  | 'answer_report' // the drain answered: its report stands from now on (before anything watches the app)
   | 'start_cleanup' // delete leftover registrations
-  | 'exit'; // end the process now (the shell picks the code from what is left)
+  | 'cut_drain' // the pod ends earlier than configured: the running drain's waits follow the new deadline
+  | 'rearm_exit' // the exit deadline moved earlier: arm its timer again
+  | 'exit'; // end the process now, with exitCodeFor(state)
 
 export interface Decision {
   readonly state: LifecycleState;
@@ -90,6 +107,10 @@ export const INITIAL_STATE: LifecycleState = {
   hookRefused: false,
   owner: false,
   appNotHeld: false,
+  leftBehind: false,
+  watch: 0,
+  podEndsAt: undefined,
+  exited: false,
 };
 
 /** Phases in which a drain is running and /prestop joins it. */
@@ -121,7 +142,7 @@ const go = (state: LifecycleState, patch: Partial<LifecycleState>, why: string, 
 
 /** A fresh drain: the grace period counts from the termination's first event. */
 function startDrain(s: LifecycleState, at: number, why: string, appNotHeld = false): Decision {
-  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false, hookRefused: false, appNotHeld }, why, 'start_drain');
+  return go(s, { phase: 'locating', terminationStartedAt: s.terminationStartedAt ?? at, tookOut: false, prestopQueued: false, joinFoundNoDrain: false, hookRefused: false, appNotHeld, leftBehind: false }, why, 'start_drain');
 }
 
 /** Back to exactly what a fresh drainer is, keeping only what SIGTERM told us. */
@@ -142,8 +163,21 @@ function backToIdle(s: LifecycleState, why: string, ...actions: LifecycleAction[
   );
 }
 
-/** Pure and total: every phase × event has an answer. */
+/**
+ * Pure and total: every phase × event has an answer. Two rules hold for every
+ * cell: each watch_app or put_back starts a new watch (the older one's news
+ * is stale from then), and the process exits once.
+ */
 export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
+  const d = decideCell(s, event);
+  const exit = d.actions.includes('exit');
+  const actions = exit && s.exited ? d.actions.filter((a) => a !== 'exit') : d.actions;
+  const newWatch = actions.includes('watch_app') || actions.includes('put_back');
+  if (!exit && !newWatch) return d;
+  return { ...d, actions, state: { ...d.state, exited: s.exited || exit, watch: newWatch ? s.watch + 1 : s.watch } };
+}
+
+function decideCell(s: LifecycleState, event: LifecycleEvent): Decision {
   const { phase } = s;
   const e = event.type;
 
@@ -151,8 +185,9 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
     const step = PROGRESS[e as ProgressEvent];
     if (!step.from.includes(phase)) return stay(s, `${e} does not apply in ${phase}`);
     const tookOut = s.tookOut || e === 'located';
-    return go(s, { phase: step.to, tookOut }, `${phase} → ${step.to}`, ...(e === 'app_told' ? (['watch_app'] as const) : []));
+    return go(s, { phase: step.to, tookOut }, `${phase} → ${step.to}`, ...(e === 'app_told' ? (['answer_report', 'watch_app'] as const) : []));
   }
+  if ((e === 'app_gone' || e === 'app_back') && event.watch !== undefined && event.watch !== s.watch) return stay(s, `${e} from an older watch: stale`);
 
   switch (e) {
     case 'prestop':
@@ -202,6 +237,11 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
       if (isDraining(phase) && phase !== 'exiting_app') return go(s, { phase: 'aborting' }, 'abort: put the instance back', 'cancel_drain');
       return stay(s, phase === 'idle' ? 'no drain is running' : `too late to abort in ${phase}`, 'refuse_abort');
 
+    case 'drain_failed':
+      // The answer must not be lost to a bug: the report says what is known, and the app is watched as after any drain.
+      if (isDraining(phase)) return go(s, { phase: 'drained' }, 'the drain failed: answer with what is known', 'answer_report', 'watch_app');
+      return stay(s, `a failure in ${phase} changes no phase`);
+
     case 'abort_done':
       if (phase !== 'aborting') return stay(s, 'no abort under way');
       if (s.prestopQueued) return startDrain(backToIdle(s, '').state, event.at, 'abort done; a /prestop came meanwhile: drain now');
@@ -217,8 +257,15 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
       return stay(s, s.terminating ? 'the pod is terminating: a returning app changes nothing' : `app back in ${phase}: nothing to do`);
 
     case 'cleaned':
+    case 'cleaned_partly':
       if (phase !== 'cleaning_up') return stay(s, 'no clean-up under way');
-      return go(s, { phase: 'done' }, 'clean-up finished', ...(s.terminating ? (['exit'] as const) : (['watch_app'] as const)));
+      return go(s, { phase: 'done', leftBehind: e === 'cleaned_partly' }, 'clean-up finished', ...(s.terminating ? (['exit'] as const) : (['watch_app'] as const)));
+
+    case 'grace_end': {
+      if (s.podEndsAt !== undefined && event.at >= s.podEndsAt) return stay(s, 'the pod already ends earlier');
+      const draining = isDraining(phase) || phase === 'aborting';
+      return go(s, { podEndsAt: earlierEnd(s.podEndsAt, event.at) }, 'Kubernetes ends the pod earlier', ...(draining ? (['cut_drain'] as const) : []), ...(s.terminating ? (['rearm_exit'] as const) : []));
+    }
 
     case 'deadline':
       if (s.terminating) return stay(s, 'grace period nearly over: exit whatever is pending', 'exit');
@@ -233,7 +280,57 @@ export function decide(s: LifecycleState, event: LifecycleEvent): Decision {
  * clean-up that did not finish, or a leftover a reachable server kept. Idle
  * (no drain in this termination, or the app still running) leaves nothing of ours.
  */
-export function exitCodeFor(state: LifecycleState, cleanupLeftSomething: boolean): 0 | 1 {
-  if (state.phase === 'done') return cleanupLeftSomething ? 1 : 0;
+export function exitCodeFor(state: LifecycleState): 0 | 1 {
+  if (state.phase === 'done') return state.leftBehind ? 1 : 0;
   return state.phase === 'idle' ? 0 : 1;
+}
+
+/** Pure: when the process must be gone (deadlines.ts exitBy), counted from the termination's start, or from `now` while none began. */
+export function exitDeadlineOf(rules: DeadlineRules, state: LifecycleState, now: number): number {
+  return deadlinesOf(rules, { since: state.terminationStartedAt ?? now, podEndsAt: state.podEndsAt }).exitBy;
+}
+
+/** Pure: the pod deadline's watch matters once a termination or a drain began. */
+export function followsPodDeadline(state: LifecycleState): boolean {
+  return state.terminating || state.phase !== 'idle';
+}
+
+/** Pure: how a /prestop call is answered, by what the decider said to do (the prestop metric's label too). */
+export function prestopAnswer(actions: readonly LifecycleAction[]): 'started' | 'joined' | 'finished' | 'queued' {
+  if (actions.includes('start_drain')) return 'started';
+  if (actions.includes('join_drain')) return 'joined';
+  return actions.includes('answer_last_report') ? 'finished' : 'queued';
+}
+
+/** Pure: a SIGTERM came (a second one changes nothing). */
+export function terminationBegun(state: LifecycleState): boolean {
+  return state.terminating;
+}
+
+/** Pure: nothing runs and nothing ends: start-up hygiene may touch our instance (startup-hygiene.ts). */
+export function atRest(state: LifecycleState): boolean {
+  return state.phase === 'idle' && !state.terminating;
+}
+
+/** Pure: /readyz says ready until the pod terminates. */
+export function acceptsTraffic(state: LifecycleState): boolean {
+  return !terminationBegun(state);
+}
+
+/** Pure: did a grace_end move the exit deadline earlier (a told end later than the configured one moves nothing)? */
+export function exitMovedEarlier(rules: DeadlineRules, before: LifecycleState, after: LifecycleState, now: number): boolean {
+  return exitDeadlineOf(rules, after, now) < exitDeadlineOf(rules, before, now);
+}
+
+/** Pure: until when one watch for the app's fate runs: the exit deadline when terminating, else one grace period (then it watches again). */
+export function watchUntil(rules: DeadlineRules, state: LifecycleState, now: number): number {
+  return state.terminating ? exitDeadlineOf(rules, state, now) : now + rules.gracePeriodMs;
+}
+
+/** A clean-up with no termination under way (the app stopped by itself) gets this long. */
+export const IDLE_CLEANUP_MS = 10_000;
+
+/** Pure: until when a clean-up may run. */
+export function cleanupUntil(rules: DeadlineRules, state: LifecycleState, now: number): number {
+  return state.terminating ? exitDeadlineOf(rules, state, now) : now + IDLE_CLEANUP_MS;
 }

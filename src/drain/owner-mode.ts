@@ -1,13 +1,15 @@
+import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { DrainDeps, TakeOutMode } from './deps';
 import { appViewEvidence } from './evidence';
-import { track } from './record';
 import { REPLICATION_SETTLE_MS } from './replication-settle';
 
 /** What the drain needs of the owner-mode registrar (src/owner/registrar.ts). */
 export interface OwnedRegistration {
   /** Stop heartbeats and health-driven registration for good (until resume). */
   stopHeartbeats(): Promise<void>;
+  /** Cancel the lease on one server (the take-out, after the heartbeats stopped): the registrar then knows it no longer holds it there. */
+  cancel(server: EurekaServerConfig, signal: AbortSignal): Promise<unknown>;
   /** Register again (UP for a healthy app) and resume heartbeats: an aborted drain, or the app came back. */
   resume(signal?: AbortSignal): Promise<unknown>;
 }
@@ -27,20 +29,16 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
       deps.logger.info({ settleMs }, 'heartbeats stopped; letting the last renewal replicate before cancelling');
       await deps.clock.sleep(settleMs);
     },
-    async change(deps: DrainDeps, record, server, state, signal) {
-      const { eureka, clock, config, logger } = deps;
+    async change(deps: DrainDeps, _instanceId, server, signal) {
+      const { clock, logger } = deps;
       try {
         // Absent is as good as cancelled: the server no longer offers it.
-        await track(record, eureka.cancel(server, config.appName, record.instanceId!, signal));
-        const now = clock.now();
-        state.put = 'ok';
-        state.putAt ??= now;
-        state.changedAt = now;
-        delete state.error;
+        await registration.cancel(server, signal);
+        return { put: 'ok', at: clock.now() };
       } catch (error) {
-        state.put = 'failed';
-        state.error = describeError(error);
-        logger.warn({ server: server.label, err: state.error }, 'cancel failed');
+        const failed = { put: 'failed', error: describeError(error) } as const;
+        logger.warn({ server: server.label, err: failed.error }, 'cancel failed');
+        return failed;
       }
     },
     live: (instance) => (instance === null ? 'out' : 'offered'),

@@ -1,7 +1,11 @@
 import type { AppExitResult } from '../app-exit';
+import type { ChangeAnswer, DrainDeps } from './deps';
 import type { LiveDeadlines } from './live-deadlines';
 
-/** What one drain learned and did on one Eureka server. Written by the steps, read by the report. */
+/**
+ * What one drain learned and did on one Eureka server: that server's cell, filled by its per-server steps
+ * (take-out, verify, keep-out) as the evidence comes, so /drain and the waits read it live; read by the report.
+ */
 export interface ServerState {
   readonly server: string;
   put: 'pending' | 'ok' | 'not_found' | 'failed';
@@ -30,7 +34,7 @@ export interface ServerState {
 
 export type TailEnd = 'fixed' | 'idle' | 'metric_unreadable' | 'deadline';
 
-/** The per-drain record: created by the sequence, filled in by the steps, never shared between drains. */
+/** The per-drain record: created by the controller, assembled by run.ts from the steps' results as they arrive, never shared between drains. */
 export interface DrainRecord {
   readonly startedAt: number;
   /** When /prestop must have answered, when the process must be gone, …: read live, they move earlier if Kubernetes shortens the grace period. */
@@ -54,16 +58,47 @@ export interface DrainRecord {
   readonly inFlight: Set<Promise<unknown>>;
 }
 
-export function newRecord(serverLabels: readonly string[], startedAt: number, deadlines: LiveDeadlines): DrainRecord {
+/** What is known before the first step: whether the plan fits, and whether anything held the app. */
+export interface DrainStart {
+  readonly planFits: boolean;
+  /** Started after a refused preStop call (machine.ts appNotHeld): the app was already stopping. */
+  readonly appNotHeld: boolean;
+}
+
+export function newRecord(serverLabels: readonly string[], startedAt: number, deadlines: LiveDeadlines, start: DrainStart): DrainRecord {
+  const problems: string[] = [];
+  if (!start.planFits) problems.push(`plan does not fit the grace period; waits are cut at ${new Date(deadlines.current().answerBy).toISOString()}`);
+  // Never better than what happened: the app was stopped before its callers let go.
+  if (start.appNotHeld) problems.push('started after a refused preStop call (token or source mismatch): nothing held the app, which got SIGTERM at once; callers may have failed until they let go of it');
   return {
     startedAt,
     deadlines,
     servers: serverLabels.map((server) => ({ server, put: 'pending', restored: 0 })),
-    problems: [],
-    cutShort: false,
+    problems,
+    cutShort: start.appNotHeld,
     aborted: false,
     inFlight: new Set(),
   };
+}
+
+/**
+ * The mode's change on one server (take-out, a verify retry, a keep-out
+ * restore): tracked so an abort waits for it to land, and its answer written
+ * into that server's cell, which the waits and /drain read.
+ */
+export async function changeOn(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<void> {
+  const state = record.servers[index]!;
+  recordChange(state, await track(record, deps.mode.change(deps, record.instanceId!, deps.config.servers[index]!, signal)));
+}
+
+/** One server's cell after a change's answer: accepted moves `changedAt` (and sets `putAt` the first time). */
+export function recordChange(state: ServerState, answer: ChangeAnswer): void {
+  state.put = answer.put;
+  if (answer.put === 'ok') {
+    state.putAt ??= answer.at;
+    state.changedAt = answer.at;
+    delete state.error;
+  } else state.error = answer.error;
 }
 
 /** Registers a take-out request so an abort can wait for it to land. */

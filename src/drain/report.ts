@@ -101,3 +101,38 @@ export function buildReport(record: DrainRecord, plan: Plan, phases: Readonly<Pa
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** Pure: how long the running drain still plans to wait before /prestop answers; 0 when none runs. */
+export function remainingMsOf(record: DrainRecord | undefined, draining: boolean, plan: Pick<Plan, 'drainMs'>, tailMs: number, now: number): number {
+  if (!record || !draining) return 0;
+  const planned = record.windowEnd === undefined ? record.startedAt + plan.drainMs : record.windowEnd + tailMs;
+  return Math.max(0, Math.min(planned, record.deadlines.current().answerBy) - now);
+}
+
+/** What /drain shows besides the record: the lifecycle's view and the last answer. */
+export interface SnapshotInputs {
+  readonly phase: DrainPhase;
+  readonly mode: DrainReport['mode'];
+  readonly terminating: boolean;
+  readonly phaseAt: Readonly<Partial<Record<DrainPhase, number>>>;
+  readonly remainingMs: number;
+  readonly lastReport: DrainReport | undefined;
+}
+
+/** Pure: /drain, what the drain is doing now. */
+export function snapshotOf(record: DrainRecord | undefined, inputs: SnapshotInputs, now: number): Record<string, unknown> {
+  const r = record;
+  return {
+    phase: inputs.phase,
+    mode: inputs.mode,
+    terminating: inputs.terminating,
+    instanceId: r?.instanceId ?? null,
+    startedAt: r === undefined ? null : iso(r.startedAt),
+    elapsedMs: r === undefined ? 0 : now - r.startedAt,
+    remainingMs: inputs.remainingMs,
+    deadlineAt: r === undefined ? null : iso(r.deadlines.current().answerBy),
+    phases: Object.fromEntries(Object.entries(inputs.phaseAt).map(([k, v]) => [k, iso(v)])),
+    servers: r === undefined ? [] : r.servers.map((s) => serverReport(s, r.startedAt)),
+    report: inputs.lastReport ?? null,
+  };
+}

@@ -1,6 +1,6 @@
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
-import type { DrainRecord } from './record';
+import { changeOn, type DrainRecord } from './record';
 import { PRIME_TOLERANCE_MS } from './timing';
 import { untilSignal, type Until } from './until';
 
@@ -49,12 +49,10 @@ export function primeViews(deps: DrainDeps, record: DrainRecord, until: Until): 
  * instead of leaving a request the server may still apply.
  */
 export async function takeOut(deps: DrainDeps, record: DrainRecord, index: number, until: Until, primed: Promise<void>): Promise<void> {
-  const server = deps.config.servers[index]!;
-  const state = record.servers[index]!;
   await primed;
   const stage = untilSignal(deps.clock, until);
   try {
-    await deps.mode.change(deps, record, server, state, stage.signal);
+    await changeOn(deps, record, index, stage.signal);
   } finally {
     stage.cancel();
   }

@@ -2,20 +2,25 @@ import type { AppExitResult } from '../app-exit';
 import { iso } from './report';
 import { lateCallBy } from './deadlines';
 import type { DrainDeps } from './deps';
-import type { DrainRecord } from './record';
+import type { LiveDeadlines } from './live-deadlines';
 import { bounded } from './until';
+
+/** What telling the app did, and whether the call ran past the drain's deadline. */
+export interface AppTold {
+  readonly result: AppExitResult;
+  readonly cutShort: boolean;
+}
 
 /**
  * Step 6: tell the app to exit (DRAINER_APP_EXIT), bounded by the deadline
  * plus the late-call allowance (deadlines.ts lateCallBy, followed if the
  * deadline moves during the call): a slow shutdown endpoint must not hold
- * /prestop past it. Marks the drain cut short when the call could not finish
- * in time.
+ * /prestop past it. Cut short when the call could not finish in time.
  */
-export async function tellApp(deps: DrainDeps, record: DrainRecord): Promise<AppExitResult> {
+export async function tellApp(deps: DrainDeps, deadlines: LiveDeadlines): Promise<AppTold> {
   const { clock } = deps;
   const calledAt = clock.now();
-  const until = record.deadlines.time((d) => lateCallBy(d, calledAt));
+  const until = deadlines.time((d) => lateCallBy(d, calledAt));
   let timedOut = false;
   const result = await bounded(clock, until, undefined, (signal) =>
     Promise.race([
@@ -32,7 +37,5 @@ export async function tellApp(deps: DrainDeps, record: DrainRecord): Promise<App
       ),
     ]),
   );
-  if (timedOut || clock.now() > record.deadlines.current().answerBy) record.cutShort = true;
-  if (!result.ok) record.problems.push(`app exit (${result.strategy}): ${result.detail}`);
-  return result;
+  return { result, cutShort: timedOut || clock.now() > deadlines.current().answerBy };
 }

@@ -1,7 +1,7 @@
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import { deltaEvidence } from './evidence';
-import type { DrainRecord } from './record';
+import { changeOn, type DrainRecord } from './record';
 import { primedInTime, verificationCutoff, verifyPause } from './timing';
 import { sleepBefore, untilSignal } from './until';
 
@@ -19,12 +19,17 @@ import { sleepBefore, untilSignal } from './until';
  * server, never past the drain's deadline (followed as it moves: a request or
  * a pause in progress ends at the new one); what is not proven by then counts
  * at its worst case (timing.ts).
+ *
+ * The server's evidence goes into its own cell (`record.servers[index]`, read
+ * live by /drain); returns the registration time the live view showed (a
+ * newer one later means the app registered again: watch-app.ts).
  */
-export async function verify(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<void> {
+export async function verify(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<number | undefined> {
   const { config, clock, eureka, logger } = deps;
   const server = config.servers[index]!;
   const state = record.servers[index]!;
   const id = record.instanceId!;
+  let registeredAt: number | undefined;
   const cutoffTime = record.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs)));
   try {
     for (;;) {
@@ -36,11 +41,11 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
         if (state.put !== 'ok') {
           const putStage = untilSignal(clock, cutoffTime);
-          await deps.mode.change(deps, record, server, state, putStage.signal).finally(putStage.cancel);
+          await changeOn(deps, record, index, putStage.signal).finally(putStage.cancel);
         }
         if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
-          if (live !== null) record.registeredAt = Math.max(record.registeredAt ?? 0, live.registrationTimestamp);
+          if (live !== null) registeredAt = Math.max(registeredAt ?? 0, live.registrationTimestamp);
           const seen = deps.mode.live(live, config.appName, id);
           if (seen === 'out') state.liveVerifiedAt = clock.now();
           else if (seen === 'absent') state.put = 'not_found';
@@ -68,7 +73,7 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
               { server: server.label, liveMs: state.liveVerifiedAt - record.startedAt, cacheMs: state.cacheVerifiedAt - record.startedAt, trusted: state.trusted },
               'server verified: callers no longer get the instance as UP',
             );
-            return;
+            return registeredAt;
           }
           if (seen === 'offered') state.lastStaleSeenAt = clock.now();
         }
@@ -80,7 +85,7 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
       }
       // The last pause ends at the cutoff, so a flip just before it is still read.
       const left = cutoffTime.at() - clock.now();
-      if (left <= 0) return;
+      if (left <= 0) return registeredAt;
       await sleepBefore(clock, Math.min(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), left), cutoffTime, signal);
     }
   } finally {

@@ -1,27 +1,29 @@
+import type { Timings } from '../config';
 import type { DrainDeps } from './deps';
-import type { DrainRecord } from './record';
+import type { ServerState } from './record';
 import { clientWindowEnd } from './timing';
-import { sleepBefore } from './until';
+import { sleepBefore, type MovingTime } from './until';
 
-/** Pure over the record: when callers may last have selected the instance, from the evidence so far. */
-export function windowEndOf(deps: DrainDeps, record: DrainRecord): number {
-  const fallback = Math.max(record.startedAt, ...record.servers.map((s) => s.gaveUpAt ?? record.startedAt));
-  return clientWindowEnd(record.servers, fallback, deps.config.timings);
+/** Pure: when callers may last have selected the instance, from the servers' evidence so far. */
+export function windowEndOf(servers: readonly ServerState[], startedAt: number, timings: Timings): number {
+  const fallback = Math.max(startedAt, ...servers.map((s) => s.gaveUpAt ?? startedAt));
+  return clientWindowEnd(servers, fallback, timings);
 }
+
+/** How the wait for the client window ended. */
+export type WindowWait = 'elapsed' | 'deadline';
 
 /**
  * Step 4: wait until every caller has let go: the servers settled, then one
- * registry fetch and one load-balancer refresh. The end is read again on
+ * registry fetch and one load-balancer refresh. `windowEnd` is asked again on
  * every poll because keep-out.ts may move it (a restored override).
- * Ends at the drain's deadline at the latest, also when Kubernetes moves it
- * earlier during a pause between two polls; says whether the deadline cut it.
+ * Ends at `answerBy` at the latest, also when Kubernetes moves it earlier
+ * during a pause between two polls; returns whether the deadline cut it.
  */
-export async function waitClients(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<'elapsed' | 'deadline'> {
+export async function waitClients(deps: DrainDeps, windowEnd: () => number, answerBy: MovingTime, signal: AbortSignal): Promise<WindowWait> {
   const { clock, config } = deps;
-  const answerBy = record.deadlines.time((d) => d.answerBy);
   for (;;) {
-    const end = windowEndOf(deps, record);
-    record.windowEnd = end;
+    const end = windowEnd();
     const now = clock.now();
     if (now >= end) return 'elapsed';
     if (now >= answerBy.at()) return 'deadline';

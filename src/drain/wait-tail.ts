@@ -1,48 +1,52 @@
 import type { DrainDeps } from './deps';
-import type { DrainRecord, TailEnd } from './record';
+import type { LiveDeadlines } from './live-deadlines';
+import type { TailEnd } from './record';
 import { bounded, sleepBefore } from './until';
-import { windowEndOf } from './wait-clients';
+
+/** How the tail ended, and why the adaptive tail fell back to the fixed one (the report's problems). */
+export interface TailWait {
+  readonly end: TailEnd;
+  readonly problem?: string;
+}
 
 /**
  * Step 5: the request tail. Fixed: the configured time after the client
  * window. Adaptive: end as soon as the app reports no active request (read
  * under the deadline: a slow metrics endpoint cannot overrun it), never
- * later than the fixed end. If the client window moves (a restored override),
- * the tail waits for it again. The drain's deadline is followed as it moves:
- * a pause or a read in progress ends at the new one.
+ * later than the fixed end. If the client window moves (`windowEnd`, asked on
+ * every poll: a restored override), the tail waits for it again. The drain's
+ * deadline is followed as it moves: a pause or a read in progress ends at the new one.
  */
-export async function waitTail(deps: DrainDeps, record: DrainRecord, signal: AbortSignal): Promise<TailEnd> {
+export async function waitTail(deps: DrainDeps, windowEnd: () => number, deadlines: LiveDeadlines, signal: AbortSignal): Promise<TailWait> {
   const { clock, config, logger } = deps;
   let adaptive = config.tailMode !== 'fixed' && deps.readInFlight !== undefined;
-  let fallback: TailEnd = 'fixed';
-  const answerBy = record.deadlines.time((d) => d.answerBy);
+  let fallback: TailWait = { end: 'fixed' };
+  const answerBy = deadlines.time((d) => d.answerBy);
   for (;;) {
-    const windowEnd = windowEndOf(deps, record);
-    record.windowEnd = windowEnd;
-    const fixedEnd = windowEnd + config.timings.tailMs;
+    const windowEndsAt = windowEnd();
+    const fixedEnd = windowEndsAt + config.timings.tailMs;
     const now = clock.now();
-    if (now >= answerBy.at() && now < fixedEnd) return 'deadline';
+    if (now >= answerBy.at() && now < fixedEnd) return { ...fallback, end: 'deadline' };
     if (now >= fixedEnd) return fallback;
-    if (adaptive && now >= windowEnd) {
+    if (adaptive && now >= windowEndsAt) {
       // A read never outlasts the tail itself, nor the deadline.
-      const readBy = record.deadlines.time((d) => Math.min(fixedEnd, d.answerBy));
+      const readBy = deadlines.time((d) => Math.min(fixedEnd, d.answerBy));
       const reading = await bounded(clock, readBy, signal, (s) => deps.readInFlight!(s)).catch((error: unknown) => {
         if (signal.aborted) throw error;
         return { ok: false as const, reason: clock.now() >= readBy.at() ? 'no answer before the end of the tail' : String(error) };
       });
       if (!reading.ok) {
-        record.problems.push(`adaptive tail: ${reading.reason}; waiting the fixed tail`);
         logger.warn({ reason: reading.reason }, 'cannot read in-flight requests; falling back to the fixed tail');
         adaptive = false;
-        fallback = 'metric_unreadable';
+        fallback = { end: 'metric_unreadable', problem: `adaptive tail: ${reading.reason}; waiting the fixed tail` };
         continue;
       }
-      if (reading.value <= config.tailIdleThreshold && clock.now() >= windowEndOf(deps, record)) {
-        logger.info({ inFlight: reading.value, tailMs: clock.now() - windowEnd }, 'app idle: ending the tail early');
-        return 'idle';
+      if (reading.value <= config.tailIdleThreshold && clock.now() >= windowEnd()) {
+        logger.info({ inFlight: reading.value, tailMs: clock.now() - windowEndsAt }, 'app idle: ending the tail early');
+        return { end: 'idle' };
       }
     }
-    const wake = adaptive && clock.now() >= windowEnd ? config.verifyPollMs : config.verifyPollMs * 4;
+    const wake = adaptive && clock.now() >= windowEndsAt ? config.verifyPollMs : config.verifyPollMs * 4;
     await sleepBefore(clock, Math.max(0, Math.min(wake, fixedEnd - clock.now())), answerBy, signal);
   }
 }

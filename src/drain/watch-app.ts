@@ -73,3 +73,18 @@ export async function watchApp(deps: DrainDeps, input: WatchInput): Promise<AppF
     await clock.sleep(config.verifyPollMs, input.signal).catch(() => undefined);
   }
 }
+
+/**
+ * Watches until the app is gone or back. A watch that reaches its end starts
+ * again while the pod is not terminating (a restart can come any time); while
+ * terminating it ends there (the exit deadline ends the process). Stops when
+ * `current` says a newer watch took over.
+ */
+export async function watchAppFate(deps: DrainDeps, input: WatchInput, current: () => boolean): Promise<'gone' | 'back' | undefined> {
+  for (;;) {
+    const fate = await watchApp(deps, input);
+    if (!current()) return undefined;
+    if (fate !== 'deadline') return fate;
+    if (input.terminating()) return undefined;
+  }
+}

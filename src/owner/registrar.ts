@@ -10,6 +10,7 @@ import { HealthPoller } from './health-poller';
 import type { HealthAnswer, HealthRead } from './health-read';
 import { Heartbeat, type ReregisterReason } from './heartbeat';
 import { buildInstanceInfo, encodeInstanceDocument, type RegisteredStatus } from './instance';
+import { INITIAL_REGISTRATION, isRegistered, nextRegistration, resumeBy, type RegistrationEvent, type RegistrationState } from './lifecycle';
 import type { OwnerMetrics, RegistrationReason } from './metrics';
 
 export interface RegistrarOptions {
@@ -21,26 +22,11 @@ export interface RegistrarOptions {
   readonly logger: Logger;
   readonly metrics: OwnerMetrics;
   readonly readHealth: HealthRead;
-  /**
-   * Wait between the last heartbeat and the cancels. A server queues the
-   * heartbeat it took for its peers for up to 500 ms; a cancel that lands on
-   * a peer before that replication is undone by it (eureka-facts §5).
-   * Default 1000 ms.
-   */
-  readonly replicationSettleMs?: number;
   /** First wait between health reads while the app starts; doubles up to the health interval. Default 250 ms. */
   readonly startupBackoffMs?: number;
   /** First wait after a round in which no server took the registration, and the heartbeat's outage backoff; doubles up to the renewal interval. Default 1000 ms. */
   readonly retryBackoffMs?: number;
   readonly random?: () => number;
-}
-
-export type CancelResult = 'cancelled' | 'absent' | 'failed';
-
-export interface ServerCancel {
-  readonly server: string;
-  readonly result: CancelResult;
-  readonly error?: string;
 }
 
 export type RegisterResult = 'accepted' | 'rejected' | 'failed';
@@ -64,20 +50,18 @@ interface Attempt {
  * re-registered at once, as the Java client's on-demand update does; never a
  * status override, which later UP registrations could not clear).
  *
- * The drain takes it out with stopHeartbeats() then cancelEverywhere(), and
- * an abort puts it back with resume(). While stopped, nothing registers: not
- * a late heartbeat answer, not a health change, not a registration that was
- * in flight (it is aborted, and cancelEverywhere waits for it to settle).
+ * The drain (drain/owner-mode.ts) takes it out with stopHeartbeats(), then
+ * cancel() on every server, and an abort puts it back with resume(). While
+ * stopped, nothing registers: not a late heartbeat answer, not a health
+ * change, not a registration that was in flight (it is aborted, and
+ * stopHeartbeats() waits for it to settle). Whether it is running and which
+ * servers hold it is lifecycle.ts's table.
  */
 export class Registrar {
   private readonly logger: Logger;
   private gate: HealthGate = INITIAL_HEALTH;
   private dirtyAt = 0;
-  private registered = false;
-  private everRegistered = false;
-  /** Heartbeats and health-driven registrations are on. */
-  private running = false;
-  private closed = false;
+  private lifecycle: RegistrationState = INITIAL_REGISTRATION;
   /** Aborted by stopHeartbeats(): every request of one running period listens to it. */
   private epoch = new AbortController();
   private heartbeat: Heartbeat | undefined;
@@ -94,17 +78,12 @@ export class Registrar {
 
   /** A server has accepted the registration and it was not cancelled since: /readyz may say ready. */
   isRegistered(): boolean {
-    return this.registered;
+    return isRegistered(this.lifecycle);
   }
 
   /** The status registrations carry: the health gate's (STARTING until the app's first healthy answers). */
   status(): RegisteredStatus {
     return this.gate.status;
-  }
-
-  /** Heartbeats and health-driven registration are on (false once stopHeartbeats() ran, until resume()). */
-  isRunning(): boolean {
-    return this.running;
   }
 
   /**
@@ -114,11 +93,11 @@ export class Registrar {
    * when every server refused the document. Calling it again joins the first call.
    */
   start(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the registrar is closed'));
+    if (this.lifecycle.phase === 'closed') return Promise.reject(new Error('the registrar is closed'));
     if (this.bringingUp) return this.bringingUp;
     // A start after a stop (resume before the first registration) needs a live epoch.
     if (this.epoch.signal.aborted) this.epoch = new AbortController();
-    this.running = true;
+    this.tell({ type: 'start' });
     this.bringingUp = this.bringUp('initial', this.epoch.signal).finally(() => (this.bringingUp = undefined));
     return this.bringingUp;
   }
@@ -129,8 +108,8 @@ export class Registrar {
    * has settled. Idempotent.
    */
   stopHeartbeats(): Promise<void> {
-    if (this.running) {
-      this.running = false;
+    if (this.running()) {
+      this.tell({ type: 'stop' });
       this.epoch.abort(new Error('heartbeats stopped'));
       this.logger.info({ instanceId: this.options.config.instanceId }, 'heartbeats stopped');
     }
@@ -140,31 +119,17 @@ export class Registrar {
   }
 
   /**
-   * Cancels the lease on every server directly, after stopping heartbeats
-   * and letting the last renewal's replication land. One DELETE per server
-   * (the client retries network errors and 5xx); the drain's verification
-   * and clean-up cancel again wherever the instance comes back.
+   * The drain's take-out on one server, after stopHeartbeats() and the
+   * replication settle (drain/owner-mode.ts): cancels the lease there. Absent
+   * is as good as cancelled. Once no server holds the registration, the
+   * registered_status metric says so. Throws what the request threw.
    */
-  async cancelEverywhere(signal?: AbortSignal): Promise<readonly ServerCancel[]> {
-    await this.stopHeartbeats();
-    await this.options.clock.sleep(this.options.replicationSettleMs ?? 1_000, signal);
+  async cancel(server: EurekaServerConfig, signal?: AbortSignal): Promise<'cancelled' | 'absent'> {
     const { app, instanceId } = this.options.config;
-    const results = await Promise.all(
-      this.options.servers.map(async (server): Promise<ServerCancel> => {
-        try {
-          const outcome = await this.options.eureka.cancel(server, app, instanceId, signal);
-          return { server: server.label, result: outcome === 'ok' ? 'cancelled' : 'absent' };
-        } catch (error) {
-          if (signal?.aborted) throw signal.reason;
-          return { server: server.label, result: 'failed', error: describeError(error) };
-        }
-      }),
-    );
-    this.registered = false;
-    this.options.metrics.registeredStatus(undefined);
-    const failed = results.filter((r) => r.result === 'failed').length;
-    this.logger[failed > 0 ? 'warn' : 'info']({ instanceId, servers: results }, failed > 0 ? 'cancel failed on some eureka servers' : 'registration cancelled on every eureka server');
-    return results;
+    const outcome = await this.options.eureka.cancel(server, app, instanceId, signal);
+    this.tell({ type: 'cancelled', server: server.label });
+    if (!this.isRegistered()) this.options.metrics.registeredStatus(undefined);
+    return outcome === 'ok' ? 'cancelled' : 'absent';
   }
 
   /**
@@ -173,25 +138,26 @@ export class Registrar {
    * server took this registration: their 404 and outage paths register it.
    */
   async resume(signal?: AbortSignal): Promise<readonly ServerRegistration[]> {
-    if (this.closed) throw new Error('the registrar is closed');
-    if (this.running) return [];
-    if (!this.everRegistered) {
+    const by = resumeBy(this.lifecycle);
+    if (by === 'refuse') throw new Error('the registrar is closed');
+    if (by === 'nothing') return [];
+    if (by === 'start') {
       await this.start();
       return [];
     }
-    this.running = true;
+    this.tell({ type: 'start' });
     this.epoch = new AbortController();
     const epoch = this.epoch.signal;
     this.bumpDirty();
     const attempts = await this.registerRound('resume', this.options.servers, signal ? AbortSignal.any([epoch, signal]) : epoch);
-    if (this.running) this.startHeartbeat();
+    if (this.running()) this.startHeartbeat();
     return attempts.filter((a) => a.result !== 'aborted').map((a) => report(a));
   }
 
   /** Stops everything for process exit, health polling included. */
   async close(): Promise<void> {
-    this.closed = true;
     await this.stopHeartbeats();
+    this.tell({ type: 'close' });
     await this.poller?.stop();
   }
 
@@ -205,7 +171,7 @@ export class Registrar {
       if (signal.aborted) return;
       throw error;
     }
-    if (!this.running || signal.aborted) return;
+    if (!this.running() || signal.aborted) return;
     this.startHeartbeat();
     this.poller ??= new HealthPoller({
       read: this.options.readHealth,
@@ -274,11 +240,8 @@ export class Registrar {
       const status = this.gate.status;
       const document = encodeInstanceDocument(buildInstanceInfo(this.options.config, status, this.dirtyAt));
       const attempts = await Promise.all(servers.map((server) => this.registerOn(server, reason, document, signal)));
-      if (attempts.some((a) => a.result === 'accepted')) {
-        this.registered = true;
-        this.everRegistered = true;
-        this.options.metrics.registeredStatus(status);
-      }
+      for (const a of attempts) if (a.result === 'accepted') this.tell({ type: 'accepted', server: a.server.label });
+      if (attempts.some((a) => a.result === 'accepted')) this.options.metrics.registeredStatus(status);
       return attempts;
     };
     const round = this.queue.then(run, run);
@@ -328,7 +291,7 @@ export class Registrar {
 
   /** The heartbeat's request: a 404 re-registers on that server, an outage's end on every server (status changes may have been lost). */
   private async reregister(reason: ReregisterReason, server: EurekaServerConfig, epoch: AbortSignal): Promise<boolean> {
-    if (!this.running || epoch.aborted) return false;
+    if (!this.running() || epoch.aborted) return false;
     // As the Java client does before re-registering: a newer dirty time makes the server take this copy.
     this.bumpDirty();
     const targets = reason === 'not_found' ? [server] : this.options.servers;
@@ -343,7 +306,7 @@ export class Registrar {
     this.gate = step.gate;
     if (!step.changed) return;
     const to = step.gate.status;
-    if (!this.running) {
+    if (!this.running()) {
       this.logger.info({ from, to, detail: answer.detail }, 'app health changed while heartbeats are stopped; not registered');
       return;
     }
@@ -356,6 +319,15 @@ export class Registrar {
         this.logger.warn({ to, servers: attempts.map(report) }, 'no eureka server took the status change yet');
       }
     });
+  }
+
+  /** Heartbeats and health-driven registrations are on. */
+  private running(): boolean {
+    return this.lifecycle.phase === 'running';
+  }
+
+  private tell(event: RegistrationEvent): void {
+    this.lifecycle = nextRegistration(this.lifecycle, event);
   }
 
   private thresholds(): { failuresDown: number; successesUp: number } {

@@ -4,7 +4,7 @@ import type { PortState } from '../../src/app-probe';
 import type { Env } from '../../src/config';
 import { DrainController } from '../../src/drain/controller';
 import { companionMode } from '../../src/drain/companion-mode';
-import type { TakeOutMode } from '../../src/drain/deps';
+import type { DrainDeps, TakeOutMode } from '../../src/drain/deps';
 import { createMetrics } from '../../src/metrics';
 import { computePlan } from '../../src/plan';
 import type { InFlightReading } from '../../src/tail';
@@ -26,7 +26,7 @@ export function controllerFixture(env: Env = {}, options: { servers?: number; in
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const app = { port: 'open' as PortState, exits: 0 };
-  const controller = new DrainController({
+  const deps: DrainDeps = {
     config,
     plan,
     clock,
@@ -42,6 +42,7 @@ export function controllerFixture(env: Env = {}, options: { servers?: number; in
     ...(options.inFlight ? { readInFlight: async () => options.inFlight!() } : {}),
     ...(options.readInFlight ? { readInFlight: options.readInFlight } : {}),
     mode: options.mode ?? companionMode,
-  });
-  return { config, plan, clock, eureka, logger, lines, registry, controller, app, servers };
+  };
+  const controller = new DrainController(deps);
+  return { config, plan, clock, eureka, logger, lines, registry, controller, app, servers, deps };
 }

@@ -105,14 +105,15 @@ function expectCompleteInstance(instance: Record<string, any> | null, owned: Own
 }
 
 /** Polls the live view of `id` on both servers every 100 ms until stopped; every sighting with its time. */
-function watchRegistrations(id: string): { stop(): Promise<{ at: number; server: string; status: string }[]> } {
-  const seen: { at: number; server: string; status: string }[] = [];
+/** Calls `read` every 100 ms and keeps what it returns, until stopped or `read` returns undefined (the process is gone). */
+function sample<T>(read: (at: number) => Promise<readonly T[] | undefined>): { stop(): Promise<T[]> } {
+  const seen: T[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const at = Date.now();
-      const views = await Promise.all(servers().map((server) => rawInstance(server, id).catch(() => null)));
-      views.forEach((v, i) => v && seen.push({ at, server: servers()[i]!.name, status: String(v.status) }));
+      const found = await read(Date.now());
+      if (found === undefined) return;
+      seen.push(...found);
       await sleep(100);
     }
   })();
@@ -123,6 +124,22 @@ function watchRegistrations(id: string): { stop(): Promise<{ at: number; server:
       return seen;
     },
   };
+}
+
+/** Every sighting of the instance on either server. */
+function watchRegistrations(id: string): { stop(): Promise<{ at: number; server: string; status: string }[]> } {
+  return sample(async (at) => {
+    const views = await Promise.all(servers().map((server) => rawInstance(server, id).catch(() => null)));
+    return views.flatMap((v, i) => (v ? [{ at, server: servers()[i]!.name, status: String(v.status) }] : []));
+  });
+}
+
+/** The drainer's registered_status{status="UP"}, until the drainer is gone. */
+function watchRegisteredUp(drained: OwnedPod): { stop(): Promise<{ at: number; value: number }[]> } {
+  return sample(async (at) => {
+    const value = await metricValue(drained.drainer, 'eureka_drainer_registered_status', { status: 'UP' }).catch(() => undefined);
+    return value === undefined ? undefined : [{ at, value }];
+  });
 }
 
 beforeAll(async () => {
@@ -324,8 +341,10 @@ async function expectCleanOwnedRollOut(drained: OwnedPod, others: readonly Owned
   for (const other of others) await load.waitForServed(other.instanceId, 20);
   expect(drained.pod.sidecar).toBe(sidecar);
   const watch = watchRegistrations(drained.instanceId);
+  const registeredUp = watchRegisteredUp(drained);
   const roll = await rollOutOwned(drained);
   const { record, report } = roll;
+  const upSamples = await registeredUp.stop();
   // Three heartbeat intervals after the drainer exited (the drain ended before that), watching both servers.
   await sleep(Math.max(0, record.drainerExitedAt! + 3 * HEARTBEAT_MS - Date.now()));
   const sightings = await watch.stop();
@@ -365,6 +384,11 @@ async function expectCleanOwnedRollOut(drained: OwnedPod, others: readonly Owned
   const stoppedAt = drained.drainer.logs.findIndex((l) => l.msg === 'heartbeats stopped');
   expect(stoppedAt).toBeGreaterThanOrEqual(0);
   expect(drained.drainer.logs.slice(stoppedAt).filter((l) => l.msg === 'registered' || l.msg === 'heartbeat answered 404; registering again')).toEqual([]);
+  // The drainer's own metric follows: UP before the drain, all 0 once the drain cancelled it (read before /prestop answered).
+  const beforeAnswer = upSamples.filter((x) => x.at < record.hookReturnedAt!);
+  expect(beforeAnswer[0]?.value).toBe(1);
+  expect(beforeAnswer.at(-1)?.value).toBe(0);
+  expect(upSamples.filter((x) => x.at >= record.hookReturnedAt!).every((x) => x.value === 0)).toBe(true);
   return roll;
 }
 

@@ -1,3 +1,4 @@
+import { companionMode } from '../../../src/drain/companion-mode';
 import { REPLICATION_SETTLE_MS } from '../../../src/drain/replication-settle';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
@@ -363,5 +364,23 @@ describe('DrainController', () => {
     const summary = f.lines.filter((l) => l.msg === 'drain finished');
     expect(summary).toHaveLength(1);
     expect(summary[0]!.report).toMatchObject({ outcome: 'verified', plan: { drainMs: f.plan.drainMs } });
+  });
+});
+
+describe('a step that throws (a bug)', () => {
+  test('costs nothing but the evidence: /prestop answers with what is known, never better than it was, and the app is watched', async () => {
+    const broken = { ...companionMode, begin: async (): Promise<void> => Promise.reject(new Error('boom')) };
+    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID }, { mode: broken });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('not_taken_out');
+    expect(report.problems).toContainEqual(expect.stringMatching(/^internal error: .*boom/));
+    expect(report.phases).toHaveProperty('drained');
+    expect(f.controller.currentPhase).toBe('drained');
+    expect(f.lines.find((l) => l.msg === 'drain failed unexpectedly; answering with what is known')).toMatchObject({ level: 'error' });
+    f.app.port = 'closed';
+    f.eureka.appCancelled(INSTANCE_ID);
+    await f.clock.advance(10 * SECOND);
+    expect(['cleaning_up', 'done']).toContain(f.controller.currentPhase);
   });
 });

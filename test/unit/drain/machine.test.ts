@@ -3,13 +3,23 @@ import {
   INITIAL_STATE,
   LIFECYCLE_EVENTS,
   decide,
+  acceptsTraffic,
+  atRest,
+  cleanupUntil,
   exitCodeFor,
+  exitDeadlineOf,
+  exitMovedEarlier,
+  followsPodDeadline,
+  IDLE_CLEANUP_MS,
   isDraining,
+  prestopAnswer,
+  watchUntil,
   type DrainPhase,
   type LifecycleAction,
   type LifecycleEventType,
   type LifecycleState,
 } from '../../../src/drain/machine';
+import { EXIT_LEAD_MS } from '../../../src/drain/deadlines';
 
 const AT = 1_000_000;
 const state = (phase: DrainPhase, patch: Partial<LifecycleState> = {}): LifecycleState => ({ ...INITIAL_STATE, phase, ...patch });
@@ -31,7 +41,7 @@ function everyState(): LifecycleState[] {
 
 const ACTIONS: readonly LifecycleAction[] = [
   'start_drain', 'join_drain', 'answer_last_report', 'wait_for_drain_start', 'answer_not_joined', 'wait_for_prestop',
-  'cancel_drain', 'refuse_abort', 'watch_app', 'put_back', 'start_cleanup', 'exit',
+  'cancel_drain', 'refuse_abort', 'watch_app', 'put_back', 'answer_report', 'start_cleanup', 'cut_drain', 'rearm_exit', 'exit',
 ];
 
 describe('lifecycle decider: the whole table', () => {
@@ -153,6 +163,13 @@ describe('lifecycle decider: the paths of issue 7 A', () => {
     for (const phase of ['drained', 'cleaning_up', 'done'] as const) expect(on(state(phase), 'prestop').actions).toEqual(['answer_last_report']);
   });
 
+  test('how /prestop is answered follows the decider: start, join, the standing report, or queued behind an abort', () => {
+    expect(prestopAnswer(on(state('idle'), 'prestop').actions)).toBe('started');
+    expect(prestopAnswer(on(state('verifying'), 'prestop').actions)).toBe('joined');
+    expect(prestopAnswer(on(state('done'), 'prestop').actions)).toBe('finished');
+    expect(prestopAnswer(on(state('aborting'), 'prestop').actions)).toBe('queued');
+  });
+
   test('the happy path, step by step', () => {
     let s = INITIAL_STATE;
     const seq: [LifecycleEventType, DrainPhase][] = [
@@ -182,6 +199,83 @@ describe('exit codes', () => {
     ['cleaning_up', false, 1],
     ['waiting_tail', false, 1],
   ])('%s (left something: %s) → %i', (phase, left, code) => {
-    expect(exitCodeFor(state(phase), left)).toBe(code);
+    expect(exitCodeFor(state(phase, { leftBehind: left }))).toBe(code);
+  });
+});
+
+describe('decisions that were the controller\'s (issue 24 A2)', () => {
+  const RULES = { gracePeriodMs: 60_000, drainBudgetMs: 40_000, appShutdownMs: 10_000, marginMs: 5_000 };
+
+  test('a drain that failed (a bug) answers with what it knows and watches the app, from any running phase', () => {
+    for (const phase of ['locating', 'taking_out', 'verifying', 'waiting_clients', 'waiting_tail', 'exiting_app'] as const) {
+      const d = on(state(phase), 'drain_failed');
+      expect([phase, d.state.phase, d.actions]).toEqual([phase, 'drained', ['answer_report', 'watch_app']]);
+    }
+    for (const phase of ['idle', 'aborting', 'drained', 'done'] as const) expect(on(state(phase), 'drain_failed').state.phase).toBe(phase);
+  });
+
+  test('the report stands from app_told, before the app is watched', () => {
+    expect(on(state('exiting_app'), 'app_told').actions).toEqual(['answer_report', 'watch_app']);
+  });
+
+  test('a clean-up that left something makes the exit code 1; a new drain forgets it', () => {
+    const partly = on(state('cleaning_up', { terminating: true }), 'cleaned_partly');
+    expect(partly.actions).toEqual(['exit']);
+    expect(exitCodeFor(partly.state)).toBe(1);
+    expect(exitCodeFor(on(state('cleaning_up', { terminating: true }), 'cleaned').state)).toBe(0);
+    expect(on(state('idle', { leftBehind: true }), 'prestop').state.leftBehind).toBe(false);
+  });
+
+  test('the process exits once: a deadline after the clean-up\'s exit gives no second exit', () => {
+    const exited = on(state('cleaning_up', { terminating: true }), 'cleaned').state;
+    expect(exited.exited).toBe(true);
+    expect(on(exited, 'deadline').actions).toEqual([]);
+  });
+
+  test('each watch_app or put_back starts a new watch; news from an older one is stale', () => {
+    const told = on(state('exiting_app'), 'app_told').state;
+    expect(told.watch).toBe(1);
+    const terminating = { ...told, terminating: true };
+    expect(on(terminating, 'app_gone').state.phase).toBe('cleaning_up'); // no watch named: applies
+    const back = decide(told, { type: 'app_back', at: AT, watch: 1 });
+    expect([back.state.phase, back.actions, back.state.watch]).toEqual(['idle', ['put_back'], 2]);
+    expect(decide(terminating, { type: 'app_gone', at: AT, watch: 0 }).state.phase).toBe('drained');
+    expect(decide(terminating, { type: 'app_gone', at: AT, watch: 1 }).state.phase).toBe('cleaning_up');
+  });
+
+  test('the pod\'s end only moves earlier; a running drain is cut, a terminating process re-arms its exit', () => {
+    const first = decide(state('waiting_clients', { terminating: true, terminationStartedAt: AT }), { type: 'grace_end', at: AT + 30_000 });
+    expect([first.state.podEndsAt, first.actions]).toEqual([AT + 30_000, ['cut_drain', 'rearm_exit']]);
+    expect(decide(first.state, { type: 'grace_end', at: AT + 40_000 }).actions).toEqual([]);
+    expect(decide(first.state, { type: 'grace_end', at: AT + 40_000 }).state.podEndsAt).toBe(AT + 30_000);
+    expect(decide(state('done'), { type: 'grace_end', at: AT }).actions).toEqual([]);
+    expect(decide(state('aborting'), { type: 'grace_end', at: AT }).actions).toEqual(['cut_drain']);
+  });
+
+  test('the exit deadline: from the termination\'s start, or now; a told end later than the configured one moves nothing', () => {
+    const t = state('drained', { terminating: true, terminationStartedAt: AT });
+    expect(exitDeadlineOf(RULES, t, AT + 5_000)).toBe(AT + 60_000 - EXIT_LEAD_MS);
+    expect(exitDeadlineOf(RULES, state('idle'), AT + 5_000)).toBe(AT + 65_000 - EXIT_LEAD_MS);
+    expect(exitMovedEarlier(RULES, t, { ...t, podEndsAt: AT + 30_000 }, AT)).toBe(true);
+    expect(exitMovedEarlier(RULES, t, { ...t, podEndsAt: AT + 90_000 }, AT)).toBe(false);
+  });
+
+  test('how long a watch and a clean-up may run', () => {
+    const t = state('drained', { terminating: true, terminationStartedAt: AT });
+    expect(watchUntil(RULES, t, AT + 1_000)).toBe(AT + 60_000 - EXIT_LEAD_MS);
+    expect(watchUntil(RULES, state('drained'), AT)).toBe(AT + 60_000);
+    expect(cleanupUntil(RULES, t, AT + 1_000)).toBe(AT + 60_000 - EXIT_LEAD_MS);
+    expect(cleanupUntil(RULES, state('idle'), AT)).toBe(AT + IDLE_CLEANUP_MS);
+  });
+
+  test('what main.ts and start-up ask: ready until terminating; the pod deadline matters once anything began; at rest only idle and not terminating', () => {
+    expect(atRest(state('idle'))).toBe(true);
+    expect(atRest(state('idle', { terminating: true }))).toBe(false);
+    expect(atRest(state('done'))).toBe(false);
+    expect(acceptsTraffic(state('drained'))).toBe(true);
+    expect(acceptsTraffic(state('idle', { terminating: true }))).toBe(false);
+    expect(followsPodDeadline(state('idle'))).toBe(false);
+    expect(followsPodDeadline(state('locating'))).toBe(true);
+    expect(followsPodDeadline(state('idle', { terminating: true }))).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ function ownerFixture() {
       registration.stops++;
       registration.events.push(`stop@${f.clock.now()}`);
     },
+    cancel: (server, signal) => f.eureka.cancel(server, 'DEMO', INSTANCE_ID, signal),
     resume: async () => {
       registration.resumes++;
       f.eureka.register({ instanceId: INSTANCE_ID });

@@ -4,6 +4,7 @@ import { RegistrationRejectedError } from '../../../src/owner/errors';
 import type { HealthAnswer } from '../../../src/owner/health-read';
 import { createOwnerMetrics } from '../../../src/owner/metrics';
 import { Registrar } from '../../../src/owner/registrar';
+import { REPLICATION_SETTLE_MS } from '../../../src/drain/replication-settle';
 import { captureLogs } from '../../helpers/capture-logs';
 import { ManualClock } from '../../helpers/manual-clock';
 import { OwnerEureka } from '../../helpers/owner-eureka';
@@ -40,7 +41,13 @@ function setup(env: Record<string, string> = {}, initialHealth: HealthAnswer = H
     const found = (await registry.getMetricsAsJSON()).find((m) => m.name === `eureka_drainer_${name}`);
     return found?.values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))?.value;
   };
-  return { clock, t0, eureka, lines, registry, registrar, config, reads, registers, beats, metric, setHealth: (h: HealthAnswer) => (health = h), id: config.instanceId };
+  // The drain's take-out as drain/owner-mode.ts does it: stop the heartbeats, let the last renewal replicate, cancel on every server.
+  const takeOut = async (): Promise<readonly string[]> => {
+    await registrar.stopHeartbeats();
+    await clock.sleep(REPLICATION_SETTLE_MS);
+    return Promise.all(OwnerEureka.servers(2).map((server) => registrar.cancel(server)));
+  };
+  return { clock, t0, eureka, lines, registry, registrar, config, reads, registers, beats, metric, takeOut, setHealth: (h: HealthAnswer) => (health = h), id: config.instanceId };
 }
 
 describe('owner registrar', () => {
@@ -193,26 +200,37 @@ describe('owner registrar', () => {
     await f.registrar.close();
   });
 
-  test('drain: stopHeartbeats then cancelEverywhere waits more than 500 ms after the last heartbeat, cancels on every server, and reports each', async () => {
+  test('drain: stopHeartbeats then a cancel on every server more than 500 ms after the last heartbeat; no longer registered, the status metric all 0', async () => {
     const f = setup();
     await f.clock.run(f.registrar.start());
     await f.clock.advance(30_000);
-    await f.registrar.stopHeartbeats();
-    const results = await f.clock.run(f.registrar.cancelEverywhere());
-    expect(results).toEqual([
-      { server: 'http://eureka-0.test/eureka/', result: 'cancelled' },
-      { server: 'http://eureka-1.test/eureka/', result: 'cancelled' },
-    ]);
+    expect(await f.metric('registered_status', { status: 'UP' })).toBe(1);
+    const results = await f.clock.run(f.takeOut());
+    expect(results).toEqual(['cancelled', 'cancelled']);
     const lastBeat = Math.max(...f.beats());
     for (const cancel of f.eureka.of('cancel')) expect(cancel.at - f.t0 - lastBeat).toBeGreaterThan(500);
     expect(f.registrar.isRegistered()).toBe(false);
     expect(await f.metric('registered_status', { status: 'UP' })).toBe(0);
   });
 
+  test('a cancel on one server only: still registered (the other holds it), the metric still UP; absent on the other counts as cancelled', async () => {
+    const f = setup();
+    await f.clock.run(f.registrar.start());
+    await f.registrar.stopHeartbeats();
+    expect(await f.clock.run(f.registrar.cancel(OwnerEureka.servers(2)[0]!))).toBe('cancelled');
+    expect(f.registrar.isRegistered()).toBe(true);
+    expect(await f.metric('registered_status', { status: 'UP' })).toBe(1);
+    f.eureka.state(1).instances.delete(f.id);
+    expect(await f.clock.run(f.registrar.cancel(OwnerEureka.servers(2)[1]!))).toBe('absent');
+    expect(f.registrar.isRegistered()).toBe(false);
+    expect(await f.metric('registered_status', { status: 'UP' })).toBe(0);
+    await f.registrar.close();
+  });
+
   test('after the drain nothing registers or heartbeats again: not a timer, not a health change', async () => {
     const f = setup();
     await f.clock.run(f.registrar.start());
-    await f.clock.run(f.registrar.cancelEverywhere());
+    await f.clock.run(f.takeOut());
     const calls = f.eureka.calls.length;
     f.setHealth(FAILING);
     await f.clock.advance(60_000);
@@ -233,7 +251,7 @@ describe('owner registrar', () => {
     const stopped = f.registrar.stopHeartbeats();
     held.release();
     await stopped;
-    await f.clock.run(f.registrar.cancelEverywhere());
+    await f.clock.run(f.takeOut());
     await f.clock.advance(300_000);
     expect(f.registers()).toHaveLength(2); // the initial ones only
     expect(f.beats()).toEqual([30_000]);
@@ -249,7 +267,7 @@ describe('owner registrar', () => {
     expect(f.registers().slice(2).map((r) => r.status)).toEqual(['DOWN', 'DOWN']);
     f.eureka.state(0).latencyMs = 0;
     f.eureka.state(1).latencyMs = 0;
-    await f.clock.run(f.registrar.cancelEverywhere());
+    await f.clock.run(f.takeOut());
     expect(f.eureka.instance(0, f.id)).toBeUndefined();
     expect(f.eureka.instance(1, f.id)).toBeUndefined();
     expect(await f.metric('registrations_total', { reason: 'status_change' })).toBe(0);
@@ -271,7 +289,7 @@ describe('owner registrar', () => {
   test('resume (an aborted drain) registers UP on every server at once and resumes heartbeats', async () => {
     const f = setup();
     await f.clock.run(f.registrar.start());
-    await f.clock.run(f.registrar.cancelEverywhere());
+    await f.clock.run(f.takeOut());
     const at = f.clock.now() - f.t0;
     const results = await f.clock.run(f.registrar.resume());
     expect(results).toEqual([
