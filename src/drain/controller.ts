@@ -155,7 +155,7 @@ export class DrainController {
     const actions = this.dispatch('hook_refused');
     if (actions.includes('start_drain')) {
       this.log.error('draining after a refused preStop call: fix the token or the allow-list (see the line before)');
-      this.perform(actions);
+      void this.perform(actions);
       return;
     }
     void this.deps.clock.sleep(this.deps.config.sigtermPrestopWaitMs).then(() => this.dispatch('hook_refusal_expired'));
@@ -190,11 +190,11 @@ export class DrainController {
         if (run) this.log.info('/prestop arrived after SIGTERM: finishing the drain before exit');
         else {
           this.log.info('no /prestop call: cleaning up once the app is gone');
-          this.perform(this.dispatch('prestop_wait_over'));
+          void this.perform(this.dispatch('prestop_wait_over'));
         }
       });
     } else if (isDraining(this.state.phase)) this.log.info({ phase: this.state.phase }, 'SIGTERM during a drain: finishing the drain and the clean-up first');
-    this.perform(actions);
+    void this.perform(actions);
     return this.exitCode;
   }
 
@@ -202,7 +202,7 @@ export class DrainController {
   private armDeadline(): void {
     const at = this.exitDeadline();
     void this.deps.clock.sleep(Math.max(0, at - this.deps.clock.now())).then(() => {
-      if (this.exitDeadline() === at) this.perform(this.dispatch('deadline'));
+      if (this.exitDeadline() === at) void this.perform(this.dispatch('deadline'));
     });
   }
 
@@ -324,7 +324,7 @@ export class DrainController {
       const actions = this.dispatch(event, fields);
       // The report stands from the moment the drain answered, before anything watches the app.
       if (event === 'app_told') this.lastReport = this.report(record);
-      this.perform(actions);
+      void this.perform(actions);
     };
     try {
       await runDrain(this.deps, record, signal, step);
@@ -343,7 +343,7 @@ export class DrainController {
     if (report.outcome === 'not_taken_out') this.log.error({ report }, 'drain finished: the instance was NOT taken out; callers may still select it');
     else this.log.info({ report }, 'drain finished');
     if (record.aborted) {
-      this.perform(this.dispatch('abort_done'));
+      void this.perform(this.dispatch('abort_done'));
       this.watchPutBack(record);
     }
     return report;
@@ -391,7 +391,7 @@ export class DrainController {
     const left = result?.leftSomething ?? true;
     this.cleanupLeftSomething = left;
     // The `done` line says what is left and where, and whether a late replication was waited out.
-    this.perform(
+    void this.perform(
       this.dispatch('cleaned', {
         instanceId: result?.instanceId,
         leftSomething: left,
