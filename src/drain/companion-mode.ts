@@ -20,7 +20,7 @@ async function putOverride(deps: DrainDeps, record: DrainRecord, server: EurekaS
   } catch (error) {
     state.put = 'failed';
     state.error = describeError(error);
-    logger.warn({ server: server.label, err: state.error }, 'out-of-service request failed');
+    logger.warn({ server: server.label, reason: state.error }, 'out-of-service request failed');
   }
 }
 

@@ -332,7 +332,7 @@ export class DrainController {
       // A bug must not cost the answer: report what is known, never better than it was.
       record.cutShort = true;
       record.problems.push(`internal error: ${describeError(error)}`);
-      this.log.error({ err: describeError(error) }, 'drain failed unexpectedly; answering with what is known');
+      this.log.error({ err: error }, 'drain failed unexpectedly; answering with what is known');
       for (const event of ['not_located', 'taken_out', 'verified', 'window_elapsed', 'tail_elapsed'] as const) this.dispatch(event);
       if (this.state.phase === 'exiting_app') step('app_told');
     }
@@ -374,7 +374,7 @@ export class DrainController {
         if (this.state.terminating) return;
       }
     };
-    void loop().catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the app failed'));
+    void loop().catch((error: unknown) => this.log.warn({ err: error }, 'watching the app failed'));
   }
 
   private async cleanUp(): Promise<void> {
@@ -386,7 +386,7 @@ export class DrainController {
     try {
       result = await cleanUp(this.deps, servers, record?.instanceId, until);
     } catch (error) {
-      this.log.error({ err: describeError(error) }, 'clean-up failed');
+      this.log.error({ err: error }, 'clean-up failed');
     }
     const left = result?.leftSomething ?? true;
     this.cleanupLeftSomething = left;
@@ -412,7 +412,7 @@ export class DrainController {
     this.record = undefined;
     this.lastReport = undefined;
     if (record === undefined) return;
-    for (const failure of await this.deps.mode.putBack(this.deps, record)) this.log.warn({ err: failure }, 'could not put the instance back after the app restarted');
+    for (const failure of await this.deps.mode.putBack(this.deps, record)) this.log.warn({ reason: failure }, 'could not put the instance back after the app restarted');
     this.watchPutBack(record);
   }
 
@@ -422,7 +422,7 @@ export class DrainController {
     if (id === undefined || this.deps.mode.name !== 'companion') return;
     // Back while idle with this record, or none (a restart forgets it); a new drain ends the watch.
     const stillBack = (): boolean => (this.record === record || this.record === undefined) && this.state.phase === 'idle';
-    void keepBack(this.deps, id, stillBack).catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the put-back failed'));
+    void keepBack(this.deps, id, stillBack).catch((error: unknown) => this.log.warn({ err: error }, 'watching the put-back failed'));
   }
 
   private exit(): void {

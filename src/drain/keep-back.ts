@@ -1,4 +1,3 @@
-import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 
 /**
@@ -30,7 +29,7 @@ export async function keepBack(deps: DrainDeps, instanceId: string, stillBack: (
           removed++;
           logger.warn({ server: server.label, instanceId }, 'an OUT_OF_SERVICE override came back after the instance was put back (a late replication); removed it again');
         } catch (error) {
-          logger.debug({ server: server.label, err: describeError(error) }, 'cannot check that the instance stays in service');
+          logger.debug({ server: server.label, err: error }, 'cannot check that the instance stays in service');
         }
       }),
     );

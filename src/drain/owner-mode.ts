@@ -40,7 +40,7 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
       } catch (error) {
         state.put = 'failed';
         state.error = describeError(error);
-        logger.warn({ server: server.label, err: state.error }, 'cancel failed');
+        logger.warn({ server: server.label, reason: state.error }, 'cancel failed');
       }
     },
     live: (instance) => (instance === null ? 'out' : 'offered'),

@@ -95,6 +95,6 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
     giveUp.abort();
     const late = record.inFlight.size > 0;
     record.problems.push(...(await deps.mode.putBack(deps, record)));
-    if (late) void pending.then(() => deps.mode.putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ err: f }, 'after a late PUT landed')));
+    if (late) void pending.then(() => deps.mode.putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ reason: f }, 'after a late PUT landed')));
   }
 }

@@ -233,7 +233,7 @@ export function watchPodDeadline(options: PodDeadlineOptions): PodDeadlineWatch 
       failures++;
       const message = error instanceof Error ? error.message : String(error);
       const kind = error instanceof PodReadError ? error.kind : 'bug';
-      if (message !== lastProblem) log.warn({ kind, err: message, failures }, 'could not read the pod’s deadline; the drain trusts DRAINER_GRACE_PERIOD_SECONDS');
+      if (message !== lastProblem) log.warn({ kind, err: error, failures }, 'could not read the pod’s deadline; the drain trusts DRAINER_GRACE_PERIOD_SECONDS');
       lastProblem = message;
       return;
     }
@@ -280,7 +280,7 @@ export function watchPodDeadline(options: PodDeadlineOptions): PodDeadlineWatch 
       });
       wake = undefined;
     }
-  })().catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'pod deadline watch failed; the drain trusts DRAINER_GRACE_PERIOD_SECONDS'));
+  })().catch((error: unknown) => log.error({ err: error }, 'pod deadline watch failed; the drain trusts DRAINER_GRACE_PERIOD_SECONDS'));
 
   return {
     enabled: true,
