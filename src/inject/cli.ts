@@ -50,7 +50,7 @@ function readArgs(args: readonly string[]): Args | { readonly problem: string } 
 
 /** The objects a document holds: itself, or a List's items. */
 function objectsOf(value: unknown): unknown[] {
-  return isList(value) ? (value.items) : [value];
+  return isList(value) ? value.items : [value];
 }
 
 function isList(value: unknown): value is Json & { items: unknown[] } {
