@@ -10,7 +10,7 @@ npm run lint
 npm run build
 bash test/e2e/spring/build.sh --with-zuul
 code=0
-npx jest --runInBand --forceExit || code=$?
+npx jest --runInBand || code=$?
 bash test/k8s/cluster/run-tests.sh || code=$?
 node test/summary-reporter.js --total "$JEST_SUMMARY_TOTAL"
 rm -f "$JEST_SUMMARY_TOTAL"
