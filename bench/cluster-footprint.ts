@@ -214,7 +214,7 @@ async function readPoint(point: string, refs: readonly ContainerRef[], drainer: 
     const kubelet = samples.get(key);
     containers[key] = { cgroup, process: processes.get(key)!, cpuSeconds: cpu.get(key)!, kubelet, kubeletLagSeconds: kubelet ? (Date.parse(kubelet.time) - atSecond) / 1000 : undefined };
   }
-  const line = [...cgroups.keys()].map((k) => `${k} ${MiB(containers[k]!.cgroup.workingSetBytes).toFixed(1)} / ${containers[k]!.kubelet ? MiB(containers[k]!.kubelet!.workingSetBytes).toFixed(1) : '–'}`).join(', ');
+  const line = [...cgroups.keys()].map((k) => `${k} ${MiB(containers[k]!.cgroup.workingSetBytes).toFixed(1)} / ${containers[k]!.kubelet ? MiB(containers[k]!.kubelet.workingSetBytes).toFixed(1) : '–'}`).join(', ');
   process.stderr.write(`${point}: working set MiB (cgroup / kubelet): ${line}\n`);
   return { point, at: at.toISOString(), containers, drainerHeap };
 }

@@ -158,7 +158,7 @@ function phaseTimes(drainer: DrainerProcess | undefined): Record<string, number>
 export function drainMarkers(report: PrestopReport & { phases?: Record<string, string>; startedAt?: string }, record: TerminationRecord, logged: Record<string, number>): TimelineMarker[] {
   const origin = record.startedAt;
   const started = report.startedAt ? Date.parse(report.startedAt) : (record.hookStartedAt ?? origin);
-  const phase = (name: string): number | undefined => (report.phases?.[name] ? Date.parse(report.phases[name]!) : logged[name]);
+  const phase = (name: string): number | undefined => (report.phases?.[name] ? Date.parse(report.phases[name]) : logged[name]);
   const markers: { at: number | undefined; label: string }[] = [];
   markers.push({ at: phase('taking_out'), label: 'override put (taking_out)' });
   const verified = report.servers.map((s) => s.cacheVerifiedMs);
@@ -209,6 +209,7 @@ function writeTimeline(timeline: Timeline): string[] {
   writeFileSync(join(RESULTS, 'drain-timeline.json'), `${JSON.stringify(timeline, null, 1)}\n`);
   try {
     // A devDependency: present after `npm ci`, absent from a production install.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: loaded only where it is installed
     const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
     const png = new Resvg(svg, { fitTo: { mode: 'original' }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
     paths.push(join(RESULTS, 'drain-timeline.png'));
@@ -258,7 +259,7 @@ export async function main(): Promise<number> {
         { id: drained.instanceId, name: `drained ${drained.instanceId}`, kind: 'drained' },
         { id: stopped.instanceId, name: `other ${stopped.instanceId}`, kind: 'other' },
       ],
-      drainMarkers(r as PrestopReport & { phases?: Record<string, string>; startedAt?: string }, roll.record, phaseTimes(drainer)),
+      drainMarkers(r, roll.record, phaseTimes(drainer)),
     );
 
     say(`\n2) starting a replacement, then stopping ${stopped.instanceId} WITHOUT a drain (SIGTERM at once)`);

@@ -351,7 +351,7 @@ async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds
     };
     lastPhase = phase;
   }
-  return lastPhase!;
+  return lastPhase;
 }
 
 let lastPhase: PhaseResult | undefined;

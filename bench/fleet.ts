@@ -175,7 +175,7 @@ async function shutDownInstance(instance: Instance): Promise<void> {
   // A renewal still in flight that lands after the cancel gets a 404 and registers the app again, UP, after its port
   // closed (as the Java client would not: it stops its scheduler before it cancels). The 2026-12-02 run lost 212 and
   // 235 requests at N = 100 that way (2 and 4 re-registrations, both variants); wait for it as the Java client does.
-  await (instance.fake as FleetApp).inFlight.catch(() => undefined);
+  await instance.fake.inFlight.catch(() => undefined);
   await Promise.all(instance.fake.servers.map((s) => instance.fake.eureka.cancel(s, instance.app, instance.fake.instanceId).catch(() => undefined)));
   await new Promise<void>((r) => {
     instance.http.close(() => r());
@@ -223,8 +223,8 @@ async function startDrainerHost(dist: string, envs: Record<string, string>[], cp
   const probes = collectProbes(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  child.stdin!.end(JSON.stringify(envs.map((env) => ({ PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env }))));
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  child.stdin.end(JSON.stringify(envs.map((env) => ({ PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env }))));
   const ports = await new Promise<number[]>((done, fail) => {
     const found: number[] = [];
     let count = 0;
@@ -240,13 +240,13 @@ async function startDrainerHost(dist: string, envs: Record<string, string>[], cp
         found[index] = port;
         if (++count === envs.length) {
           clearTimeout(timer);
-          child.stdout!.off('data', onData);
-          child.stdout!.resume();
+          child.stdout.off('data', onData);
+          child.stdout.resume();
           done(found);
         }
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then(() => fail(new Error(`drainer host exited before listening: ${stderr}`)));
   });
   return ports.map((port) => ({ child, port, exited, probes }));
@@ -261,7 +261,7 @@ async function startDrainerProcess(dist: string, env: Record<string, string>): P
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let buffer = '';
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   const port = await new Promise<number>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`drainer not listening within 30 s: ${stderr}`)), 30_000);
     const onData = (chunk: Buffer): void => {
@@ -270,12 +270,12 @@ async function startDrainerProcess(dist: string, env: Record<string, string>): P
       if (line) {
         clearTimeout(timer);
         buffer = '';
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         done(Number((JSON.parse(line) as { port: number }).port));
       } else if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then(() => fail(new Error(`drainer exited before listening: ${stderr}`)));
   });
   return { child, port, exited, probes };
@@ -411,7 +411,7 @@ const quantile = (xs: number[], q: number): number => {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let i = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -537,7 +537,7 @@ async function runVariant(variant: { name: string; dist: string }, shape: Shape,
     startSpringApp({ jar: 'eureka-server', host: '127.0.0.3', port: portB, name: 'eureka-B', args: eurekaArgs('127.0.0.3', '127.0.0.2', portA), jvmArgs: ['-Xmx512m'] }),
   ]);
   const jvms: SpringApp[] = [a, b];
-  const servers: EurekaServerConfig[] = jvms.map((s, i) => ({ url: `${s.url}/eureka/`, label: `eureka-${'AB'[i]}` }) as EurekaServerConfig);
+  const servers: EurekaServerConfig[] = jvms.map((s, i) => ({ url: `${s.url}/eureka/`, label: `eureka-${'AB'[i]}` }));
   const results: WaveResult[] = [];
   let background: Instance[] = [];
   try {
@@ -678,12 +678,10 @@ async function runWave(
     const drains = await Promise.all(
       drained.map(async (i, k) => {
         const t0 = Date.now();
-        let status = 0;
-        let outcome = 'error';
+        let outcome: string;
         try {
           const answer = await getText(i.drainer!.port, '/prestop', 60_000);
-          status = answer.status;
-          outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? `HTTP ${status}`;
+          outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? `HTTP ${answer.status}`;
         } catch (e) {
           outcome = `error: ${(e as Error).message}`;
         }

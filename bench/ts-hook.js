@@ -15,7 +15,7 @@ const compilerOptions = {
   inlineSourceMap: true,
 };
 
-// eslint-disable-next-line n/no-deprecated-api -- the smallest require hook there is; only .ts files go through it
+// require.extensions is deprecated, yet it is the smallest require hook there is; only .ts files go through it
 require.extensions['.ts'] = (module, filename) => {
   const { outputText } = ts.transpileModule(readFileSync(filename, 'utf8'), { compilerOptions, fileName: filename });
   module._compile(outputText, filename);

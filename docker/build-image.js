@@ -25,7 +25,7 @@
  * the clone, shared with .ci/run), the production node_modules under build/image/modules/<hash of the lock file>,
  * and the archive itself, rebuilt only when the root filesystem or the image settings changed.
  */
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const { homedir } = require('node:os');

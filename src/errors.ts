@@ -100,7 +100,7 @@ interface ErrorFields {
   readonly errors?: unknown;
 }
 
-const fields = (value: unknown): ErrorFields => (typeof value === 'object' && value !== null ? (value as ErrorFields) : {});
+const fields = (value: unknown): ErrorFields => (typeof value === 'object' && value !== null ? value : {});
 
 /** A system error from a socket or DNS call, or one whose code has a phrase. */
 const isSocketError = (e: ErrorFields): e is ErrorFields & { readonly code: string } =>

@@ -138,7 +138,7 @@ export function createApp(deps: HttpDeps): express.Express {
     res.status(404).json({ error: 'not_found', message: 'unknown path', paths: [...known] });
   });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    log.error({ err: error instanceof Error ? error.message : String(error) }, 'request failed');
+    log.error({ err: error }, 'request failed');
     if (!res.headersSent) res.status(500).json({ error: 'internal', message: 'the drainer failed to answer; see its log' });
   });
   return app;

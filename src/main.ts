@@ -16,7 +16,7 @@ import { REPLICATION_SETTLE_MS } from './drain/replication-settle';
 import { watchPodDeadline } from './k8s/pod-deadline';
 import { startOwner } from './owner/start';
 import { readDefaultGateways } from './pod-gateway';
-import { ConfigError, describeError } from './errors';
+import { ConfigError } from './errors';
 import { EurekaClient } from './eureka/client';
 import { oneAddressWarning } from './eureka/one-address';
 import { createApp, planJson } from './http';
@@ -119,7 +119,7 @@ function serve(): void {
         logger,
         registry,
         onRejected: (error) => {
-          logger.fatal({ err: describeError(error) }, 'every eureka server rejected the registration; fix the instance settings');
+          logger.fatal({ err: error }, 'every eureka server rejected the registration; fix the instance settings');
           exit(EXIT_USAGE);
         },
       })
@@ -159,7 +159,7 @@ function serve(): void {
   void oneAddressWarning(config.servers).then((warning) => warning && logger.warn({ servers: config.servers.map((s) => s.label) }, warning));
   const server: Server = startServer(app, config, logger, { onListenError: () => process.exit(EXIT_INCOMPLETE) });
   // Companion mode only: an override left by an earlier pod with our id. Owner mode registers afresh.
-  if (!owner) void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: describeError(error) }, 'startup override check failed'));
+  if (!owner) void controller.clearStaleOverride().catch((error: unknown) => logger.warn({ err: error }, 'startup override check failed'));
 
   let exiting = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -170,7 +170,7 @@ function serve(): void {
     void controller.terminate().then(
       (code) => exit(code),
       (error: unknown) => {
-        logger.error({ err: describeError(error) }, 'termination failed');
+        logger.error({ err: error }, 'termination failed');
         exit(EXIT_INCOMPLETE);
       },
     );
@@ -191,7 +191,7 @@ function serve(): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('unhandledRejection', (error) => {
-    logger.error({ err: describeError(error) }, 'unhandled rejection');
+    logger.error({ err: error }, 'unhandled rejection');
   });
 }
 

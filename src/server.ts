@@ -1,7 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { describeError } from './errors';
 import { createLogLimiter, type LogLimiter } from './log-limiter';
 import type { Logger } from './logger';
 
@@ -110,16 +109,16 @@ export function startServer(app: RequestListener, config: Config, logger: Logger
     if (listening) {
       // After listen, errors come from accept (EMFILE and the like) and pass;
       // exiting here would abandon a drain the kubelet is waiting on.
-      log.error({ err: describeError(error), code: error.code }, 'server error');
+      log.error({ err: error, code: error.code }, 'server error');
       return;
     }
     if (host === '::' && error.code !== undefined && NO_IPV6.has(error.code)) {
-      log.warn({ err: describeError(error) }, 'no IPv6 on this host; listening on 0.0.0.0 (IPv4 only) instead of ::');
+      log.warn({ err: error }, 'no IPv6 on this host; listening on 0.0.0.0 (IPv4 only) instead of ::');
       host = '0.0.0.0';
       listen();
       return;
     }
-    log.fatal({ err: describeError(error), port: config.port, host }, 'cannot listen');
+    log.fatal({ err: error, port: config.port, host }, 'cannot listen');
     options.onListenError?.(error);
   });
   listen();

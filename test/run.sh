@@ -13,7 +13,7 @@ bash test/e2e/spring/build.sh --with-zuul
 bash test/helm/install-helm.sh >/dev/null
 bash test/k8s/cluster/build-kube.sh >/dev/null
 code=0
-npx jest --runInBand --forceExit || code=$?
+npx jest --runInBand || code=$?
 bash test/k8s/cluster/run-tests.sh || code=$?
 node test/summary-reporter.js --total "$JEST_SUMMARY_TOTAL"
 rm -f "$JEST_SUMMARY_TOTAL"

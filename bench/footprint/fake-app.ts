@@ -82,12 +82,12 @@ export function startLocalFakeApp(nodePath: string): Promise<LocalFakeApp> {
   const child = spawn(nodePath, ['-e', FAKE_APP_SOURCE], { env: { APP_HOST: '127.0.0.1', APP_PORT: '0', CONTROL_PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const line = buffer.split('\n').find((l) => l.includes('"listening"'));
       if (!line) return;
-      child.stdout!.removeAllListeners('data');
-      child.stdout!.resume();
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
       const { appPort, controlPort } = JSON.parse(line) as { appPort: number; controlPort: number };
       resolve({ child, appPort, control: new FakeAppControl('127.0.0.1', controlPort) });
     });

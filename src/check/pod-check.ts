@@ -203,7 +203,7 @@ function callsDrainer(hook: unknown, container: Json, path: string, port: number
 
 function describeHook(hook: unknown): string {
   if (!isObject(hook)) return 'none';
-  if (isObject(hook.httpGet)) return `httpGet ${str(hook.httpGet.path) || '/'} on port ${String(hook.httpGet.port)}${hook.httpGet.host ? ` of ${String(hook.httpGet.host)}` : ''}`;
+  if (isObject(hook.httpGet)) return `httpGet ${str(hook.httpGet.path) || '/'} on port ${String(hook.httpGet.port)}${hook.httpGet.host ? ` of ${str(hook.httpGet.host)}` : ''}`;
   if (isObject(hook.exec)) return `exec ${(Array.isArray(hook.exec.command) ? hook.exec.command.map(String).join(' ') : '').slice(0, 80)}`;
   if (isObject(hook.sleep)) return `sleep ${String(hook.sleep.seconds)}s`;
   if (isObject(hook.tcpSocket)) return `tcpSocket on port ${String(hook.tcpSocket.port)}`;

@@ -98,8 +98,8 @@ export async function cleanUp(
       if (after === before) return;
       const server = servers[i]!.server;
       if (after === 'deleted_again') logger.warn({ server, instanceId }, 'our registration came back on this server after the clean-up found it gone (a peer’s late replicated heartbeat re-created it); deleted it again');
-      else if (after === 'failed') logger.error({ server, err: error }, 'cannot delete the leftover registration');
-      else if (after === 'unreachable') logger.warn({ server, err: error }, 'eureka server unreachable at clean-up: its entry goes when it syncs from its peers or the lease expires');
+      else if (after === 'failed') logger.error({ server, reason: error }, 'cannot delete the leftover registration');
+      else if (after === 'unreachable') logger.warn({ server, reason: error }, 'eureka server unreachable at clean-up: its entry goes when it syncs from its peers or the lease expires');
     });
     if (passes > 1 && !pass.answers.some((a) => a.answer === 'deleted')) {
       settled = waitedFullSettle;
@@ -165,7 +165,7 @@ async function sweep(deps: DrainDeps, knownId: string | undefined, signal: Abort
 export async function cleanUpAfter(deps: DrainDeps, record: DrainRecord | undefined, until: number, log: Logger): Promise<{ leftSomething: boolean; fields: Record<string, unknown> }> {
   const servers: ServerState[] = record?.servers ?? deps.config.servers.map((s) => ({ server: s.label, put: 'pending', restored: 0 }));
   const result = await cleanUp(deps, servers, record?.instanceId, until).catch((error: unknown) => {
-    log.error({ err: describeError(error) }, 'clean-up failed');
+    log.error({ err: error }, 'clean-up failed');
     return undefined;
   });
   const leftSomething = result?.leftSomething ?? true;

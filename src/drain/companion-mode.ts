@@ -12,7 +12,7 @@ async function putOverride(deps: DrainDeps, instanceId: string, server: EurekaSe
     return outcome === 'ok' ? { put: 'ok', at: clock.now() } : { put: 'not_found', error: 'instance not registered on this server (yet)' };
   } catch (error) {
     const failed = { put: 'failed', error: describeError(error) } as const;
-    logger.warn({ server: server.label, err: failed.error }, 'out-of-service request failed');
+    logger.warn({ server: server.label, err: error }, 'out-of-service request failed');
     return failed;
   }
 }

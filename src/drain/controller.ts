@@ -1,4 +1,3 @@
-import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import { cleanUpAfter } from './clean-up';
 import { deadlineRules, type DeadlineRules } from './deadlines';
@@ -104,7 +103,7 @@ export class DrainController {
     const actions = this.dispatch('hook_refused');
     if (actions.includes('start_drain')) this.log.error('draining after a refused preStop call: fix the token or the allow-list (see the line before)');
     else void this.deps.clock.sleep(this.deps.config.sigtermPrestopWaitMs).then(() => this.dispatch('hook_refusal_expired'));
-    this.perform(actions);
+    void this.perform(actions);
   }
 
   /** POST /drain/abort: before the app was told to exit, put the instance back in service. */
@@ -126,10 +125,10 @@ export class DrainController {
       void this.drainStarts.next(this.deps.config.sigtermPrestopWaitMs).then((run) => {
         if (run) return this.log.info('/prestop arrived after SIGTERM: finishing the drain before exit');
         this.log.info('no /prestop call: cleaning up once the app is gone');
-        this.perform(this.dispatch('prestop_wait_over'));
+        void this.perform(this.dispatch('prestop_wait_over'));
       });
     } else if (first && isDraining(this.state.phase)) this.log.info({ phase: this.state.phase }, 'SIGTERM during a drain: finishing the drain and the clean-up first');
-    this.perform(actions);
+    void this.perform(actions);
     return this.exitCode;
   }
 
@@ -189,7 +188,7 @@ export class DrainController {
   private armDeadline(): void {
     const at = this.exitDeadline();
     void this.deps.clock.sleep(Math.max(0, at - this.deps.clock.now())).then(() => {
-      if (this.exitDeadline() === at) this.perform(this.dispatch('deadline'));
+      if (this.exitDeadline() === at) void this.perform(this.dispatch('deadline'));
     });
   }
 
@@ -201,11 +200,11 @@ export class DrainController {
   }
 
   private async drive(record: DrainRecord, signal: AbortSignal): Promise<DrainReport> {
-    const ended = await runDrain(this.deps, record, signal, (event, fields) => this.perform(this.dispatch(event, fields)));
-    if (ended === 'failed') this.perform(this.dispatch('drain_failed'));
+    const ended = await runDrain(this.deps, record, signal, (event, fields) => void this.perform(this.dispatch(event, fields)));
+    if (ended === 'failed') void this.perform(this.dispatch('drain_failed'));
     const report = this.session.finish();
     if (record.aborted) {
-      this.perform(this.dispatch('abort_done'));
+      void this.perform(this.dispatch('abort_done'));
       keepBackAfter(this.deps, record.instanceId, this.stillBack(record));
     }
     return report;
@@ -218,12 +217,12 @@ export class DrainController {
     const until = (): number => watchUntil(this.rules, this.state, this.deps.clock.now());
     void watchAppFate(this.deps, { instanceId, registeredAt, until, terminating: () => this.state.terminating, appWasGone: this.state.phase === 'done' }, () => this.state.watch === watch)
       .then((fate) => fate && this.perform(this.dispatch(fate === 'gone' ? 'app_gone' : 'app_back', {}, { watch })))
-      .catch((error: unknown) => this.log.warn({ err: describeError(error) }, 'watching the app failed'));
+      .catch((error: unknown) => this.log.warn({ err: error }, 'watching the app failed'));
   }
 
   private async cleanUp(): Promise<void> {
     const done = await cleanUpAfter(this.deps, this.session.record, cleanupUntil(this.rules, this.state, this.deps.clock.now()), this.log);
-    this.perform(this.dispatch(done.leftSomething ? 'cleaned_partly' : 'cleaned', done.fields));
+    void this.perform(this.dispatch(done.leftSomething ? 'cleaned_partly' : 'cleaned', done.fields));
     this.cleanUps.wake(!done.leftSomething);
   }
 

@@ -1,4 +1,3 @@
-import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import type { DrainDeps } from './deps';
 import type { DrainRecord } from './record';
@@ -32,7 +31,7 @@ export async function keepBack(deps: DrainDeps, instanceId: string, stillBack: (
           removed++;
           logger.warn({ server: server.label, instanceId }, 'an OUT_OF_SERVICE override came back after the instance was put back (a late replication); removed it again');
         } catch (error) {
-          logger.debug({ server: server.label, err: describeError(error) }, 'cannot check that the instance stays in service');
+          logger.debug({ server: server.label, err: error }, 'cannot check that the instance stays in service');
         }
       }),
     );
@@ -43,7 +42,7 @@ export async function keepBack(deps: DrainDeps, instanceId: string, stillBack: (
 /** Companion mode, after a put-back (an abort, or the app restarted): keep the override off while `stillBack`; owner mode registers afresh and needs none. */
 export function keepBackAfter(deps: DrainDeps, instanceId: string | undefined, stillBack: () => boolean): void {
   if (instanceId === undefined || deps.mode.name !== 'companion') return;
-  void keepBack(deps, instanceId, stillBack).catch((error: unknown) => deps.logger.warn({ err: describeError(error) }, 'watching the put-back failed'));
+  void keepBack(deps, instanceId, stillBack).catch((error: unknown) => deps.logger.warn({ err: error }, 'watching the put-back failed'));
 }
 
 /** The app came back after a drain (the new process inherited our change): take it off everywhere, then keep it off while `stillBack`. */

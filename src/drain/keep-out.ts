@@ -1,4 +1,3 @@
-import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import { changeOn, type DrainRecord } from './record';
 import { verifyPause } from './timing';
@@ -42,7 +41,7 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
           await changeOn(deps, record, i, AbortSignal.any([AbortSignal.timeout(config.eurekaTimeoutMs), restoreBy.signal])).finally(restoreBy.cancel);
           if (state.put !== 'ok') {
             // Once per server until it is back: an app that cancelled its lease mid-drain would repeat this every poll.
-            if (!state.restorePending) logger.warn({ server: server.label, seen: before, err: state.error }, `the instance is offered again or gone and the ${deps.mode.changeName} cannot be repeated yet; retrying every poll`);
+            if (!state.restorePending) logger.warn({ server: server.label, seen: before, reason: state.error }, `the instance is offered again or gone and the ${deps.mode.changeName} cannot be repeated yet; retrying every poll`);
             state.restorePending = true;
             return;
           }
@@ -59,7 +58,7 @@ export async function keepOut(deps: DrainDeps, record: DrainRecord, signal: Abor
               : 'our OUT_OF_SERVICE override had vanished; put it back and restarted the wait for this server',
           );
         } catch (error) {
-          if (!signal.aborted) logger.debug({ server: server.label, err: describeError(error) }, 'cannot check the override');
+          if (!signal.aborted) logger.debug({ server: server.label, err: error }, 'cannot check the override');
         } finally {
           round.cancel();
         }

@@ -37,7 +37,7 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
         return { put: 'ok', at: clock.now() };
       } catch (error) {
         const failed = { put: 'failed', error: describeError(error) } as const;
-        logger.warn({ server: server.label, err: failed.error }, 'cancel failed');
+        logger.warn({ server: server.label, err: error }, 'cancel failed');
         return failed;
       }
     },

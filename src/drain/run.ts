@@ -41,7 +41,7 @@ export async function runDrain(deps: DrainDeps, record: DrainRecord, signal: Abo
   } catch (error) {
     record.cutShort = true;
     record.problems.push(`internal error: ${describeError(error)}`);
-    deps.logger.error({ err: describeError(error) }, 'drain failed unexpectedly; answering with what is known');
+    deps.logger.error({ err: error }, 'drain failed unexpectedly; answering with what is known');
     return 'failed';
   }
 }
@@ -138,5 +138,5 @@ async function putBackAfterAbort(deps: DrainDeps, record: DrainRecord): Promise<
   giveUp.abort();
   const late = record.inFlight.size > 0;
   record.problems.push(...(await deps.mode.putBack(deps, record)));
-  if (late) void pending.then(() => deps.mode.putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ err: f }, 'after a late PUT landed')));
+  if (late) void pending.then(() => deps.mode.putBack(deps, record)).then((failures) => failures.forEach((f) => deps.logger.warn({ reason: f }, 'after a late PUT landed')));
 }

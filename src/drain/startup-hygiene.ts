@@ -1,4 +1,3 @@
-import { describeError } from '../errors';
 import { findOwnInstance } from '../eureka/find-instance';
 import type { DrainDeps } from './deps';
 
@@ -28,7 +27,7 @@ export async function clearStaleOverride(deps: DrainDeps, stillIdle: () => boole
               cleared = true;
               log.warn({ server: server.label, instanceId: id }, 'cleared a stale OUT_OF_SERVICE override left by an earlier drain');
             },
-            (error: unknown) => log.warn({ server: server.label, err: describeError(error) }, 'could not clear a stale override'),
+            (error: unknown) => log.warn({ server: server.label, err: error }, 'could not clear a stale override'),
           );
         }
         return cleared ? 'cleared' : 'none';

@@ -19,7 +19,7 @@ export interface Bound {
   /** True once the time was reached (not when the parent aborted). */
   expired(): boolean;
   /** Stops the timer once the bounded work is done. */
-  cancel(): void;
+  readonly cancel: () => void;
 }
 
 const never = (): void => undefined;

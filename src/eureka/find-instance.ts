@@ -1,5 +1,4 @@
 import type { Config } from '../config';
-import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import type { EurekaApi } from './client';
 import type { EurekaInstance } from './codec';
@@ -37,7 +36,7 @@ export async function findOwnInstance(
           (error: unknown) => {
             onServerError?.(server, error);
             if (signal?.aborted) reject(error);
-            else logger.warn({ server: server.label, err: describeError(error) }, 'cannot list the app on this eureka server');
+            else logger.warn({ server: server.label, err: error }, 'cannot list the app on this eureka server');
           },
         )
         .finally(() => {

@@ -150,7 +150,8 @@ export function findMetricsEndpoint(pod: {
   const ports = Array.isArray(pod.app.ports) ? pod.app.ports.filter(isObject) : [];
   const portNamed = (name: string): number | undefined => validPort(ports.find((p) => p.name === name)?.containerPort);
   for (const probe of PROBES) {
-    const get = isObject(pod.app[probe]) && isObject((pod.app[probe] as Json).httpGet) ? ((pod.app[probe] as Json).httpGet as Json) : undefined;
+    const handler = pod.app[probe];
+    const get = isObject(handler) && isObject(handler.httpGet) ? handler.httpGet : undefined;
     if (!get || typeof get.path !== 'string' || !get.path.startsWith(`${base}/`) || (get.scheme ?? 'HTTP') !== 'HTTP') continue;
     const port = validPort(get.port) ?? (typeof get.port === 'string' ? portNamed(get.port) : undefined);
     if (port !== undefined) return { url: `http://127.0.0.1:${port}${base}/prometheus`, foundFrom: `${probe} ${get.path} on port ${port}` };

@@ -58,7 +58,7 @@ function readArgs(args: readonly string[], readFile: (path: string) => string): 
 
 /** The objects a document holds: itself, or a List's items. */
 function objectsOf(value: unknown): unknown[] {
-  return isList(value) ? (value.items as unknown[]) : [value];
+  return isList(value) ? value.items : [value];
 }
 
 function isList(value: unknown): value is Json & { items: unknown[] } {

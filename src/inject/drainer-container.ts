@@ -86,5 +86,6 @@ export function drainerContainer(o: DrainerContainerOptions): Json {
 
 /** Resources as a container writes them: an empty section left out. */
 function resourcesOf(r: DrainerResources): Json {
-  return Object.fromEntries(Object.entries(r).filter(([, list]) => Object.keys(list).length > 0).map(([k, list]) => [k, { ...list }]));
+  const sections = { requests: r.requests, limits: r.limits };
+  return Object.fromEntries(Object.entries(sections).filter(([, list]) => Object.keys(list).length > 0).map(([k, list]) => [k, { ...list }]));
 }

@@ -3,7 +3,7 @@
  * environment as far as the caller can see it (literal env values, the data of the ConfigMaps it can see),
  * parsed by parseConfig, planned by computePlan.
  */
-import { parseConfig, type Env } from '../config';
+import { parseConfig } from '../config';
 import { ConfigError } from '../errors';
 import { REPLICATION_SETTLE_MS } from '../drain/replication-settle';
 import { computePlan, type Plan } from '../plan';
@@ -50,7 +50,8 @@ export function visibleEnv(envFrom: readonly Json[], env: readonly Json[], confi
     const name = String(entry.name);
     delete downward[name];
     if (entry.value !== undefined) {
-      out[name] = expandReferences(String(entry.value), out);
+      // A YAML number or boolean reads as its text; anything else as its JSON (not "[object Object]").
+      out[name] = expandReferences(typeof entry.value === 'string' ? entry.value : JSON.stringify(entry.value), out);
       continue;
     }
     const from = isObject(entry.valueFrom) ? entry.valueFrom : {};
@@ -102,7 +103,7 @@ export function graceFor(visible: VisibleEnv, existingSeconds: number | undefine
   }
   let config;
   try {
-    config = parseConfig(env as Env, {
+    config = parseConfig(env, {
       requireTarget: false,
       readFile: () => {
         throw new Error('the injector reads no files');

@@ -77,12 +77,12 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 /** Reads the deletion fields of a parsed Pod; throws PodReadError('garbage') when it is not one. */
 export function podDeletion(pod: unknown): PodDeletion {
   const o = pod && typeof pod === 'object' && !Array.isArray(pod) ? (pod as Record<string, unknown>) : undefined;
-  if (!o || o.kind !== 'Pod') throw new PodReadError('garbage', `the API answered something that is not a Pod (kind ${JSON.stringify(String(o?.kind ?? typeof pod)).slice(0, 40)})`);
+  if (!o || o.kind !== 'Pod') throw new PodReadError('garbage', `the API answered something that is not a Pod (kind ${JSON.stringify(o?.kind ?? typeof pod).slice(0, 40)})`);
   const meta = o.metadata && typeof o.metadata === 'object' ? (o.metadata as Record<string, unknown>) : {};
   const ts = meta.deletionTimestamp;
   if (ts === undefined || ts === null) return { deleting: false };
   if (typeof ts !== 'string' || !RFC3339.test(ts) || !Number.isFinite(Date.parse(ts))) {
-    throw new PodReadError('garbage', `metadata.deletionTimestamp is not an RFC 3339 time: ${JSON.stringify(String(ts)).slice(0, 60)}`);
+    throw new PodReadError('garbage', `metadata.deletionTimestamp is not an RFC 3339 time: ${JSON.stringify(ts).slice(0, 60)}`);
   }
   const grace = meta.deletionGracePeriodSeconds;
   if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0)) {
@@ -233,7 +233,7 @@ export function watchPodDeadline(options: PodDeadlineOptions): PodDeadlineWatch 
       failures++;
       const message = error instanceof Error ? error.message : String(error);
       const kind = error instanceof PodReadError ? error.kind : 'bug';
-      if (message !== lastProblem) log.warn({ kind, err: message, failures }, 'could not read the pod’s deadline; the drain trusts DRAINER_GRACE_PERIOD_SECONDS');
+      if (message !== lastProblem) log.warn({ kind, err: error, failures }, 'could not read the pod’s deadline; the drain trusts DRAINER_GRACE_PERIOD_SECONDS');
       lastProblem = message;
       return;
     }
@@ -280,7 +280,7 @@ export function watchPodDeadline(options: PodDeadlineOptions): PodDeadlineWatch 
       });
       wake = undefined;
     }
-  })().catch((error: unknown) => log.error({ err: error instanceof Error ? error.message : String(error) }, 'pod deadline watch failed; the drain trusts DRAINER_GRACE_PERIOD_SECONDS'));
+  })().catch((error: unknown) => log.error({ err: error }, 'pod deadline watch failed; the drain trusts DRAINER_GRACE_PERIOD_SECONDS'));
 
   return {
     enabled: true,

@@ -1,6 +1,5 @@
 import type { Clock } from '../clock';
 import type { EurekaServerConfig } from '../config';
-import { describeError } from '../errors';
 import type { Logger } from '../logger';
 import type { OwnerEurekaApi } from './eureka';
 import type { RegisteredStatus } from './instance';
@@ -66,7 +65,7 @@ export class Heartbeat {
   start(): void {
     if (this.halted || this.loop) return;
     this.loop = this.run(this.controller.signal).catch((error: unknown) => {
-      if (!this.halted) this.options.logger.error({ err: describeError(error) }, 'heartbeat loop ended unexpectedly');
+      if (!this.halted) this.options.logger.error({ err: error }, 'heartbeat loop ended unexpectedly');
     });
   }
 
@@ -132,7 +131,7 @@ export class Heartbeat {
         if (this.halted) return { renewed: false };
         metrics.heartbeat('error');
         const level = inOutage ? 'debug' : 'warn';
-        logger[level]({ server: server.label, err: describeError(error), next: servers.length > 1 ? servers[(index + 1) % servers.length]!.label : undefined }, 'heartbeat failed');
+        logger[level]({ server: server.label, err: error, next: servers.length > 1 ? servers[(index + 1) % servers.length]!.label : undefined }, 'heartbeat failed');
         continue;
       }
       // The answer may land after stop(): it must not lead to anything.
@@ -149,7 +148,7 @@ export class Heartbeat {
         took = await this.options.reregister(reason, server, signal);
       } catch (error) {
         if (this.halted) return { renewed: false };
-        logger.warn({ server: server.label, reason, err: describeError(error) }, 'registering again failed');
+        logger.warn({ server: server.label, reason, err: error }, 'registering again failed');
       }
       if (this.halted) return { renewed: false };
       // After an outage the heartbeat itself renewed; a failed re-register is retried by the next 404.

@@ -257,10 +257,10 @@ export class Registrar {
       if (signal.aborted) return { server, result: 'aborted' };
       const status = error instanceof EurekaRequestError ? error.status : undefined;
       if (status !== undefined && status >= 400 && status < 500) {
-        this.logger.error({ server: server.label, status, reason, err: describeError(error) }, 'eureka server rejected the registration');
+        this.logger.error({ server: server.label, status, reason, err: error }, 'eureka server rejected the registration');
         return { server, result: 'rejected', error };
       }
-      this.logger.warn({ server: server.label, reason, err: describeError(error) }, 'registration failed');
+      this.logger.warn({ server: server.label, reason, err: error }, 'registration failed');
       return { server, result: 'failed', error };
     }
     // Landed after stopHeartbeats(): the cancel that follows removes it; not counted as ours.

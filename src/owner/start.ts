@@ -1,7 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { describeError } from '../errors';
 import type { EurekaClient } from '../eureka/client';
 import type { Logger } from '../logger';
 import type { OwnerConfig } from './config';
@@ -31,7 +30,7 @@ export function startOwner(
   });
   registrar.start().catch((error: unknown) => {
     if (error instanceof RegistrationRejectedError) deps.onRejected(error);
-    else deps.logger.error({ err: describeError(error) }, 'owner mode could not start');
+    else deps.logger.error({ err: error }, 'owner mode could not start');
   });
   return registrar;
 }

@@ -137,14 +137,14 @@ function startMetricsServer(registry: Registry, options: WebhookOptions, logger:
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (error: unknown) => {
-        logger.error({ err: describeError(error) }, 'cannot render metrics');
+        logger.error({ err: error }, 'cannot render metrics');
         res.writeHead(500).end();
       },
     );
   });
   server.maxConnections = 16;
   server.on('error', (error) => {
-    logger.fatal({ err: describeError(error), port: options.metricsPort }, 'cannot listen (metrics)');
+    logger.fatal({ err: error, port: options.metricsPort }, 'cannot listen (metrics)');
     process.exit(1);
   });
   server.listen({ port: options.metricsPort, host: options.host, ipv6Only: false });
@@ -189,7 +189,7 @@ export function runWebhook(args: readonly string[], version: string): void {
       process.on('SIGINT', onSignal);
     },
     (error: unknown) => {
-      logger.fatal({ err: describeError(error, 1000) }, 'cannot start the webhook');
+      logger.fatal({ err: error }, 'cannot start the webhook');
       logger.flush();
       process.exit(error instanceof ConfigError ? 2 : 1);
     },

@@ -84,6 +84,7 @@ function uidOf(review: unknown): string | undefined {
 export const WARNING_MAX_CHARS = 240;
 
 export function warningText(message: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it removes
   const clean = `eureka-drainer: ${message}`.replace(/[\x00-\x1f\x7f]+/g, ' ');
   return clean.length > WARNING_MAX_CHARS ? `${clean.slice(0, WARNING_MAX_CHARS - 1)}…` : clean;
 }

@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { describeError } from '../errors';
 import { createLogLimiter, type LogLimiter } from '../log-limiter';
 import type { Logger } from '../logger';
 import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../server';
@@ -173,7 +172,7 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
     else {
       const admitted = limiter.admit(answer.result);
       if (admitted) {
-        const err = answer.error === undefined ? {} : { err: describeError(answer.error) };
+        const err = answer.error === undefined ? {} : { err: answer.error };
         log.warn({ ...fields, ...err, ...suppressed(admitted) }, answer.result === 'error' ? 'injection failed; allowed unchanged' : 'malformed review; allowed unchanged');
       }
     }
@@ -196,7 +195,7 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
     } catch (error) {
       // Logged once per distinct bad content, not once per poll. A missing file is mid-swap or gone.
       options.metrics.certificateRejected();
-      log.warn({ err: describeError(error), serving: pair.fingerprint256 }, 'cannot use the new TLS certificate and key; still serving the previous pair');
+      log.warn({ err: error, serving: pair.fingerprint256 }, 'cannot use the new TLS certificate and key; still serving the previous pair');
       return;
     }
     server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
@@ -221,10 +220,10 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
   });
   server.on('error', (error: NodeJS.ErrnoException) => {
     if (listening) {
-      log.error({ err: describeError(error), code: error.code }, 'server error');
+      log.error({ err: error, code: error.code }, 'server error');
       return;
     }
-    log.fatal({ err: describeError(error), port: options.port, host: options.host }, 'cannot listen');
+    log.fatal({ err: error, port: options.port, host: options.host }, 'cannot listen');
     options.onListenError?.(error);
   });
   server.listen({ port: options.port, host: options.host, ipv6Only: false });

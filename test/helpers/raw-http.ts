@@ -65,6 +65,7 @@ export function parseResponse(buf: Buffer, head: boolean, closed: boolean, inter
     const name = colon > 0 ? line.slice(0, colon) : '';
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     if (!TOKEN_CHARS.test(name)) return { kind: 'malformed', reason: `bad header line ${JSON.stringify(line.slice(0, 80))}` };
+    // eslint-disable-next-line no-control-regex -- control characters are what it refuses
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return { kind: 'malformed', reason: `control character in header ${name}` };
     headers.push([name.toLowerCase(), value]);
   }

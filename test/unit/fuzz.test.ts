@@ -724,17 +724,17 @@ describe('HTTP surface under fuzz', () => {
     let connections = 0;
     /** Answers to well-formed calls of /prestop, /prestop/join, /drain/abort (all must be refusals). */
     let guarded = 0;
-    let prestopResults: Record<string, number> = {};
+    let prestopResults: Record<string, number>;
     let next = ONLY ?? 0;
     let batches = 0;
     let baseline: { rss: number; heap: number } | undefined;
     let after: { rss: number; heap: number } | undefined;
     let peakRss = 0;
-    let elapsed = 0;
+    let elapsed: number;
     let open = -1;
-    let slowSenders: Awaited<ReturnType<typeof slowSender>>[] = [];
-    let metricsGrowth = 0;
-    let drainGrowth = 0;
+    let slowSenders: Awaited<ReturnType<typeof slowSender>>[];
+    let metricsGrowth: number;
+    let drainGrowth: number;
     const callsBefore = f.eureka.calls.length;
 
     try {

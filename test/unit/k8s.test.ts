@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** The manifests in k8s/ validated against the Kubernetes schemas (kubernetes-models). */
@@ -23,7 +24,7 @@ test('a broken manifest is rejected (the check can fail): a Deployment and a Pro
 });
 
 test('every Deployment wires the preStop hook to the drainer and sets the grace period', () => {
-  const yaml = ['classic-sidecar.yaml', 'native-sidecar.yaml', 'owner-mode.yaml'].map((f) => require('node:fs').readFileSync(resolve(root, 'k8s', f), 'utf8') as string);
+  const yaml = ['classic-sidecar.yaml', 'native-sidecar.yaml', 'owner-mode.yaml'].map((f) => readFileSync(resolve(root, 'k8s', f), 'utf8'));
   for (const text of yaml) {
     expect(text).toMatch(/preStop:\s+httpGet:\s+path: \/prestop\s+port: 8787/);
     expect(text).toMatch(/terminationGracePeriodSeconds: (\d+)/);

@@ -45,26 +45,22 @@ describe('source allow-list', () => {
     expect(sourceAllowed([], '198.51.100.1')).toBe(true);
   });
 
-  test.each(['10.0.0.0/33', 'example.com', '10.0.0.0/x', '10.0.0.0/', '/8', '::1/129', 'fe80::/abc', '10.0.0.0/8x', '10.0.0.0/-1', '10.0.0.0/ 8', '1.2.3/8'])(
-    '%s is not a rule',
-    (text) => {
-      expect(parseSourceRule(text)).toBeUndefined();
-    },
-  );
-
   // The bug: Number('') is 0, so "10.0.0.0/" used to be read as /0 — everyone.
   test.each([
     ['10.0.0.0/', 'no prefix length after "/"'],
-    ['10.0.0.0/33', 'prefix length 33 is above 32'],
+    ['10.0.0.0/33', 'prefix length 33 is above 32, the IPv4 maximum'],
     ['10.0.0.0/8x', 'prefix length "8x" is not a whole number'],
+    ['10.0.0.0/x', 'prefix length "x" is not a whole number'],
+    ['10.0.0.0/-1', 'prefix length "-1" is not a whole number'],
+    ['10.0.0.0/ 8', 'prefix length " 8" is not a whole number'],
     ['/8', 'no address before "/"'],
-    ['::1/129', 'prefix length 129 is above 128'],
+    ['::1/129', 'prefix length 129 is above 128, the IPv6 maximum'],
     ['fe80::/abc', 'prefix length "abc" is not a whole number'],
-    ['example.com', 'not an IP address'],
+    ['example.com', '"example.com" is not an IP address'],
     ['1.2.3/8', '"1.2.3" is not an IP address'],
-  ])('%s is refused with a specific reason', (text, reason) => {
-    const result = readSourceRule(text);
-    expect(result).toEqual({ problem: expect.stringContaining(reason) });
+  ])('%s is not a rule: %s', (text, reason) => {
+    expect(readSourceRule(text)).toEqual({ problem: reason });
+    expect(parseSourceRule(text)).toBeUndefined();
   });
 
   test.each([

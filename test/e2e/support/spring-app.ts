@@ -399,7 +399,6 @@ export async function startSpringApp(options: SpringAppOptions): Promise<SpringA
 
   const timeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
   const deadline = spawnedAt + timeoutMs;
-  let lastDetail = 'no answer yet';
   for (;;) {
     if (app.exited) {
       throw new Error(`${name} ${app.describeExit()} before it was healthy.\n--- output ---\n${app.output()}`);
@@ -409,12 +408,11 @@ export async function startSpringApp(options: SpringAppOptions): Promise<SpringA
       app.startupMs = Date.now() - spawnedAt;
       return app;
     }
-    lastDetail = health.detail;
     if (Date.now() >= deadline) {
       app.signal('SIGKILL');
       await app.waitForExit(5_000).catch(() => undefined);
       throw new Error(
-        `${name} not healthy within ${timeoutMs} ms (last: ${lastDetail}).\n--- output ---\n${app.output()}`,
+        `${name} not healthy within ${timeoutMs} ms (last: ${health.detail}).\n--- output ---\n${app.output()}`,
       );
     }
     await sleep(HEALTH_POLL_MS);

@@ -300,9 +300,10 @@ describe('3. DRAINER_POD_DEADLINE=true reads the pod through the projected token
     console.log(`deadline-unbound: ${JSON.stringify(refused)}`);
     expect(refused['level']).toBe('warn');
     expect(refused['kind']).toBe('forbidden');
-    expect(String(refused['err'])).toContain("RBAC: the drainer's service account needs get on pods");
+    const logged = String((refused['err'] as { message?: unknown } | undefined)?.message);
+    expect(logged).toContain("RBAC: the drainer's service account needs get on pods");
     // The apiserver's own reason, with the real identity the projected token carried.
-    expect(String(refused['err'])).toContain(`User "system:serviceaccount:${NS_UNBOUND}:${SERVICE_ACCOUNT}" cannot get resource "pods"`);
+    expect(logged).toContain(`User "system:serviceaccount:${NS_UNBOUND}:${SERVICE_ACCOUNT}" cannot get resource "pods"`);
     expect(s.drainer.find('reading the pod works')).toBeUndefined();
 
     const { deletedAt, tracker } = await deleteShort(s);
@@ -315,7 +316,7 @@ describe('3. DRAINER_POD_DEADLINE=true reads the pod through the projected token
     expect(s.drainer.find('drain finished')).toBeUndefined();
     expect(tracker.terminated('eureka-drainer')?.['exitCode']).toBe(137);
     recordResult('pod deadline without the RoleBinding (drainer-only pod)', {
-      logged: refused['err'],
+      logged,
       plannedDeadlineAfterDeleteMs: iso(started, 'deadlineAt') - deletedAt,
       drainerExit: tracker.terminated('eureka-drainer')?.['exitCode'],
     });

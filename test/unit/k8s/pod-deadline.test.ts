@@ -227,7 +227,7 @@ describe('watchPodDeadline', () => {
     await waitFor('several polls', () => api.requests.length >= 5);
     const warnings = lines.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
-    expect(String(warnings[0]!.err)).toMatch(/^RBAC: the drainer's service account needs get on pods/);
+    expect((warnings[0]!.err as { message: string }).message).toMatch(/^RBAC: the drainer's service account needs get on pods/);
     expect(calls).toEqual([]);
     api.answer = { status: 200, body: fixture('pod-running.json') };
     await waitFor('recovery', () => lines.some((l) => l.msg === 'reading the pod works again'));

@@ -196,7 +196,7 @@ describe('owner registrar', () => {
     await f.clock.run(f.registrar.start());
     expect(f.registrar.isRegistered()).toBe(true);
     expect(f.lines.find((l) => l.msg === 'eureka server rejected the registration')).toMatchObject({ level: 'error', server: 'http://eureka-1.test/eureka/', status: 400 });
-    expect(String(f.lines.find((l) => l.msg === 'eureka server rejected the registration')?.err)).toContain('Missing dataCenterInfo Name');
+    expect((f.lines.find((l) => l.msg === 'eureka server rejected the registration')?.err as { message: string }).message).toContain('Missing dataCenterInfo Name');
     await f.registrar.close();
   });
 

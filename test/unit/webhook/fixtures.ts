@@ -164,6 +164,7 @@ export function responseShapeProblems(review: Json, uid: string): string[] {
     if (typeof r.patch !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(r.patch)) p.push('response.patch is not base64');
     else if (!Array.isArray(JSON.parse(Buffer.from(r.patch, 'base64').toString('utf8')))) p.push('response.patch is not a JSON array');
   }
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (r.warnings !== undefined && !(Array.isArray(r.warnings) && r.warnings.every((w: unknown) => typeof w === 'string' && !/[\x00-\x1f]/.test(w)))) p.push('response.warnings');
   return p;
 }
