@@ -30,8 +30,9 @@ export class EnvReader {
    */
   get(...names: readonly string[]): Found | undefined {
     for (const name of names) {
-      // A one-letter spelling (-n) arrives under its long name, as parseArgs keys it.
-      const isFlag = name.startsWith('-');
+      // A one-letter spelling (-n) arrives under its long name, as parseArgs keys it: nothing is read under it.
+      if (/^-[^-]$/.test(name)) continue;
+      const isFlag = name.startsWith('--');
       const raw = isFlag ? this.flags[name.slice(2)] : this.env[name];
       if (raw !== undefined && (isFlag || raw.trim() !== '')) return { name, raw: raw.trim() };
     }
