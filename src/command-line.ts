@@ -4,7 +4,7 @@
  * positional arguments. An unknown flag, a flag without its value, a value given to a switch
  * and a stray word are each refused with parseArgs' own message, which names the flag
  * ("Unknown option '--nope'", "Option '-n, --namespace <value>' argument missing").
- * Rules about the values themselves (empty, one of a list) stay with each command.
+ * The values themselves are read by the settings' rules (src/config/reader.ts), one set for every command.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
@@ -32,26 +32,15 @@ export function readFlags<O extends ParseArgsOptionsConfig>(args: readonly strin
   return { kind: 'flags', flags: flags as FlagValues<O> };
 }
 
-interface FlagSpelling {
-  readonly flag: `--${string}`;
-  readonly short?: `-${string}`;
-}
-
-/** The parseArgs options of a table of flag spellings: each `--name` becomes the option `name`, which takes a value. */
-export type ValueFlags<T extends Record<string, FlagSpelling>> = {
-  [K in keyof T as T[K]['flag'] extends `--${infer Name}` ? Name : never]: { type: 'string'; short?: string };
-};
-
-/** Flags that each take a value, from the `--name` (and `-n`) spellings a command lists for its usage text and the README. */
-export function valueFlags<T extends Record<string, FlagSpelling>>(table: T): ValueFlags<T> {
+/** The parseArgs options of a settings table (src/config/reader.ts): every `--name` among a row's names takes a value, `-n` after it is its short form. */
+export function flagOptions(rows: readonly { readonly names: readonly string[] }[]): Record<string, { type: 'string'; short?: string }> {
   return Object.fromEntries(
-    Object.values(table).map(({ flag, short }) => [flag.slice(2), short === undefined ? { type: 'string' } : { type: 'string', short: short.slice(1) }]),
-  ) as ValueFlags<T>;
-}
-
-/** The parseArgs options of a settings table (src/config/reader.ts): every `--name` among a row's names takes a value. */
-export function flagOptions(rows: readonly { readonly names: readonly string[] }[]): Record<string, { type: 'string' }> {
-  return Object.fromEntries(rows.flatMap((r) => r.names.filter((n) => n.startsWith('--'))).map((flag) => [flag.slice(2), { type: 'string' }]));
+    rows.flatMap(({ names }) => {
+      const flag = names.find((n) => n.startsWith('--'));
+      const short = names.find((n) => /^-[^-]$/.test(n));
+      return flag === undefined ? [] : [[flag.slice(2), short === undefined ? { type: 'string' } : { type: 'string', short: short.slice(1) }]];
+    }),
+  );
 }
 
 /** What a usage error writes to stderr before exit 2: the problem, a blank line, the command's usage. */

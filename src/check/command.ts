@@ -2,9 +2,12 @@
  * `eureka-drainer check`: reads the cluster (read-only) and lists the pods whose drain would go wrong.
  * Flags in, the report out, an exit code back; reading the cluster is a dependency so a test can give a view.
  */
-import { readFlags, usageError, valueFlags } from '../command-line';
+import { flagOptions, readFlags, usageError } from '../command-line';
+import { EnvReader, readRows, setting } from '../config/reader';
+import { usageTable } from '../config/reference';
+import { nonEmpty, oneOf, text } from '../config/rules';
 import { describeError } from '../errors';
-import { DEFAULT_IMAGE } from '../inject/drainer-container';
+import { IMAGE_RULE, SHOWN_IMAGE } from '../inject/drainer-defaults';
 import { readCluster, type ClusterOptions } from './cluster';
 import { PROBLEM_KINDS } from './pod-check';
 import { buildReport, formatJson, formatTable, type ClusterView } from './report';
@@ -13,13 +16,13 @@ import { NAMESPACES_NEVER_INJECTED } from './scope';
 /** Exit codes: 0 nothing found; 1 problems found; 2 bad usage, or the cluster could not be read (or only in part). */
 export const CHECK_EXIT = { ok: 0, problems: 1, unchecked: 2 } as const;
 
-/** The flags, for the usage text and the README test. */
-export const CHECK_FLAGS = {
-  namespace: { flag: '--namespace', short: '-n', help: 'check one namespace (default: all namespaces)' },
-  context: { flag: '--context', help: "a context of the kubeconfig (default: its current-context)" },
-  kubeconfig: { flag: '--kubeconfig', help: 'a kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the pod\'s service account)' },
-  image: { flag: '--image', help: `the drainer image expected (default ${DEFAULT_IMAGE}, this release's)` },
-  output: { flag: '--output', short: '-o', help: 'table (default: the problems, one per line) or json (every pod checked)' },
+/** The flags, as rows of the one config reader (src/config/reader.ts), read from the command line only; `-n` and `-o` as kubectl spells them. */
+export const CHECK_SETTINGS = {
+  namespace: setting(['--namespace', '-n'], nonEmpty(text(), 'a namespace'), 'check one namespace', { shownDefault: 'all namespaces' }),
+  context: setting(['--context'], nonEmpty(text(), 'a context name'), 'a context of the kubeconfig', { shownDefault: "the kubeconfig's current-context" }),
+  kubeconfig: setting(['--kubeconfig'], nonEmpty(text(), 'a file name'), 'a kubeconfig file', { shownDefault: "KUBECONFIG, ~/.kube/config, the pod's service account" }),
+  image: setting(['--image'], IMAGE_RULE, "the drainer image expected (this release's, or a mirror)", { shownDefault: SHOWN_IMAGE }),
+  output: setting(['--output', '-o'], oneOf(['table', 'json'] as const, 'table'), 'table (the problems, one per line) or json (every pod checked)'),
 } as const;
 
 export const CHECK_USAGE = `Usage: eureka-drainer check [-n NAMESPACE] [--context NAME] [--kubeconfig FILE] [--image IMAGE] [-o table|json]
@@ -27,9 +30,9 @@ export const CHECK_USAGE = `Usage: eureka-drainer check [-n NAMESPACE] [--contex
   and lists the pods whose drain would go wrong. It checks every pod with the drainer, and every pod the
   webhook is called for (a namespace labelled eureka-drainer/inject=enabled, or a pod labelled so elsewhere;
   never ${NAMESPACES_NEVER_INJECTED.join(' or ')}). Problems: ${PROBLEM_KINDS.join(', ')}.
-${Object.values(CHECK_FLAGS)
-  .map((f) => `  ${['short' in f ? `${f.short}, ` : '', f.flag].join('').padEnd(18)}${f.help}`)
-  .join('\n')}
+
+${usageTable(Object.values(CHECK_SETTINGS))}
+
 Exit codes: 0 no problem found, 1 problems found, 2 bad usage or the cluster could not be read (or only in part).`;
 
 export interface Out {
@@ -43,12 +46,11 @@ interface Args {
 }
 
 function readArgs(args: readonly string[]): Args | { readonly problem: string } | 'help' {
-  const read = readFlags(args, valueFlags(CHECK_FLAGS));
+  const read = readFlags(args, flagOptions(Object.values(CHECK_SETTINGS)));
   if (read.kind !== 'flags') return read.kind === 'help' ? 'help' : read;
-  const { namespace, context, kubeconfig, image = DEFAULT_IMAGE, output = 'table' } = read.flags;
-  const empty = Object.entries(read.flags).find(([, value]) => value === '');
-  if (empty) return { problem: `--${empty[0]} needs a value` };
-  if (output !== 'table' && output !== 'json') return { problem: `--output must be table or json, got ${JSON.stringify(output.slice(0, 40))}` };
+  const reader = new EnvReader({}, undefined, read.flags);
+  const { namespace, context, kubeconfig, image, output } = readRows(reader, CHECK_SETTINGS);
+  if (reader.problems.length > 0) return { problem: reader.problems.join('; ') };
   const cluster: ClusterOptions = { ...(namespace !== undefined && { namespace }), ...(context !== undefined && { context }), ...(kubeconfig !== undefined && { kubeconfig }) };
   return { cluster, image, output };
 }

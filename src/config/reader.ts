@@ -30,6 +30,8 @@ export class EnvReader {
    */
   get(...names: readonly string[]): Found | undefined {
     for (const name of names) {
+      // A one-letter spelling (-n) arrives under its long name, as parseArgs keys it: nothing is read under it.
+      if (/^-[^-]$/.test(name)) continue;
       const isFlag = name.startsWith('--');
       const raw = isFlag ? this.flags[name.slice(2)] : this.env[name];
       if (raw !== undefined && (isFlag || raw.trim() !== '')) return { name, raw: raw.trim() };
@@ -104,7 +106,7 @@ export function shown(raw: string): string {
  * tables and --help are generated from or checked against these rows (src/config/reference.ts).
  */
 export interface Variable<T> {
-  /** In order of preference: a flag (`--name`), the setting's own variable, then Spring's fallbacks. */
+  /** In order of preference: a flag (`--name`, then its `-n`), the setting's own variable, then Spring's fallbacks. */
   readonly names: readonly string[];
   readonly rule: Rule<unknown>;
   /** The default column: the rule's, or words where the default is worked out from other settings. */

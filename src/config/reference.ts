@@ -29,7 +29,8 @@ export function usageTable(allRows: readonly Row[]): string {
 function alsoGiven(row: Row): string {
   const [first, ...others] = row.names;
   if (others.length === 0) return '';
-  return first!.startsWith('--') ? ` (env ${others.join(', ')})` : ` (or ${others.join(' or ')})`;
+  if (!first!.startsWith('--')) return ` (or ${others.join(' or ')})`;
+  return ` (${others.map((name) => (name.startsWith('-') ? name : `env ${name}`)).join(', ')})`;
 }
 
 /**

@@ -125,6 +125,11 @@ export function text(fallback?: string): Rule<string | undefined> {
   return { fallback, shown: fallback ?? NONE, expected: 'any text', parse: (value) => ({ value }) };
 }
 
+/** The rule, but an empty text (a flag given as `--name=`) is refused, not read as a name, a file or an image. */
+export function nonEmpty<T>(rule: Rule<T>, expected: string): Rule<T> {
+  return { ...rule, expected, parse: (value, name) => (value === '' ? undefined : rule.parse(value, name)) };
+}
+
 /** Text that must be given (a flag or its variable), and not empty. */
 export function requiredText(): Rule<string> {
   return { fallback: '', required: true, shown: 'required', expected: 'non-empty', parse: (value) => (value === '' ? undefined : { value }) };

@@ -9,23 +9,29 @@ import { text as streamText } from 'node:stream/consumers';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import YAML, { type Document } from 'yaml';
 import { flagOptions, readFlags, usageError } from '../command-line';
-import { EnvReader } from '../config/reader';
+import { EnvReader, setting, type Variable } from '../config/reader';
+import { usageTable } from '../config/reference';
+import { nonEmpty, text } from '../config/rules';
 import { ANNOTATIONS } from './annotations';
-import { DEFAULTS, DRAINER_DEFAULT_SETTINGS, readInjectDefaults } from './drainer-defaults';
+import { DRAINER_DEFAULT_SETTINGS, readInjectDefaults } from './drainer-defaults';
 import { injectWorkload, type InjectDefaults, type InjectResult } from './inject';
 import { annotationsOf, describeObject, isObject, workloadKind, type Json } from './workload';
+
+/** Where the YAML comes from; `-` or none: stdin. */
+const FILENAME = setting(['--filename', '-f'], nonEmpty(text(), 'a file name, or - for stdin'), 'the YAML to read', { shownDefault: '- (stdin)' });
+
+/** The rows as --help shows them: flags only, since the CLI reads no environment (the webhook's variables are its own). */
+const flagsOnly = (row: Variable<unknown>): Variable<unknown> => ({ ...row, names: row.names.filter((name) => name.startsWith('-')) });
 
 export const INJECT_USAGE = `Usage: eureka-drainer inject [-f FILE|-] [--image IMAGE] [--sidecar native|classic] [--drainer-port PORT]
                              [--drainer-resources JSON] [--drainer-env JSON] [--drainer-token-file FILE]
   Reads Kubernetes YAML (several documents, List objects too) from FILE or stdin and writes it to stdout with
   the drainer added to every workload opted in with the annotation ${ANNOTATIONS.inject}: enabled (on the pod
   template, the workload, or a Namespace in the same input). What was done, or why not, goes to stderr.
-  --image               the drainer image (default ${DEFAULTS.image}; annotation ${ANNOTATIONS.image})
-  --sidecar             native (default: an init container with restartPolicy: Always, Kubernetes 1.29+) or classic
-  --drainer-port        the drainer's port (default ${DEFAULTS.port}; annotation ${ANNOTATIONS.port})
-  --drainer-resources   its resources, e.g. '{"requests":{"cpu":"10m","memory":"96Mi"},"limits":{"memory":"192Mi"}}' (the default)
-  --drainer-env         env defaults, e.g. '[{"name":"DRAINER_TAIL_SECONDS","value":"5"}]': given unless the pod sets the name
-  --drainer-token-file  a file with a token (16+ characters): the drainer's DRAINER_TOKEN and the app's preStop header
+  The drainer's defaults are the webhook's (docs/kubernetes.md); annotations on a workload win over them.
+
+${usageTable([FILENAME, ...Object.values(DRAINER_DEFAULT_SETTINGS)].map(flagsOnly))}
+
 Exit codes: 0 the input parsed (even if some workloads were refused: see stderr), 2 unparseable input or usage.`;
 
 export interface Out {
@@ -38,9 +44,10 @@ interface Args {
 }
 
 const INJECT_FLAGS = {
-  filename: { type: 'string', short: 'f', multiple: true },
   // The injected drainer's defaults: the webhook's rows, read from flags only (the CLI reads no environment).
-  ...flagOptions(Object.values(DRAINER_DEFAULT_SETTINGS)),
+  ...flagOptions([FILENAME, ...Object.values(DRAINER_DEFAULT_SETTINGS)]),
+  // Several -f are refused, not the last one taken: concatenating them is what someone giving two meant.
+  filename: { type: 'string', short: 'f', multiple: true },
 } as const satisfies ParseArgsOptionsConfig;
 
 function readArgs(args: readonly string[], readFile: (path: string) => string): Args | { readonly problem: string } | 'help' {
@@ -48,9 +55,8 @@ function readArgs(args: readonly string[], readFile: (path: string) => string): 
   if (read.kind !== 'flags') return read.kind === 'help' ? 'help' : read;
   const { filename = [], ...flags } = read.flags;
   if (filename.length > 1) return { problem: 'give one -f FILE (concatenate files with --- to inject several)' };
-  const file = filename[0];
-  if (file === '') return { problem: '-f needs a file name (or - for stdin)' };
-  const reader = new EnvReader({}, readFile, flags);
+  const reader = new EnvReader({}, readFile, { ...flags, filename: filename[0] });
+  const file = FILENAME.read(reader);
   const defaults = readInjectDefaults(reader);
   if (reader.problems.length > 0) return { problem: reader.problems.join('; ') };
   return { file: file === '-' ? undefined : file, defaults };

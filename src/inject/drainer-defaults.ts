@@ -5,7 +5,7 @@
  */
 import { VARIABLE_NAMES } from '../config';
 import { readRows, setting, shown, type EnvReader, type Variable } from '../config/reader';
-import { integer, oneOf, text } from '../config/rules';
+import { integer, nonEmpty, oneOf, text } from '../config/rules';
 import { isObject } from '../json';
 import { INJECTED_TAIL_METRICS_URL, INJECTED_TAIL_MODE } from './adaptive-tail';
 import { DEFAULT_DRAINER_PORT, DEFAULT_IMAGE } from './drainer-container';
@@ -181,12 +181,14 @@ function readTokenFile(path: string, reader: EnvReader): Parsed<string | undefin
   return 'value' in token ? token : { problem: `names ${shown(path)}, which ${token.problem}` };
 }
 
+/** The drainer image, as the webhook, `inject` and `check` (the image it expects) read it. */
+export const IMAGE_RULE = nonEmpty(text(DEFAULTS.image), 'an image reference');
+/** The image's default as the reference shows it: the tag is this build's version, the reference shows where it goes. */
+export const SHOWN_IMAGE = DEFAULTS.image.replace(/:[^:/]*$/, ':<version>');
+
 /** The rows, a flag then its variable, as the webhook's other rows (src/webhook/command.ts) and `inject` read them. */
 export const DRAINER_DEFAULT_SETTINGS = {
-  image: setting(['--image', 'WEBHOOK_SIDECAR_IMAGE'], { ...text(DEFAULTS.image), expected: 'an image reference', parse: (v) => (v === '' ? undefined : { value: v }) }, 'the drainer image to inject', {
-    // The tag is this build's version; the reference shows where it goes.
-    shownDefault: DEFAULTS.image.replace(/:[^:/]*$/, ':<version>'),
-  }),
+  image: setting(['--image', 'WEBHOOK_SIDECAR_IMAGE'], IMAGE_RULE, 'the drainer image to inject', { shownDefault: SHOWN_IMAGE }),
   sidecar: setting(['--sidecar', 'WEBHOOK_SIDECAR'], oneOf(['native', 'classic'] as const, DEFAULTS.sidecar), 'native | classic'),
   drainerPort: setting(['--drainer-port', 'WEBHOOK_DRAINER_PORT'], integer(DEFAULTS.port, 1, 65_535), "the drainer's port (DRAINER_PORT; the preStop calls it)"),
   resources: parsedRow(['--drainer-resources', 'WEBHOOK_DRAINER_RESOURCES'], DEFAULTS.resources, JSON.stringify(DEFAULT_RESOURCES), "the drainer's resources, JSON requests/limits of cpu and memory", parseResources),

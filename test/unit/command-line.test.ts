@@ -1,12 +1,9 @@
 /** How every command reads its flags: parseArgs, strict, -h/--help on each, usage errors in one shape. */
-import { readFlags, usageError, valueFlags } from '../../src/command-line';
+import { flagOptions, readFlags, usageError } from '../../src/command-line';
 
-const FLAGS = valueFlags({
-  namespace: { flag: '--namespace', short: '-n' },
-  logLevel: { flag: '--log-level' },
-} as const);
+const FLAGS = flagOptions([{ names: ['--namespace', '-n'] }, { names: ['--log-level', 'DRAINER_LOG_LEVEL'] }, { names: ['DRAINER_PORT'] }]);
 
-test('valueFlags: each --name becomes the parseArgs option name, taking a value, with its short letter', () => {
+test('flagOptions: each --name becomes the parseArgs option name, taking a value, with its short letter; variables are no flags', () => {
   expect(FLAGS).toEqual({ namespace: { type: 'string', short: 'n' }, 'log-level': { type: 'string' } });
 });
 

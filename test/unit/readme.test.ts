@@ -7,7 +7,7 @@ import { createMetrics } from '../../src/metrics';
 import { OWNER_VARIABLES } from '../../src/owner/config';
 import { createOwnerMetrics } from '../../src/owner/metrics';
 import { systemClock } from '../../src/clock';
-import { CHECK_FLAGS } from '../../src/check/command';
+import { CHECK_SETTINGS } from '../../src/check/command';
 import { PROBLEM_KINDS } from '../../src/check/pod-check';
 import { ANNOTATIONS } from '../../src/inject/annotations';
 import { SETTINGS as WEBHOOK_SETTINGS } from '../../src/webhook/command';
@@ -75,7 +75,7 @@ describe('the docs document the whole surface', () => {
   });
 
   // `eureka-drainer check` (src/check/command.ts): its flags and the problems it names.
-  test.each(Object.values(CHECK_FLAGS).flatMap((f): string[] => ('short' in f ? [f.flag, f.short] : [f.flag])))('check flag %s', (flag) => {
+  test.each(Object.values(CHECK_SETTINGS).flatMap((s) => s.names))('check flag %s', (flag) => {
     expect(fleets).toContain(`\`${flag}\``);
   });
   test.each(PROBLEM_KINDS)('check problem %s', (kind) => {

@@ -65,6 +65,8 @@ test('--output json: every pod checked, problems or not, and the image compared 
     ['orders-short', 'namespace', 'native', ['grace']],
   ]);
   expect((await run(['--output=json'], view([nativePod()]))).code).toBe(CHECK_EXIT.ok);
+  // Any case, as every enum setting reads (the webhook's --sidecar Classic, say).
+  expect(JSON.parse((await run(['-o', 'JSON'], view([nativePod()]))).stdout).problemCount).toBe(0);
 });
 
 test('the flags reach the reader and the checks', async () => {
@@ -91,9 +93,10 @@ test('the cluster could not be read: the reason on stderr, exit 2', async () => 
 });
 
 test.each([
-  [['--output', 'yaml'], '--output must be table or json, got "yaml"'],
+  [['--output', 'yaml'], '--output must be one of table, json, got "yaml"'],
   [['-n'], "Option '-n, --namespace <value>' argument missing"],
-  [['--context='], '--context needs a value'],
+  [['--context='], '--context must be a context name, got ""'],
+  [['-n', '', '--image='], '--namespace must be a namespace, got ""; --image must be an image reference, got ""'],
   [['--all'], "Unknown option '--all'"],
   [['pods'], "Unexpected argument 'pods'. This command does not take positional arguments"],
 ])('bad usage %j: the problem and the usage on stderr, exit 2, the cluster not read', async (args, problem) => {

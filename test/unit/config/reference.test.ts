@@ -13,6 +13,9 @@ import { boolean, duration, found, integer, text } from '../../../src/config/rul
 import { VARIABLES } from '../../../src/config/variables';
 import { OWNER_ROWS } from '../../../src/owner/config';
 import { SETTINGS as WEBHOOK_SETTINGS, WEBHOOK_USAGE } from '../../../src/webhook/command';
+import { CHECK_SETTINGS, CHECK_USAGE } from '../../../src/check/command';
+import { DRAINER_DEFAULT_SETTINGS } from '../../../src/inject/drainer-defaults';
+import { INJECT_USAGE } from '../../../src/inject/cli';
 
 const root = resolve(__dirname, '..', '..', '..');
 
@@ -21,6 +24,7 @@ const REFERENCES: readonly { readonly component: string; readonly file: string; 
   { component: 'drainer', file: 'docs/configuration.md', heading: '# Configuration', rows: [...Object.values(VARIABLES), ...Object.values(POD_DEADLINE_VARIABLES)] },
   { component: 'owner mode', file: 'docs/owner-mode.md', heading: '# Owner mode', rows: Object.values(OWNER_ROWS) },
   { component: 'webhook', file: 'docs/kubernetes.md', heading: '### The webhook', rows: Object.values(WEBHOOK_SETTINGS) },
+  { component: 'check', file: 'docs/kubernetes.md', heading: '### Checking what runs', rows: Object.values(CHECK_SETTINGS) },
 ];
 
 test.each(REFERENCES)('the $component reference ($file, $heading) agrees with its rows', ({ file, heading, rows }) => {
@@ -68,12 +72,14 @@ describe('usageTable (--help)', () => {
   test('the setting, the default in a column of its own, what it does and where else it may be given', () => {
     const table = usageTable([
       setting(['--port', 'A_PORT'], integer(8443, 1, 65_535), 'TLS port'),
+      setting(['--name', '-n'], text(), 'a name'),
       setting(['A_NAME', 'SPRING_NAME'], text(), 'a name'),
       setting(['A_IMAGE'], text('registry.example/a-rather-long/image:1'), 'the image'),
     ]);
     expect(table.split('\n')).toEqual([
       '           default',
       '  --port   8443            TLS port (env A_PORT)',
+      '  --name   –               a name (-n)',
       '  A_NAME   –               a name (or SPRING_NAME)',
       '  A_IMAGE  registry.example/a-rather-long/image:1',
       '                           the image',
@@ -83,6 +89,8 @@ describe('usageTable (--help)', () => {
   const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   test.each([
     ['the webhook', WEBHOOK_USAGE, Object.values(WEBHOOK_SETTINGS)],
+    ['check', CHECK_USAGE, Object.values(CHECK_SETTINGS)],
+    ['inject', INJECT_USAGE, Object.values(DRAINER_DEFAULT_SETTINGS)],
     ['the drainer', ENVIRONMENT_USAGE, [...Object.values(VARIABLES), ...Object.values(POD_DEADLINE_VARIABLES), ...Object.values(OWNER_ROWS)]],
   ] as const)("%s's --help lists every row with its default", (_command, usage, rows: readonly Variable<unknown>[]) => {
     for (const row of rows) expect(usage).toMatch(new RegExp(`\\n  ${escaped(row.names[0]!)} +${escaped(row.shownDefault)}\\s+${escaped(row.about)}`));

@@ -197,7 +197,7 @@ test.each([
   [['--bogus'], "Unknown option '--bogus'"],
   [['-f'], "Option '-f, --filename <value>' argument missing"],
   [['input.yaml'], "Unexpected argument 'input.yaml'. This command does not take positional arguments"],
-  [['--filename='], '-f needs a file name (or - for stdin)'],
+  [['--filename='], '--filename must be a file name, or - for stdin, got ""'],
   [['-f', 'a.yaml', '--filename', 'b.yaml'], 'give one -f FILE (concatenate files with --- to inject several)'],
   [['--image='], '--image must be an image reference, got ""'],
   [['--sidecar', 'sometimes'], '--sidecar must be one of native, classic, got "sometimes"'],
@@ -222,6 +222,13 @@ test("the injected drainer's defaults, as the webhook takes them: port, resource
   expect(drainer.resources).toEqual({ requests: { cpu: '10m', memory: '96Mi' } });
   expect(drainer.env).toEqual(expect.arrayContaining([{ name: 'DRAINER_TAIL_SECONDS', value: '20' }, { name: 'DRAINER_TOKEN', value: 'a-long-enough-token-value' }]));
   expect(spec.containers[0].lifecycle.preStop.httpGet).toEqual({ path: '/prestop', port: 9100, httpHeaders: [{ name: 'X-Drainer-Token', value: 'a-long-enough-token-value' }] });
+});
+
+test('--sidecar in any case, as the webhook reads it', async () => {
+  const { code, out } = await run(['--sidecar', 'Classic'], [NAMESPACE, deployment('orders')].join('---\n'));
+  expect(code).toBe(0);
+  const spec = YAML.parseAllDocuments(out)[1]!.toJSON().spec.template.spec;
+  expect({ init: spec.initContainers, drainer: spec.containers.map((c: { name: string }) => c.name) }).toEqual({ init: undefined, drainer: ['app', 'eureka-drainer'] });
 });
 
 test('bad defaults: every problem, a usage error', async () => {
