@@ -13,19 +13,19 @@ import { acceptsTraffic, followsPodDeadline, terminationBegun } from './drain/ma
 import { companionMode } from './drain/companion-mode';
 import { ownerMode } from './drain/owner-mode';
 import { REPLICATION_SETTLE_MS } from './drain/replication-settle';
-import { watchPodDeadline } from './k8s/pod-deadline';
+import { watchPodDeadline } from './kube/pod-deadline';
 import { startOwner } from './owner/start';
 import { readDefaultGateways } from './pod-gateway';
 import { ConfigError } from './errors';
 import { EurekaClient } from './eureka/client';
 import { oneAddressWarning } from './eureka/one-address';
-import { createApp, planJson } from './http';
+import { createApp, planJson } from './http/routes';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { registerProcessMetrics } from './process-metrics';
 import { computePlan, describeFit, formatPlanTable } from './plan';
-import { startServer } from './server';
-import { logAdmissionWarnings } from './source-advice';
+import { startServer } from './http/server';
+import { logAdmissionWarnings } from './http/source-advice';
 import { parseSelector, readInFlight } from './tail';
 import { VERSION } from './version';
 

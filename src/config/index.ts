@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
-import { readSourceRule } from '../source-filter';
+import { readSourceRule } from '../http/source-filter';
 import { EnvReader, shown } from './reader';
 import { parseServerUrl } from './servers';
 import { POD_DEADLINE_VARIABLES, podDeadlineSettings } from './pod-deadline';
@@ -162,7 +162,7 @@ function allowList(v: Values, podGateways: readonly string[], problem: (text: st
   // source is NODE_IP or, with bridge network plugins, the pod's default
   // gateway (the node's bridge address; src/pod-gateway.ts). Any other
   // plugin's choice is logged with its source on refusal, with the setting
-  // that admits it (src/source-advice.ts), so the list can be widened.
+  // that admits it (src/http/source-advice.ts), so the list can be widened.
   if (v.token === undefined && v.nodeIp) return { allowedSources: [...new Set(['127.0.0.1', '::1', v.nodeIp, ...podGateways])], allowedSourcesFrom: 'NODE_IP' };
   // With a token the token is the guard: a source filter that misses the
   // kubelet's address would silently skip the drain.

@@ -8,7 +8,7 @@ import type { Plan } from '../plan';
  * drain's start when /prestop came first) and end with the pod: at
  * DRAINER_GRACE_PERIOD_SECONDS, or earlier when Kubernetes says so
  * (`kubectl delete --grace-period`, an eviction: the pod's deletionTimestamp,
- * src/k8s/pod-deadline.ts). The pod's end only ever moves earlier
+ * src/kube/pod-deadline.ts). The pod's end only ever moves earlier
  * (`earlierEnd`); the drain re-reads these numbers whenever it does
  * (live-deadlines.ts), so no step keeps a copy from when it began.
  */

@@ -30,7 +30,7 @@ export function downwardEnv(): Json[] {
   ];
 }
 
-/** The header the hooks send the token in (src/http.ts also takes Authorization: Bearer). */
+/** The header the hooks send the token in (src/http/routes.ts also takes Authorization: Bearer). */
 export const DRAINER_TOKEN_HEADER = 'X-Drainer-Token';
 
 /** The app container's preStop: the drainer's /prestop, which blocks until callers have let go; with the drainer's token, if it has one. */

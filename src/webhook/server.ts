@@ -10,14 +10,14 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { createLogLimiter, type LogLimiter } from '../log-limiter';
+import { createLogLimiter, type LogLimiter } from '../http/log-limiter';
 import type { Logger } from '../logger';
-import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../server';
+import { applyConnectionBounds, boundedOptions, type ServerBounds } from '../http/server';
 import { describeHandshakeFailure, peerOf } from './handshake-failure';
 import type { WebhookMetrics } from './metrics';
 import { answerOversized, answerReview, type ReviewAnswer, type ReviewDeps, type ReviewRoute } from './review';
 
-/** The drainer's server bounds (src/server.ts), plus the body limit and the TLS handshake. */
+/** The drainer's server bounds (src/http/server.ts), plus the body limit and the TLS handshake. */
 export interface WebhookBounds extends ServerBounds {
   /** A review body beyond this is not read (answered allowed with a warning, or 400). */
   readonly bodyLimitBytes: number;
@@ -92,7 +92,7 @@ export interface WebhookServerOptions {
   readonly reloadIntervalMs: number;
   readonly bounds?: Partial<WebhookBounds>;
   readonly onListenError?: (error: NodeJS.ErrnoException) => void;
-  /** At most one warn line per kind per interval (src/log-limiter.ts); tests give one on their own clock. */
+  /** At most one warn line per kind per interval (src/http/log-limiter.ts); tests give one on their own clock. */
   readonly logLimiter?: LogLimiter;
 }
 

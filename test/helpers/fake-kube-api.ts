@@ -1,5 +1,5 @@
 /**
- * A loopback HTTPS stand-in for the Kubernetes API server, for src/k8s/pod-deadline.ts: a throwaway CA and a
+ * A loopback HTTPS stand-in for the Kubernetes API server, for src/kube/pod-deadline.ts: a throwaway CA and a
  * server certificate for 127.0.0.1 / ::1 made with the openssl CLI, a service-account directory (token, ca.crt,
  * namespace) the drainer is pointed at with DRAINER_SERVICEACCOUNT_DIR, and answers taken from the fixtures in
  * test/fixtures/k8s-api/ (written after `kubectl get pod -o json` and the API's Status objects), which a test

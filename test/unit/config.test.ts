@@ -137,7 +137,7 @@ describe('parseConfig', () => {
     expect(testConfig({ NODE_IP: '192.0.2.7', DRAINER_TOKEN: 'a-token-of-sufficient-length' }).allowedSources).toEqual([]);
     expect(testConfig().allowedSources).toEqual([]);
     expect(testConfig({ DRAINER_ALLOWED_SOURCES: '10.1.1.1, 10.244.0.0/16' }).allowedSources).toEqual(['10.1.1.1', '10.244.0.0/16']);
-    // Where the list came from, so a refusal can say what to set (src/source-advice.ts).
+    // Where the list came from, so a refusal can say what to set (src/http/source-advice.ts).
     expect(testConfig({ NODE_IP: '192.0.2.7' }).allowedSourcesFrom).toBe('NODE_IP');
     expect(testConfig({ NODE_IP: '192.0.2.7', DRAINER_TOKEN: 'a-token-of-sufficient-length' }).allowedSourcesFrom).toBe('none');
     expect(testConfig().allowedSourcesFrom).toBe('none');

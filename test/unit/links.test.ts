@@ -92,7 +92,7 @@ describe('every pointer into docs/ from src/ and k8s/ resolves', () => {
   const pointers = ['src', 'k8s'].flatMap(pointerSources).flatMap((file) => pointersIn(disk.read(file)).map((pointer) => [file, pointer] as const));
   test('the alerts, the webhook\'s hint and the help text point into docs/', () => {
     expect([...new Set(pointers.map(([file]) => file))]).toEqual(
-      expect.arrayContaining(['k8s/prometheus-rule.yaml', 'k8s/webhook/monitoring.yaml', 'k8s/grafana-dashboard.json', 'src/webhook/handshake-failure.ts', 'src/http.ts', 'src/main.ts']),
+      expect.arrayContaining(['k8s/prometheus-rule.yaml', 'k8s/webhook/monitoring.yaml', 'k8s/grafana-dashboard.json', 'src/webhook/handshake-failure.ts', 'src/http/routes.ts', 'src/main.ts']),
     );
   });
   test.each(pointers)('%s: %s', (_file, pointer) => {

@@ -35,7 +35,7 @@ describe('the docs document the whole surface', () => {
     expect(configuration).toContain(`\`${name}\``);
   });
 
-  const http = readFileSync(resolve(root, 'src/http.ts'), 'utf8');
+  const http = readFileSync(resolve(root, 'src/http/routes.ts'), 'utf8');
   const endpoints = [...new Set([...http.matchAll(/app\.(?:get|post)\('(\/[a-z/]+)'/g)].map((m) => m[1]!))];
   test.each(endpoints)('endpoint %s', (path) => {
     expect(interfaces).toContain(path);

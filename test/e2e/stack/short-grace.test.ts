@@ -14,7 +14,7 @@
  * (b) With DRAINER_POD_DEADLINE=true and a loopback HTTPS stand-in for the API (test/helpers/fake-kube-api.ts)
  *     serving the pod as the API server writes it for this delete (kubelet.ts `onDelete`): the drainer learns the
  *     end, cuts the drain so the app keeps its shutdown time, and nothing is SIGKILLed. Needs main.ts to call
- *     `watchPodDeadline` (src/k8s/pod-deadline.ts); fails with that message while it does not. The end is learnt
+ *     `watchPodDeadline` (src/kube/pod-deadline.ts); fails with that message while it does not. The end is learnt
  *     mid-drain, so (issue 20, found on a real cluster) the step in progress must end by the new deadline: /prestop
  *     answers by the reported `deadlineAt` (or at once when the end was learnt after it, or when the take-out's
  *     1 s floor ran), and the report says what was waited, not only what the window needed.
@@ -143,7 +143,7 @@ test(`C8b: the same delete with DRAINER_POD_DEADLINE=true and the pod API: the d
   );
   if (!wired) {
     throw new Error(
-      'main.ts does not call watchPodDeadline (src/k8s/pod-deadline.ts) yet: the drainer started with DRAINER_POD_DEADLINE=true and logged no ' +
+      'main.ts does not call watchPodDeadline (src/kube/pod-deadline.ts) yet: the drainer started with DRAINER_POD_DEADLINE=true and logged no ' +
         `"DRAINER_POD_DEADLINE: watching the pod" line, so it cannot learn the shorter grace period. First log lines: ${JSON.stringify(drainer.logs.slice(0, 3).map((l) => l.msg))}`,
     );
   }

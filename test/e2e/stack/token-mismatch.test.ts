@@ -4,7 +4,7 @@
  * hooks by another literal). Only the hooks' `httpHeaders` value is substituted; the drainer's env is as shipped. Real Eureka pair, Spring Cloud Gateway, 100 req/s.
  *
  * What the kubelet does (kubelet.ts R3): both hooks get 401 at once, the status is ignored, and the app and the
- * drainer get SIGTERM right away. What the drainer does (src/http.ts, src/drain/machine.ts): the refused calls
+ * drainer get SIGTERM right away. What the drainer does (src/http/routes.ts, src/drain/machine.ts): the refused calls
  * carry the kubelet's `User-Agent: kube-lifecycle/…`, so it logs them at error level, counts them in
  * `eureka_drainer_kubelet_hook_refused_total{reason="unauthorized"}`, and with its own SIGTERM right after, drains
  * anyway. The app is already shutting down when the override lands, so this is measured against

@@ -1,5 +1,5 @@
 /**
- * k8s/pod-deadline-rbac.yaml grants what src/k8s/pod-deadline.ts needs and nothing else: `get` on pods in the
+ * k8s/pod-deadline-rbac.yaml grants what src/kube/pod-deadline.ts needs and nothing else: `get` on pods in the
  * pod's namespace, bound to the service account the pod runs as. (Schema validity: test/unit/k8s.test.ts.)
  */
 import { readFileSync } from 'node:fs';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { DEFAULTS, injectWorkload } from '../../../src/inject/inject';
-import { createLogLimiter } from '../../../src/log-limiter';
+import { createLogLimiter } from '../../../src/http/log-limiter';
 import { createLogger } from '../../../src/logger';
 import { createWebhookMetrics } from '../../../src/webhook/metrics';
 import { readTlsPair, startWebhookServer, type WebhookServer } from '../../../src/webhook/server';

@@ -1,4 +1,4 @@
-import { allowsAnyone, parseSourceRule, readSourceRule, sourceFilter, type SourceRule } from '../../src/source-filter';
+import { allowsAnyone, parseSourceRule, readSourceRule, sourceFilter, type SourceRule } from '../../../src/http/source-filter';
 
 const rules = (...texts: string[]): SourceRule[] => texts.map((t) => parseSourceRule(t)!);
 const sourceAllowed = (list: readonly SourceRule[], peer: string): boolean => sourceFilter(list)(peer);

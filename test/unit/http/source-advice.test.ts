@@ -1,7 +1,7 @@
-import { parseConfig } from '../../src/config';
-import { admissionWarnings, logAdmissionWarnings, sourceAdvice } from '../../src/source-advice';
-import { parseSourceRule, sourceFilter, type SourceRule } from '../../src/source-filter';
-import { captureLogs } from '../helpers/capture-logs';
+import { parseConfig } from '../../../src/config';
+import { admissionWarnings, logAdmissionWarnings, sourceAdvice } from '../../../src/http/source-advice';
+import { parseSourceRule, sourceFilter, type SourceRule } from '../../../src/http/source-filter';
+import { captureLogs } from '../../helpers/capture-logs';
 
 const BASE = { DRAINER_APP_NAME: 'a', POD_IP: '10.244.0.9', DRAINER_EUREKA_URLS: 'http://e/eureka/' };
 const TOKEN = 'a-token-of-sufficient-length';

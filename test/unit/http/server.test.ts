@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { Server, request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
-import { createApp } from '../../src/http';
-import { createMetrics } from '../../src/metrics';
-import { SERVER_BOUNDS, startServer, type ServerBounds } from '../../src/server';
-import { captureLogs } from '../helpers/capture-logs';
-import { testConfig } from '../helpers/config';
-import { INSTANCE_ID, controllerFixture } from '../helpers/controller';
+import { createApp } from '../../../src/http/routes';
+import { createMetrics } from '../../../src/metrics';
+import { SERVER_BOUNDS, startServer, type ServerBounds } from '../../../src/http/server';
+import { captureLogs } from '../../helpers/capture-logs';
+import { testConfig } from '../../helpers/config';
+import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
 const TOKEN = 'a-token-of-sufficient-length';
 /** Short bounds so a test sees them fire; the shape is the production one. */

@@ -1,8 +1,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { createLogLimiter, type LogLimiter } from './log-limiter';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /**
  * How long a caller may take to send a request, how long an idle connection

@@ -1,12 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import type { Config } from './config';
-import type { DrainController } from './drain/controller';
+import type { Config } from '../config';
+import type { DrainController } from '../drain/controller';
 import { createLogLimiter } from './log-limiter';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
-import { describeFit, type Plan } from './plan';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { describeFit, type Plan } from '../plan';
 import { sourceAdvice, type SourceAdvice } from './source-advice';
 import { parseSourceRule, sourceFilter, type SourceRule } from './source-filter';
 
@@ -45,7 +45,7 @@ export function createApp(deps: HttpDeps): express.Express {
 
   // Anyone who reaches the port can be refused as fast as they can send; the
   // metric counts every refusal, the log gets one line per kind per interval.
-  // A refusal by source says why and what would admit the caller (src/source-advice.ts), computed only for lines logged.
+  // A refusal by source says why and what would admit the caller (src/http/source-advice.ts), computed only for lines logged.
   const refusalLog = createLogLimiter();
   const advice = (kind: 'forbidden' | 'unauthorized', source: string): SourceAdvice | Record<string, never> => (kind === 'forbidden' ? sourceAdvice(config, source) : {});
   const logRefusal = (kind: 'forbidden' | 'unauthorized', source: string, path: string, message: string): void => {

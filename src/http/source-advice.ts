@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import type { Config } from './config';
-import type { Logger } from './logger';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
 import { allowsAnyone } from './source-filter';
 
 /** What decides who may call /prestop and /drain/abort. */

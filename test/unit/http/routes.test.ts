@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { createApp } from '../../src/http';
-import { createMetrics } from '../../src/metrics';
-import { INSTANCE_ID, controllerFixture } from '../helpers/controller';
+import { createApp } from '../../../src/http/routes';
+import { createMetrics } from '../../../src/metrics';
+import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
 const TOKEN = 'a-token-of-sufficient-length';
 

@@ -1,4 +1,4 @@
-import { createLogLimiter } from '../../src/log-limiter';
+import { createLogLimiter } from '../../../src/http/log-limiter';
 
 describe('log limiter', () => {
   test('the first event of a kind is logged, then at most one line per interval carrying the suppressed count', () => {

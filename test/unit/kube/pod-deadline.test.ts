@@ -1,5 +1,5 @@
 /**
- * src/k8s/pod-deadline.ts against a loopback HTTPS stand-in for the API server (test/helpers/fake-kube-api.ts:
+ * src/kube/pod-deadline.ts against a loopback HTTPS stand-in for the API server (test/helpers/fake-kube-api.ts:
  * a throwaway CA made with openssl, answers from test/fixtures/k8s-api/): the request it sends, the token re-read
  * on every call, what it derives from deletionTimestamp / deletionGracePeriodSeconds, every failure turned into
  * a clear PodReadError (403 → RBAC, 401, 404, garbage, too large, a hang, a foreign CA, no token), and the watch:
@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { systemClock } from '../../../src/clock';
-import { DEFAULT_SERVICEACCOUNT_DIR, podDeadlineSettings, podDeletion, readOwnPod, watchPodDeadline, PodReadError, type PodDeadlineSettings } from '../../../src/k8s/pod-deadline';
+import { DEFAULT_SERVICEACCOUNT_DIR, podDeadlineSettings, podDeletion, readOwnPod, watchPodDeadline, PodReadError, type PodDeadlineSettings } from '../../../src/kube/pod-deadline';
 import { captureLogs } from '../../helpers/capture-logs';
 import { FakeKubeApi, FIXTURE_POD, fixture, makePki, terminatingPod } from '../../helpers/fake-kube-api';
 
