@@ -22,6 +22,11 @@ export class ManualClock implements Clock {
     return this.time;
   }
 
+  /** How many sleeps are pending: a wait that ended early must not leave its timer behind. */
+  get sleeping(): number {
+    return this.sleepers.length;
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
