@@ -14,7 +14,7 @@ export function anchorOf(heading: string): string {
 }
 
 /** The lines outside fenced code blocks (a `# …` inside a YAML block is no heading, a `[x](y)` in a shell block no link). */
-function proseLines(markdown: string): string[] {
+export function proseLines(markdown: string): string[] {
   let fence: string | undefined;
   return markdown.split('\n').filter((line) => {
     const marker = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
