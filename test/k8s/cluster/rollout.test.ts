@@ -9,7 +9,8 @@
  *   PodDisruptionBudget of maxUnavailable 1) while 3 replicas run there; on one node the replacements tolerate
  *   the cordon (else they stay Pending and the budget never lets the next eviction through); zero failed.
  */
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { loadavg } from 'node:os';
+import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { LoadGenerator, type LoadResult } from '../../e2e/stack/load';
 import { pollUntil } from '../../e2e/support/poll';
 import { apply, kubectl, kubectlRaw, listPods, LogFollower, NODE_NAME, type PodStatus } from './support/kube';
@@ -19,6 +20,13 @@ import { podInstanceId, workload } from './support/workloads';
 
 const file = useCluster('edk8s-rollout');
 const NS = file.namespace;
+
+/** The load of the test in progress: stopped after it even when it failed half-way (else it runs on to its cap). */
+let running: LoadGenerator | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+}, 60_000);
 
 afterAll(async () => {
   await kubectlRaw(['uncordon', NODE_NAME]);
@@ -45,8 +53,29 @@ function reports(followers: readonly LogFollower[]): Record<string, unknown>[] {
   return followers.map((f) => (f.find('drain finished')?.['report'] ?? {}) as Record<string, unknown>);
 }
 
-function summary(result: LoadResult): string {
-  return `${result.failed} of ${result.sent} failed`;
+/** When each drainer logged `drain started` (epoch ms), by pod: the times failures are read against. */
+function drainStarts(pods: readonly PodStatus[], followers: readonly LogFollower[]): Record<string, number> {
+  return Object.fromEntries(pods.map((p, i) => [p.name, Date.parse(String(followers[i]?.find('drain started')?.['time'] ?? ''))]));
+}
+
+/**
+ * The failed requests grouped by cause, with when they were sent relative to each old pod's drain start: enough to
+ * tell a failure on a draining pod from one on a new pod or in the gateway, when the count alone says nothing.
+ */
+function summary(result: LoadResult, starts: Record<string, number> = {}): string {
+  // The machine's load beside the count: on 2 shared cores, a gateway starved of CPU times out with no drain involved.
+  const head = `${result.failed} of ${result.sent} failed (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`;
+  if (result.failed === 0) return head;
+  const groups = new Map<string, { count: number; first: number; last: number }>();
+  for (const f of result.failures) {
+    const key = `${f.kind} ${f.status ?? f.code ?? ''} ${f.detail.slice(0, 160)}`;
+    const g = groups.get(key) ?? { count: 0, first: f.sentAt, last: f.sentAt };
+    groups.set(key, { count: g.count + 1, first: Math.min(g.first, f.sentAt), last: Math.max(g.last, f.sentAt) });
+  }
+  const rel = (t: number): string => Object.entries(starts).map(([pod, s]) => `${pod.slice(-5)}${t - s >= 0 ? '+' : ''}${t - s} ms`).join(' ');
+  const lines = [...groups].map(([key, g]) => `  ${g.count}× ${key}\n    sent from ${rel(g.first)} to ${rel(g.last)}`);
+  const served = Object.values(result.perInstance).map((i) => `  ${i.instanceId}: ${i.served} served, last sent ${rel(i.lastServedSentAt)}`);
+  return [head, 'failures by cause (send time after each old pod\'s drain start):', ...lines, 'served by:', ...served].join('\n');
 }
 
 describe('a Deployment from the Kustomize component', () => {
@@ -56,7 +85,7 @@ describe('a Deployment from the Kustomize component', () => {
     await apply(w.objects, NS);
     const before = await settled('rolled', 2);
     const drainers = followDrainers(before);
-    const load = new LoadGenerator({ url: file.world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 300_000 }).start();
+    const load = (running = new LoadGenerator({ url: file.world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 300_000 }).start());
     await new Promise((r) => setTimeout(r, 1_000));
     await kubectl(['rollout', 'restart', 'deployment/rolled', '-n', NS]);
     await kubectl(['rollout', 'status', 'deployment/rolled', '-n', NS, '--timeout=280s'], undefined, 290_000);
@@ -64,7 +93,7 @@ describe('a Deployment from the Kustomize component', () => {
     await Promise.all(drainers.map((d) => d.ended));
     const result = await load.stop();
     const drained = reports(drainers);
-    console.log(`rollout restart: ${summary(result)}; reports ${JSON.stringify(drained)}`);
+    console.log(`rollout restart: ${summary(result, drainStarts(before, drainers))}; reports ${JSON.stringify(drained)}`);
     expect(result.failed).toBe(0);
     expect(drained.map((r) => r['outcome'])).toEqual(['verified', 'verified']);
     expect(after.map((p) => p.name).some((n) => before.some((b) => b.name === n))).toBe(false);
@@ -78,7 +107,7 @@ describe('a Deployment from the Kustomize component', () => {
     await apply([...w.objects, pdb], NS);
     const before = await settled('drained', 3);
     const drainers = followDrainers(before);
-    const load = new LoadGenerator({ url: file.world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 400_000 }).start();
+    const load = (running = new LoadGenerator({ url: file.world.helloUrl, ratePerSecond: 100, maxRequests: 60_000, maxDurationMs: 400_000 }).start());
     await new Promise((r) => setTimeout(r, 1_000));
     // Only this test's pods: the node also runs the other files' leftovers while their namespaces go.
     await kubectl(['drain', NODE_NAME, '--pod-selector=app=drained', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=380s'], undefined, 390_000);
@@ -87,7 +116,7 @@ describe('a Deployment from the Kustomize component', () => {
     const result = await load.stop();
     await kubectl(['uncordon', NODE_NAME]);
     const drained = reports(drainers);
-    console.log(`node drain: ${summary(result)}; reports ${JSON.stringify(drained)}`);
+    console.log(`node drain: ${summary(result, drainStarts(before, drainers))}; reports ${JSON.stringify(drained)}`);
     expect(result.failed).toBe(0);
     expect(drained.map((r) => r['outcome'])).toEqual(['verified', 'verified', 'verified']);
     expect(result.perInstance[file.world.outsideId]?.served ?? 0).toBeGreaterThan(0);

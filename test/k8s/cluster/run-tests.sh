@@ -14,8 +14,13 @@ keep=0
 if [ "${1:-}" = "--keep" ]; then keep=1; shift; fi
 
 export EUREKA_DRAINER_CLUSTER_DIR="${EUREKA_DRAINER_CLUSTER_DIR:-/tmp/eureka-drainer-cluster}"
+# One run per cluster: the files use fixed namespaces and names, so two runs at once rollout-restart each other's
+# Deployments and load each other's gateways (every request then times out, with no drain to blame).
+exec 9>"$EUREKA_DRAINER_CLUSTER_DIR.run-lock"
+flock -n 9 || { echo "run-tests: another run-tests.sh is using the cluster at $EUREKA_DRAINER_CLUSTER_DIR (lock $EUREKA_DRAINER_CLUSTER_DIR.run-lock); wait for it or stop it" >&2; exit 1; }
 started=$(date +%s)
-bash "$here/cluster.sh" up
+# The cluster outlives a --keep run: its daemons must not inherit the lock.
+bash "$here/cluster.sh" up 9>&-
 [ "$keep" = 1 ] || trap 'bash "$here/cluster.sh" down' EXIT
 ready=$(date +%s)
 
