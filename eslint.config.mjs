@@ -1,6 +1,6 @@
-// ESLint: src/ and bench/ with typescript-eslint's type-checked rules (floating promises, unsafe `any`, unbound
-// methods); test/ with the rules that need no types (its YAML and JSON fixtures are `any` by nature, and the
-// type-checked set finds ~500 such reads there: a later pass); the plain Node scripts with ESLint's own set.
+// ESLint: src/, bench/ and test/ with typescript-eslint's type-checked rules (floating promises, unsafe `any`, unbound
+// methods); the test files listed in NOT_YET_TYPED with the rules that need no types (their parsed YAML and JSON reads
+// are still `any`: typing them is issue 24 D's unfinished part); the plain Node scripts with ESLint's own set.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -12,24 +12,81 @@ const everyTypeScriptFile = {
   'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
 };
 
+// Test files whose reads are not typed yet (shrinks to nothing as they are converted).
+const NOT_YET_TYPED = [
+  'test/e2e/drain-real-eureka.test.ts',
+  'test/e2e/image.test.ts',
+  'test/e2e/installed-package.test.ts',
+  'test/e2e/stack/abort-and-restart.test.ts',
+  'test/e2e/stack/hook-order.test.ts',
+  'test/e2e/stack/injected-pod.test.ts',
+  'test/e2e/stack/manifest.ts',
+  'test/e2e/stack/observe.ts',
+  'test/e2e/stack/owner-mode.test.ts',
+  'test/e2e/stack/owner-pods.ts',
+  'test/e2e/stack/token-mismatch.test.ts',
+  'test/e2e/support/drainer-process.ts',
+  'test/e2e/support/poll.ts',
+  'test/helpers/helm.ts',
+  'test/helpers/k8s-schemas.ts',
+  'test/k8s/cluster/check.test.ts',
+  'test/k8s/cluster/helm-values.test.ts',
+  'test/k8s/cluster/support/kube.ts',
+  'test/k8s/cluster/support/workloads.ts',
+  'test/k8s/cluster/tokenless.test.ts',
+  'test/k8s/prometheus-rule.test.ts',
+  'test/k8s/webhook-rule.test.ts',
+  'test/unit/app-exit.test.ts',
+  'test/unit/check/command.test.ts',
+  'test/unit/check/pod-check.test.ts',
+  'test/unit/check/pods.ts',
+  'test/unit/check/scope.test.ts',
+  'test/unit/dashboard.test.ts',
+  'test/unit/drain/clean-up.test.ts',
+  'test/unit/drain/controller.test.ts',
+  'test/unit/drain/hardening.test.ts',
+  'test/unit/fuzz.test.ts',
+  'test/unit/helm/chart.test.ts',
+  'test/unit/helm/kustomize-equal.test.ts',
+  'test/unit/helm/readme.test.ts',
+  'test/unit/http/routes.test.ts',
+  'test/unit/inject/adaptive-tail.test.ts',
+  'test/unit/inject/cli.test.ts',
+  'test/unit/inject/drainer-container.test.ts',
+  'test/unit/inject/helpers.ts',
+  'test/unit/inject/inject.test.ts',
+  'test/unit/k8s/owner-mode-manifest.test.ts',
+  'test/unit/k8s/pod-deadline-rbac.test.ts',
+  'test/unit/owner/register-document.test.ts',
+  'test/unit/readme-manifests.test.ts',
+  'test/unit/webhook/fixtures.ts',
+  'test/unit/webhook/json-patch.test.ts',
+  'test/unit/webhook/kustomize-namespace.test.ts',
+  'test/unit/webhook/manifests.test.ts',
+  'test/unit/webhook/review.test.ts',
+  'test/unit/webhook/server.test.ts',
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'bench/results/', 'build/', '**/target/'] },
   {
-    files: ['src/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    ignores: NOT_YET_TYPED,
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       ...everyTypeScriptFile,
       // An async function that implements a Promise-returning interface turns a throw into a rejection; no await needed.
       '@typescript-eslint/require-await': 'off',
-      // Passing on a caught `unknown` keeps the original error; wrapping it would hide its type.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // Passing on a caught `unknown` keeps the original error; wrapping it would hide its type. An aborted sleep
+      // rejects with `AbortSignal.reason` (typed `any` by the DOM and Node types), as node:timers/promises does.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true, allowThrowingAny: true }],
     },
   },
   {
-    files: ['test/**/*.ts'],
+    files: NOT_YET_TYPED,
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
-    // Tests read parsed YAML and JSON manifests as `any` on purpose: a wrong path fails the assertion anyway.
+    // Not yet converted: these still read parsed YAML and JSON manifests as `any`.
     rules: { ...everyTypeScriptFile, '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
