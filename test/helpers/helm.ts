@@ -9,8 +9,7 @@ import { accessSync, constants, cpSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
-
-export type Json = Record<string, any>;
+import type { Manifest } from './manifest';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const CHART = resolve(ROOT, 'charts', 'eureka-drainer');
@@ -61,17 +60,18 @@ export function template(release: Release = {}): Run {
   return helm(['template', release.name ?? 'eureka-drainer', release.chart ?? CHART, '--namespace', release.namespace ?? 'eureka-drainer-system', ...sets]);
 }
 
-export const documents = (yaml: string): Json[] => YAML.parseAllDocuments(yaml).map((d) => d.toJSON() as Json | null).filter((o): o is Json => o !== null);
+/** The objects of a multi-document YAML stream (empty documents left out). */
+export const documents = (yaml: string): Manifest[] => YAML.parseAllDocuments(yaml).map((d) => d.toJSON() as Manifest | null).filter((o): o is Manifest => o !== null);
 
 /** The objects the chart renders; a refusal fails with Helm's message. */
-export function render(release: Release = {}): Json[] {
+export function render(release: Release = {}): Manifest[] {
   const run = template(release);
   if (run.status !== 0) throw new Error(`helm template failed (${run.status}): ${run.stderr}`);
   return documents(run.stdout);
 }
 
 /** The objects `kubectl kustomize` renders from a kustomization folder. */
-export function kustomize(folder: string): Json[] {
+export function kustomize(folder: string): Manifest[] {
   return documents(execFileSync(KUBECTL, ['kustomize', folder], { encoding: 'utf8' }));
 }
 
@@ -79,7 +79,7 @@ export function kustomize(folder: string): Json[] {
  * k8s/webhook rendered by kustomize into `namespace`, as its kustomization tells a user to change it: a copy whose
  * `namespace:` line says so (what `kustomize edit set namespace` writes).
  */
-export function kustomizeWebhook(namespace: string): Json[] {
+export function kustomizeWebhook(namespace: string): Manifest[] {
   const copy = mkdtempSync(resolve(tmpdir(), 'eureka-drainer-webhook-'));
   try {
     cpSync(resolve(ROOT, 'k8s', 'webhook'), copy, { recursive: true });
@@ -93,4 +93,3 @@ export function kustomizeWebhook(namespace: string): Json[] {
   }
 }
 
-export const idOf = (o: Json): string => `${o.kind}/${o.metadata?.name}`;

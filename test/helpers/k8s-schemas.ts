@@ -22,7 +22,7 @@ export function validateObjects(items: readonly { label: string; object: unknown
 
 /** The same for unlabelled objects: { kind, name, ok, error? } each (kind without its apiVersion). */
 export function validate(objects: readonly unknown[]): { kind: string; name?: string; ok: boolean; error?: string }[] {
-  const meta = (o: unknown): { kind?: string; metadata?: { name?: string } } => (o ?? {}) as { kind?: string; metadata?: { name?: string } };
+  const meta = (o: unknown): { kind?: string; metadata?: { name?: string } } => (o ?? {});
   return validateObjects(objects.map((object, i) => ({ label: String(i), object }))).map((v, i) => {
     const { kind, metadata } = meta(objects[i]);
     return { kind: String(kind), ...(metadata?.name !== undefined ? { name: metadata.name } : {}), ok: v.ok, ...(v.error !== undefined ? { error: v.error } : {}) };

@@ -4,6 +4,7 @@
  * (kubernetes-models, test/helpers/k8s-schemas.ts) and the objects are wired to each other: the names they use for
  * each other, the namespace, the certificate's names and the CA the apiserver is told to trust.
  */
+import { expect } from '@jest/globals';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,16 +13,11 @@ import YAML from 'yaml';
 import { parseResources } from '../../../src/inject/drainer-defaults';
 import { SETTINGS } from '../../../src/webhook/command';
 import { validateObjects } from '../../helpers/k8s-schemas';
-import { CHART, documents, helm, idOf, ROOT, render, type Json } from '../../helpers/helm';
+import { CHART, documents, helm, ROOT, render } from '../../helpers/helm';
+import { idOf, isKind, one, type Container, type Manifest } from '../../helpers/manifest';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const chart = YAML.parse(readFileSync(resolve(CHART, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
-
-const one = (objects: readonly Json[], kind: string): Json => {
-  const found = objects.filter((o) => o.kind === kind);
-  if (found.length !== 1) throw new Error(`expected one ${kind}, rendered ${found.length}`);
-  return found[0]!;
-};
 
 test('the chart\'s version and appVersion are package.json\'s', () => {
   expect({ version: chart.version, appVersion: chart.appVersion }).toEqual({ version: PACKAGE_VERSION, appVersion: PACKAGE_VERSION });
@@ -53,7 +49,7 @@ const MATRIX: Case[] = [
 ];
 
 const label = (c: Case): string => `release ${c.name} in ${c.namespace}, ${c.certManager ? 'cert-manager' : 'generated certificate'}, monitoring ${c.monitoring ? 'on' : 'off'}`;
-const renderCase = (c: Case): Json[] =>
+const renderCase = (c: Case): Manifest[] =>
   render({
     name: c.name,
     namespace: c.namespace,
@@ -70,7 +66,8 @@ describe.each(MATRIX.map((c) => [label(c), c] as const))('%s', (_label, c) => {
   const service = one(objects, 'Service');
   const deployment = one(objects, 'Deployment');
   const configuration = one(objects, 'MutatingWebhookConfiguration');
-  const dnsNames = [`${service.metadata.name}.${c.namespace}.svc`, `${service.metadata.name}.${c.namespace}.svc.cluster.local`];
+  const serviceName = service.metadata.name ?? '';
+  const dnsNames = [`${serviceName}.${c.namespace}.svc`, `${serviceName}.${c.namespace}.svc.cluster.local`];
 
   test('every object is valid against its schema', () => {
     const results = validateObjects(objects.map((object) => ({ label: idOf(object), object })));
@@ -110,51 +107,51 @@ describe.each(MATRIX.map((c) => [label(c), c] as const))('%s', (_label, c) => {
     expect(podLabels).toMatchObject(service.spec.selector);
     expect(deployment.spec.selector.matchLabels).toEqual(service.spec.selector);
     expect(one(objects, 'PodDisruptionBudget').spec.selector.matchLabels).toEqual(service.spec.selector);
-    expect(deployment.spec.template.spec.topologySpreadConstraints[0].labelSelector.matchLabels).toEqual(service.spec.selector);
+    expect(deployment.spec.template.spec.topologySpreadConstraints?.[0]?.labelSelector.matchLabels).toEqual(service.spec.selector);
     expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'eureka-drainer-webhook', 'app.kubernetes.io/instance': c.name });
   });
 
   test('both webhook entries call this release\'s Service and leave out kube-system and the release namespace', () => {
-    expect(configuration.webhooks.map((w: Json) => w.name)).toEqual(['by-namespace.inject.eureka-drainer', 'by-pod.inject.eureka-drainer']);
+    expect(configuration.webhooks.map((w) => w.name)).toEqual(['by-namespace.inject.eureka-drainer', 'by-pod.inject.eureka-drainer']);
     for (const w of configuration.webhooks) {
       expect(w.clientConfig.service).toEqual({ name: service.metadata.name, namespace: c.namespace, path: expect.stringMatching(/^\/inject(-pod)?$/), port: 443 });
-      expect(w.namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', c.namespace] });
+      expect(w.namespaceSelector?.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', c.namespace] });
     }
     expect(service.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https' }]);
   });
 
   test('the certificate is issued for the Service\'s names, mounted where the webhook reads it, and trusted by the apiserver', () => {
-    const secretName = deployment.spec.template.spec.volumes.find((v: Json) => v.name === 'tls').secret.secretName;
+    const secretName = deployment.spec.template.spec.volumes?.find((v) => v.name === 'tls')?.secret?.secretName;
     if (c.certManager) {
-      const certificate = objects.find((o) => o.kind === 'Certificate' && !o.spec.isCA)!;
+      const certificate = objects.filter((o) => isKind(o, 'Certificate')).find((o) => !o.spec.isCA)!;
       expect(certificate.spec.secretName).toBe(secretName);
       expect(certificate.spec.dnsNames).toEqual(dnsNames);
-      expect(configuration.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${c.namespace}/${certificate.metadata.name}` });
+      expect(configuration.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${c.namespace}/${certificate.metadata.name ?? ''}` });
       for (const w of configuration.webhooks) expect(w.clientConfig.caBundle).toBeUndefined();
       return;
     }
     const secret = one(objects, 'Secret');
     expect(secret.metadata.name).toBe(secretName);
     expect(secret.type).toBe('kubernetes.io/tls');
-    const pem = (key: string): string => Buffer.from(secret.data[key], 'base64').toString('utf8');
+    const pem = (key: string): string => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
     const served = new X509Certificate(pem('tls.crt'));
     const ca = new X509Certificate(pem('ca.crt'));
     for (const name of dnsNames) expect(served.checkHost(name)).toBe(name);
-    expect(served.checkHost(`${service.metadata.name}.other.svc`)).toBeUndefined();
+    expect(served.checkHost(`${serviceName}.other.svc`)).toBeUndefined();
     expect(served.verify(ca.publicKey)).toBe(true);
     expect(served.checkPrivateKey(createPrivateKey(pem('tls.key')))).toBe(true);
     for (const w of configuration.webhooks) expect(w.clientConfig.caBundle).toBe(secret.data['ca.crt']);
     expect(configuration.metadata.annotations).toBeUndefined();
     // The date an upgrade compares against renewDays is the certificate's own.
-    const notAfter = Date.parse(secret.metadata.annotations['eureka-drainer/certificate-not-after']);
+    const notAfter = Date.parse(secret.metadata.annotations?.['eureka-drainer/certificate-not-after'] ?? '');
     expect(Math.abs(notAfter - Date.parse(served.validTo))).toBeLessThan(5 * 60_000);
   });
 });
 
 describe('the monitoring objects are the files of k8s/', () => {
   const objects = renderCase({ name: 'platform', namespace: 'tools', certManager: false, monitoring: true });
-  const file = (path: string): Json[] => documents(readFileSync(resolve(ROOT, path), 'utf8'));
-  const rendered = (kind: string, suffix: string): Json => objects.find((o) => o.kind === kind && o.metadata.name.endsWith(suffix))!;
+  const file = (path: string): Manifest[] => documents(readFileSync(resolve(ROOT, path), 'utf8'));
+  const rendered = (kind: 'PodMonitor' | 'PrometheusRule', suffix: string): Manifest => objects.find((o) => o.kind === kind && o.metadata.name?.endsWith(suffix))!;
 
   test('the drainer\'s PrometheusRule is k8s/prometheus-rule.yaml\'s, every rule', () => {
     expect(rendered('PrometheusRule', '-drainers').spec).toEqual(file('k8s/prometheus-rule.yaml')[0]!.spec);
@@ -162,20 +159,21 @@ describe('the monitoring objects are the files of k8s/', () => {
 
   test('the webhook\'s PrometheusRule is k8s/webhook/monitoring.yaml\'s, its namespace the release\'s', () => {
     const source = file('k8s/webhook/monitoring.yaml').find((o) => o.kind === 'PrometheusRule')!;
-    const expected = JSON.parse(JSON.stringify(source.spec).replaceAll('eureka-drainer-system', 'tools'));
+    const expected: unknown = JSON.parse(JSON.stringify(source.spec).replaceAll('eureka-drainer-system', 'tools'));
     expect(rendered('PrometheusRule', '-webhook').spec).toEqual(expected);
   });
 
   test('the PodMonitors are k8s/\'s, selecting this release\'s webhook and drainers in every namespace', () => {
     const webhookSource = file('k8s/webhook/monitoring.yaml').find((o) => o.kind === 'PodMonitor')!;
     const drainerSource = file('k8s/monitoring.yaml').find((o) => o.kind === 'PodMonitor')!;
-    expect(rendered('PodMonitor', '-webhook').spec).toEqual({ ...webhookSource.spec, selector: { matchLabels: { 'app.kubernetes.io/name': 'eureka-drainer-webhook', 'app.kubernetes.io/instance': 'platform' } } });
-    expect(rendered('PodMonitor', '-drainers').spec).toEqual({ ...drainerSource.spec, namespaceSelector: { any: true } });
+    expect(rendered('PodMonitor', '-webhook').spec).toEqual({ ...(webhookSource.spec as object), selector: { matchLabels: { 'app.kubernetes.io/name': 'eureka-drainer-webhook', 'app.kubernetes.io/instance': 'platform' } } });
+    expect(rendered('PodMonitor', '-drainers').spec).toEqual({ ...(drainerSource.spec as object), namespaceSelector: { any: true } });
   });
 
   test('the dashboard ConfigMap holds k8s/grafana-dashboard.json, labelled for Grafana\'s sidecar', () => {
     const configMap = one(objects, 'ConfigMap');
-    expect(JSON.parse(configMap.data['eureka-drainer.json'])).toEqual(JSON.parse(readFileSync(resolve(ROOT, 'k8s/grafana-dashboard.json'), 'utf8')));
+    const parse = (text: string | undefined): unknown => JSON.parse(text ?? '');
+    expect(parse(configMap.data['eureka-drainer.json'])).toEqual(parse(readFileSync(resolve(ROOT, 'k8s/grafana-dashboard.json'), 'utf8')));
     expect(configMap.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
   });
 
@@ -208,20 +206,20 @@ test('helm package stores the files k8s/ holds (files/ links to them), and the p
 });
 
 describe('the values for the webhook and the drainer it injects', () => {
-  const envOf = (objects: Json[]): Record<string, string> =>
-    Object.fromEntries(one(objects, 'Deployment').spec.template.spec.containers[0].env.map((e: Json) => [e.name, e.value]));
+  const webhookContainer = (objects: readonly Manifest[]): Container => one(objects, 'Deployment').spec.template.spec.containers[0]!;
+  const envOf = (objects: readonly Manifest[]): Record<string, string | undefined> => Object.fromEntries((webhookContainer(objects).env ?? []).map((e) => [e.name, e.value]));
 
   test('the webhook reads every variable and flag the chart gives it (src/webhook/command.ts)', () => {
     const known: readonly string[] = Object.values(SETTINGS).flatMap((s) => s.names);
-    const container = one(render(), 'Deployment').spec.template.spec.containers[0];
-    const given: string[] = [...container.env.map((e: Json) => e.name), ...container.args.filter((a: string) => a.startsWith('--'))];
+    const container = webhookContainer(render());
+    const given: string[] = [...(container.env ?? []).map((e) => e.name), ...(container.args ?? []).filter((a) => a.startsWith('--'))];
     expect(given).toEqual(expect.arrayContaining(['--cert', '--key', 'WEBHOOK_SIDECAR_IMAGE']));
     expect(given.filter((name) => !known.includes(name))).toEqual([]);
   });
 
   test('by default the drainer injected is the webhook\'s own image at the chart\'s appVersion', () => {
     const objects = render();
-    expect(one(objects, 'Deployment').spec.template.spec.containers[0].image).toBe(`ghcr.io/eureka-drainer/eureka-drainer:${chart.appVersion}`);
+    expect(webhookContainer(objects).image).toBe(`ghcr.io/eureka-drainer/eureka-drainer:${chart.appVersion}`);
     expect(envOf(objects)).toEqual({
       WEBHOOK_SIDECAR_IMAGE: `ghcr.io/eureka-drainer/eureka-drainer:${chart.appVersion}`,
       WEBHOOK_SIDECAR: 'native',
@@ -253,10 +251,10 @@ describe('the values for the webhook and the drainer it injects', () => {
     expect(parseResources(env.WEBHOOK_DRAINER_RESOURCES!)).toEqual({ value: { requests: { cpu: '1', memory: '128Mi' }, limits: {} } });
     const pod = one(objects, 'Deployment').spec.template.spec;
     expect(pod.volumes).toContainEqual({ name: 'drainer-token', secret: { secretName: 'drainer-token', items: [{ key: 'value', path: 'token' }] } });
-    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'drainer-token', mountPath: '/drainer-token', readOnly: true });
+    expect(pod.containers[0]?.volumeMounts).toContainEqual({ name: 'drainer-token', mountPath: '/drainer-token', readOnly: true });
     // No Secret named: no token setting, no volume.
     expect(envOf(render()).WEBHOOK_DRAINER_TOKEN_FILE).toBeUndefined();
-    expect(one(render(), 'Deployment').spec.template.spec.volumes.map((v: Json) => v.name)).toEqual(['tls']);
+    expect(one(render(), 'Deployment').spec.template.spec.volumes?.map((v) => v.name)).toEqual(['tls']);
   });
 
   test('the selectors are values (kube-system and the release namespace still left out), and by-pod can be turned off', () => {

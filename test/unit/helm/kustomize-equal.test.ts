@@ -4,7 +4,8 @@
  * makes it), field for field, but for what the chart adds on purpose (CHART_ADDS); in another namespace too
  * (k8s/webhook's kustomization set to it).
  */
-import { idOf, kustomize, kustomizeWebhook, render, ROOT, type Json } from '../../helpers/helm';
+import { kustomize, kustomizeWebhook, render, ROOT } from '../../helpers/helm';
+import { idOf, isKind, type Manifest, type StringMap } from '../../helpers/manifest';
 import { resolve } from 'node:path';
 
 /** What the chart adds to the objects k8s/webhook has, and why. */
@@ -19,26 +20,26 @@ const CHART_ADDS = {
   env: ['DRAINER_LOG_LEVEL', 'WEBHOOK_DRAINER_PORT', 'WEBHOOK_DRAINER_RESOURCES'],
 } as const;
 
-const without = (labels: Json | undefined, keys: readonly string[]): Json | undefined =>
+const without = (labels: StringMap | undefined, keys: readonly string[]): StringMap | undefined =>
   labels === undefined ? undefined : Object.fromEntries(Object.entries(labels).filter(([k]) => !keys.includes(k)));
 
 /** The chart's object with CHART_ADDS taken out, and metadata.labels apart. */
-function comparable(o: Json, adds?: typeof CHART_ADDS): { object: Json; labels: Json } {
+function comparable(o: Manifest, adds?: typeof CHART_ADDS): { object: Manifest; labels: StringMap } {
   const object = structuredClone(o);
   const labels = object.metadata.labels ?? {};
   delete object.metadata.labels;
   if (!adds) return { object, labels };
   const selectorKeys = [adds.selectorLabel];
-  if (object.kind === 'Service') object.spec.selector = without(object.spec.selector, selectorKeys);
-  if (object.kind === 'PodDisruptionBudget') object.spec.selector.matchLabels = without(object.spec.selector.matchLabels, selectorKeys);
-  if (object.kind === 'Deployment') {
+  if (isKind(object, 'Service')) object.spec.selector = without(object.spec.selector, selectorKeys)!;
+  if (isKind(object, 'PodDisruptionBudget')) object.spec.selector.matchLabels = without(object.spec.selector.matchLabels, selectorKeys);
+  if (isKind(object, 'Deployment')) {
     const pod = object.spec.template;
     object.spec.selector.matchLabels = without(object.spec.selector.matchLabels, selectorKeys);
     pod.metadata.labels = without(pod.metadata.labels, [...adds.labels, adds.selectorLabel]);
-    for (const t of pod.spec.topologySpreadConstraints) t.labelSelector.matchLabels = without(t.labelSelector.matchLabels, selectorKeys);
+    for (const t of pod.spec.topologySpreadConstraints ?? []) t.labelSelector.matchLabels = without(t.labelSelector.matchLabels, selectorKeys);
     for (const c of pod.spec.containers) {
       for (const field of adds.containerFields) delete c[field];
-      c.env = c.env.filter((e: Json) => !(adds.env as readonly string[]).includes(e.name));
+      c.env = c.env?.filter((e) => !(adds.env as readonly string[]).includes(e.name));
     }
   }
   return { object, labels: without(labels, adds.labels)! };

@@ -4,25 +4,20 @@
  * carry it into what the transformer does not know: the certificate's DNS names, cert-manager's cainjector
  * annotation and both webhook entries' exclusion of their own namespace. Rendered by the real kustomize (kubectl's).
  */
-import { kustomize, kustomizeWebhook, ROOT, type Json } from '../../helpers/helm';
+import { kustomize, kustomizeWebhook, ROOT } from '../../helpers/helm';
+import { one, type Manifest } from '../../helpers/manifest';
 import { resolve } from 'node:path';
 
-const one = (objects: readonly Json[], kind: string, name?: string): Json => {
-  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  if (found.length !== 1) throw new Error(`expected one ${kind} ${name ?? ''}, rendered ${found.length}`);
-  return found[0]!;
-};
-
 /** Every place the rendered objects name a namespace, by what it is. */
-function namespacePlaces(objects: readonly Json[]): Record<string, unknown> {
+function namespacePlaces(objects: readonly Manifest[]): Record<string, unknown> {
   const configuration = one(objects, 'MutatingWebhookConfiguration');
   return {
     namespace: one(objects, 'Namespace').metadata.name,
     namespaced: [...new Set(objects.filter((o) => o.kind !== 'Namespace' && o.kind !== 'MutatingWebhookConfiguration').map((o) => o.metadata.namespace))],
     dnsNames: one(objects, 'Certificate', 'eureka-drainer-webhook').spec.dnsNames,
-    injectCaFrom: configuration.metadata.annotations['cert-manager.io/inject-ca-from'],
-    clientConfig: configuration.webhooks.map((w: Json) => w.clientConfig.service.namespace),
-    excluded: configuration.webhooks.map((w: Json) => w.namespaceSelector.matchExpressions.find((e: Json) => e.key === 'kubernetes.io/metadata.name').values),
+    injectCaFrom: configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+    clientConfig: configuration.webhooks.map((w) => w.clientConfig.service?.namespace),
+    excluded: configuration.webhooks.map((w) => w.namespaceSelector?.matchExpressions?.find((e) => e.key === 'kubernetes.io/metadata.name')?.values),
   };
 }
 
