@@ -28,6 +28,7 @@ export interface HttpGet {
   path?: string;
   port: number | string;
   scheme?: string;
+  httpHeaders?: { name: string; value: string }[];
 }
 
 export interface Probe {
@@ -43,6 +44,7 @@ export interface Container {
   command?: string[];
   args?: string[];
   env?: EnvVar[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number; [field: string]: unknown }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   resources?: { requests?: StringMap; limits?: StringMap };
@@ -136,6 +138,22 @@ export interface Certificate extends Manifest {
 
 export interface Issuer extends Manifest {
   spec: { ca?: { secretName: string }; selfSigned?: Record<string, unknown> };
+}
+
+/** A Deployment, StatefulSet, DaemonSet, ReplicaSet or Job: a pod template in its spec. */
+export interface Templated extends Manifest {
+  spec: { template: PodTemplate; [field: string]: unknown };
+}
+
+export interface CronJob extends Manifest {
+  spec: { jobTemplate: { spec: { template: PodTemplate; [field: string]: unknown } }; [field: string]: unknown };
+}
+
+/** The pod template of a workload of any kind (the Pod is its own): a reference into it, not a copy. */
+export function podTemplateOf(object: Manifest): PodTemplate {
+  if (object.kind === 'Pod') return object as Pod;
+  if (object.kind === 'CronJob') return (object as CronJob).spec.jobTemplate.spec.template;
+  return (object as Templated).spec.template;
 }
 
 /** Objects whose `spec` the tests only compare whole. */

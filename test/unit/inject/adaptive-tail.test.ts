@@ -1,6 +1,7 @@
 import { decideTail, exposureOf, findMetricsEndpoint, injectedTailEnv, type Exposure, type MetricsEndpoint, type TailFacts } from '../../../src/inject/adaptive-tail';
 
-type Json = Record<string, any>;
+// What the functions under test take: a container or probe as parsed JSON, possibly malformed (a port of any type).
+type Json = Record<string, unknown>;
 
 const FOUND: MetricsEndpoint = { url: 'http://127.0.0.1:8081/actuator/prometheus', foundFrom: 'readinessProbe /actuator/health/readiness on port 8081' };
 const UNKNOWN: Exposure = { state: 'unknown' };

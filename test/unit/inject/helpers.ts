@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
+import { podTemplateOf, type Container, type Manifest, type ObjectMeta, type PodSpec, type PodTemplate } from '../../helpers/manifest';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
-type Json = Record<string, any>;
 
 export { validate } from '../../helpers/k8s-schemas';
 
 /** A Spring Cloud app container as a platform team writes it. */
-export function appContainer(extra: Json = {}): Json {
+export function appContainer(extra: Partial<Container> = {}): Container {
   return {
     name: 'app',
     image: 'registry.example.com/orders:1.0.0',
@@ -20,14 +20,14 @@ export function appContainer(extra: Json = {}): Json {
   };
 }
 
-export function podTemplate(annotations: Record<string, string> = { 'eureka-drainer/inject': 'enabled' }, spec: Json = {}): Json {
+export function podTemplate(annotations: Record<string, string> = { 'eureka-drainer/inject': 'enabled' }, spec: Partial<PodSpec> = {}): PodTemplate {
   return { metadata: { labels: { app: 'orders' }, annotations }, spec: { containers: [appContainer()], ...spec } };
 }
 
 const selector = { matchLabels: { app: 'orders' } };
 
 /** One object of each workload kind, each with `template` as its pod template (the Pod: as itself). */
-export function workloadOfKind(kind: string, template: Json = podTemplate()): Json {
+export function workloadOfKind(kind: string, template: PodTemplate = podTemplate()): Manifest {
   const t = structuredClone(template);
   const meta = { name: 'orders', namespace: 'shop' };
   switch (kind) {
@@ -52,14 +52,6 @@ export function workloadOfKind(kind: string, template: Json = podTemplate()): Js
 export const KINDS = ['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
 
 /** The pod spec inside any workload kind. */
-export function podSpecOf(object: Json): Json {
-  if (object.kind === 'Pod') return object.spec;
-  if (object.kind === 'CronJob') return object.spec.jobTemplate.spec.template.spec;
-  return object.spec.template.spec;
-}
+export const podSpecOf = (object: Manifest): PodSpec => podTemplateOf(object).spec;
 
-export function podMetaOf(object: Json): Json {
-  if (object.kind === 'Pod') return object.metadata;
-  if (object.kind === 'CronJob') return object.spec.jobTemplate.spec.template.metadata;
-  return object.spec.template.metadata;
-}
+export const podMetaOf = (object: Manifest): ObjectMeta => podTemplateOf(object).metadata;

@@ -1,25 +1,23 @@
+import { expect } from '@jest/globals';
 import { parseConfig } from '../../../src/config';
 import { computePlan } from '../../../src/plan';
 import { VERSION } from '../../../src/version';
 import { DEFAULTS, injectWorkload, type InjectContext, type InjectResult } from '../../../src/inject/inject';
 import { appContainer, KINDS, podMetaOf, podSpecOf, podTemplate, validate, workloadOfKind } from './helpers';
+import { containerNamed, type Container, type Manifest, type Probe } from '../../helpers/manifest';
 
-type Json = Record<string, any>;
 const ctx: InjectContext = { defaults: DEFAULTS };
 const ENABLED = { 'eureka-drainer/inject': 'enabled' };
 
-function injected(result: InjectResult): { object: Json; changes: readonly string[] } {
+function injected(result: InjectResult): { object: Manifest; changes: readonly string[] } {
   if (result.kind !== 'injected') throw new Error(`expected injected, got ${result.kind}: ${result.reason}`);
-  return { object: result.object as Json, changes: result.changes };
+  return { object: result.object as Manifest, changes: result.changes };
 }
 
-function drainerOf(object: Json): Json {
-  const spec = podSpecOf(object);
-  return [...(spec.initContainers ?? []), ...spec.containers].find((c: Json) => c.name === 'eureka-drainer');
-}
+const drainerOf = (object: Manifest): Container => containerNamed(podSpecOf(object), 'eureka-drainer');
 
-function envOf(container: Json): Record<string, unknown> {
-  return Object.fromEntries(container.env.map((e: Json) => [e.name, e.value ?? e.valueFrom]));
+function envOf(container: Container): Record<string, unknown> {
+  return Object.fromEntries(container.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
 }
 
 function deepFreeze<T>(value: T): T {
@@ -39,7 +37,7 @@ describe('every workload kind', () => {
     expect(results.map((r) => `${r.kind} ${r.ok ? 'ok' : r.error}`)).toEqual([...KINDS, ...KINDS].map((k) => `${k} ok`));
     // The check can fail: a broken injected Deployment is rejected.
     const broken = structuredClone(outputs[1]!);
-    podSpecOf(broken).initContainers[0].ports[0].containerPort = 'not a port';
+    podSpecOf(broken).initContainers![0]!.ports![0]!.containerPort = 'not a port' as unknown as number;
     expect(validate([broken])[0]!.ok).toBe(false);
   });
 
@@ -47,12 +45,12 @@ describe('every workload kind', () => {
     const out = outputs[i]!;
     const spec = podSpecOf(out);
     expect(spec.containers).toHaveLength(1);
-    expect(spec.initContainers.map((c: Json) => c.name)).toEqual(['eureka-drainer']);
-    expect(spec.initContainers[0].restartPolicy).toBe('Always');
-    expect(spec.containers[0].lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } } });
+    expect(spec.initContainers!.map((c) => c.name)).toEqual(['eureka-drainer']);
+    expect(spec.initContainers![0]!.restartPolicy).toBe('Always');
+    expect(spec.containers[0]!.lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } } });
     // Spring defaults: 30 + 30 + 35 + tail 10 + shutdown 30 + margin 2.
     expect(spec.terminationGracePeriodSeconds).toBe(137);
-    const env = envOf(spec.initContainers[0]);
+    const env = envOf(spec.initContainers![0]!);
     expect(env).toMatchObject({
       DRAINER_APP_PORT: '8080',
       DRAINER_GRACE_PERIOD_SECONDS: '137',
@@ -64,7 +62,7 @@ describe('every workload kind', () => {
     });
     expect(env).not.toHaveProperty('JAVA_OPTS');
     expect(env).not.toHaveProperty('DRAINER_TOKEN');
-    expect(podMetaOf(out).annotations['eureka-drainer/injected']).toBe(VERSION);
+    expect(podMetaOf(out).annotations!['eureka-drainer/injected']).toBe(VERSION);
   });
 
   test.each(KINDS.map((k, i) => [k, i] as const))('%s: injecting the injected output changes nothing', (_kind, i) => {
@@ -80,12 +78,12 @@ test('pure: the input is not changed (a frozen input works) and the output share
   const snapshot = JSON.stringify(input);
   const out = injected(injectWorkload(input, ctx)).object;
   expect(JSON.stringify(input)).toBe(snapshot);
-  podSpecOf(out).containers[0].env.push({ name: 'X', value: 'y' });
+  podSpecOf(out).containers[0]!.env!.push({ name: 'X', value: 'y' });
   expect(JSON.stringify(input)).toBe(snapshot);
 });
 
 describe('opt-in and opt-out', () => {
-  const deployment = (podAnnotations: Record<string, string>, own: Record<string, string> = {}): Json => {
+  const deployment = (podAnnotations: Record<string, string>, own: Record<string, string> = {}): Manifest => {
     const d = workloadOfKind('Deployment', podTemplate(podAnnotations));
     d.metadata.annotations = own;
     return d;
@@ -129,7 +127,7 @@ describe('opt-in and opt-out', () => {
 });
 
 describe('the app container', () => {
-  const twoContainers = (annotations: Record<string, string>): Json =>
+  const twoContainers = (annotations: Record<string, string>): Manifest =>
     workloadOfKind('Deployment', { metadata: { annotations }, spec: { containers: [{ name: 'proxy', image: 'envoy:1', ports: [{ containerPort: 15001 }] }, appContainer()] } });
 
   test('several containers and no eureka-drainer/app-container: refused', () => {
@@ -139,8 +137,8 @@ describe('the app container', () => {
   test('eureka-drainer/app-container picks it: the preStop and the port are that container\'s', () => {
     const out = injected(injectWorkload(twoContainers({ ...ENABLED, 'eureka-drainer/app-container': 'app' }), ctx)).object;
     const [proxy, app] = podSpecOf(out).containers;
-    expect(proxy.lifecycle).toBeUndefined();
-    expect(app.lifecycle.preStop.httpGet).toEqual({ path: '/prestop', port: 8787 });
+    expect(proxy!.lifecycle).toBeUndefined();
+    expect(app!.lifecycle!.preStop!.httpGet).toEqual({ path: '/prestop', port: 8787 });
     expect(envOf(drainerOf(out)).DRAINER_APP_PORT).toBe('8080');
   });
 
@@ -152,7 +150,7 @@ describe('the app container', () => {
   });
 
   test('no containerPort: eureka-drainer/app-port, else refused', () => {
-    const noPort = (a: Record<string, string>): Json => workloadOfKind('Deployment', podTemplate(a, { containers: [appContainer({ ports: undefined })] }));
+    const noPort = (a: Record<string, string>): Manifest => workloadOfKind('Deployment', podTemplate(a, { containers: [appContainer({ ports: undefined })] }));
     expect(injectWorkload(noPort(ENABLED), ctx)).toEqual({ kind: 'refused', reason: 'app container app declares no containerPort; set eureka-drainer/app-port' });
     const out = injected(injectWorkload(noPort({ ...ENABLED, 'eureka-drainer/app-port': '9000' }), ctx)).object;
     expect(envOf(drainerOf(out)).DRAINER_APP_PORT).toBe('9000');
@@ -160,7 +158,7 @@ describe('the app container', () => {
 });
 
 describe('an existing preStop on the app', () => {
-  const withHook = (preStop: Json): Json => workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ lifecycle: { preStop, postStart: { exec: { command: ['true'] } } } })] }));
+  const withHook = (preStop: Probe): Manifest => workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ lifecycle: { preStop, postStart: { exec: { command: ['true'] } } } })] }));
 
   test('is never replaced: refused, naming the hook', () => {
     const result = injectWorkload(withHook({ exec: { command: ['sh', '-c', 'sleep 95'] } }), ctx);
@@ -175,15 +173,15 @@ describe('an existing preStop on the app', () => {
 
   test('exactly ours is kept, and the other lifecycle handlers with it', () => {
     const out = injected(injectWorkload(withHook({ httpGet: { path: '/prestop', port: 8787 } }), ctx));
-    expect(podSpecOf(out.object).containers[0].lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } }, postStart: { exec: { command: ['true'] } } });
+    expect(podSpecOf(out.object).containers[0]!.lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } }, postStart: { exec: { command: ['true'] } } });
     expect(out.changes).toContain("app container app: already has the drainer's preStop (kept)");
   });
 });
 
 describe('the grace period', () => {
-  const withConfigMap = (grace?: number): Json => {
+  const withConfigMap = (grace?: number): Manifest => {
     const d = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'orders-drainer' }, grace === undefined ? {} : { terminationGracePeriodSeconds: grace }));
-    podSpecOf(d).containers[0].envFrom = [{ configMapRef: { name: 'orders-env' } }];
+    podSpecOf(d).containers[0]!.envFrom = [{ configMapRef: { name: 'orders-env' } }];
     return d;
   };
   const configMaps = {
@@ -222,7 +220,7 @@ describe('the grace period', () => {
 
   test('literal env values of the app count, envFrom ConfigMap values under them', () => {
     const d = withConfigMap();
-    podSpecOf(d).containers[0].env.push({ name: 'EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS', value: '5' });
+    podSpecOf(d).containers[0]!.env!.push({ name: 'EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS', value: '5' });
     const out = injected(injectWorkload(d, { ...ctx, configMaps }));
     expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(expectedSeconds - 10);
   });
@@ -235,7 +233,7 @@ describe('the grace period', () => {
 
   test('DRAINER_POD_DEADLINE=true is injected: the API address and POD_NAME are the kubelet\'s to give, at start', () => {
     const d = withConfigMap();
-    podSpecOf(d).containers[0].env.push({ name: 'DRAINER_POD_DEADLINE', value: 'true' });
+    podSpecOf(d).containers[0]!.env!.push({ name: 'DRAINER_POD_DEADLINE', value: 'true' });
     const out = injected(injectWorkload(d, { ...ctx, configMaps }));
     expect(envOf(drainerOf(out.object))).toMatchObject({ DRAINER_POD_DEADLINE: 'true', POD_NAME: { fieldRef: { fieldPath: 'metadata.name' } } });
     expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(expectedSeconds);
@@ -247,16 +245,16 @@ describe('classic and native', () => {
     const out = injected(injectWorkload(workloadOfKind('Deployment'), { defaults: { ...DEFAULTS, sidecar: 'classic' } })).object;
     const spec = podSpecOf(out);
     expect(spec.initContainers).toBeUndefined();
-    expect(spec.containers.map((c: Json) => c.name)).toEqual(['app', 'eureka-drainer']);
-    expect(spec.containers[1].lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop/join', port: 8787 } } });
-    expect(spec.containers[1].restartPolicy).toBeUndefined();
+    expect(spec.containers.map((c) => c.name)).toEqual(['app', 'eureka-drainer']);
+    expect(spec.containers[1]!.lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop/join', port: 8787 } } });
+    expect(spec.containers[1]!.restartPolicy).toBeUndefined();
     expect(injectWorkload(out, ctx).kind).toBe('unchanged');
   });
 
   test('the annotation beats the default; existing init containers stay first', () => {
     const d = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/sidecar': 'native' }, { initContainers: [{ name: 'migrate', image: 'flyway:10' }] }));
     const out = injected(injectWorkload(d, { defaults: { ...DEFAULTS, sidecar: 'classic' } })).object;
-    expect(podSpecOf(out).initContainers.map((c: Json) => c.name)).toEqual(['migrate', 'eureka-drainer']);
+    expect(podSpecOf(out).initContainers!.map((c) => c.name)).toEqual(['migrate', 'eureka-drainer']);
   });
 
   test('a classic sidecar in a Job is refused: the pod would never complete', () => {
@@ -271,7 +269,7 @@ describe('classic and native', () => {
     expect(drainer.image).toBe('mirror.example.com/eureka-drainer:0.1.0');
     expect(drainer.ports).toEqual([{ name: 'drainer', containerPort: 9797 }]);
     expect(envOf(drainer).DRAINER_PORT).toBe('9797');
-    expect(podSpecOf(out).containers[0].lifecycle.preStop.httpGet.port).toBe(9797);
+    expect(podSpecOf(out).containers[0]!.lifecycle!.preStop!.httpGet!.port).toBe(9797);
     expect(validate([out])[0]!.ok).toBe(true);
   });
 
@@ -339,15 +337,15 @@ describe('what the drainer is given', () => {
 });
 
 describe('the adaptive tail', () => {
-  const actuatorApp = (extra: Json = {}): Json =>
+  const actuatorApp = (extra: Partial<Container> = {}): Container =>
     appContainer({ readinessProbe: { httpGet: { path: '/actuator/health/readiness', port: 'http' } }, ...extra });
-  const deployment = (annotations: Record<string, string> = {}, app: Json = actuatorApp()): Json =>
+  const deployment = (annotations: Record<string, string> = {}, app: Container = actuatorApp()): Manifest =>
     workloadOfKind('Deployment', podTemplate({ ...ENABLED, ...annotations }, { containers: [app] }));
   /** The drainer's settings as it will read them at start: its literal env and the ConfigMaps' data. */
-  const drainerConfig = (object: Json, configMaps: Record<string, Record<string, string>> = {}) => {
+  const drainerConfig = (object: Manifest, configMaps: Record<string, Record<string, string>> = {}) => {
     const drainer = drainerOf(object);
-    const fromMaps = Object.assign({}, ...(drainer.envFrom ?? []).map((f: Json) => configMaps[f.configMapRef.name] ?? {}));
-    const literal = Object.fromEntries(drainer.env.filter((e: Json) => typeof e.value === 'string').map((e: Json) => [e.name, e.value]));
+    const fromMaps = (drainer.envFrom ?? []).reduce<Record<string, string>>((all, f) => ({ ...all, ...configMaps[f.configMapRef!.name] }), {});
+    const literal = Object.fromEntries(drainer.env!.filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
     return parseConfig({ ...fromMaps, ...literal }, { requireTarget: false });
   };
 
@@ -391,7 +389,7 @@ describe('the adaptive tail', () => {
 
   test("the app's MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE without prometheus: not turned on", () => {
     const app = actuatorApp();
-    app.env.push({ name: 'MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE', value: 'health,info' });
+    app.env!.push({ name: 'MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE', value: 'health,info' });
     const out = injected(injectWorkload(deployment({}, app), ctx));
     expect(drainerConfig(out.object).tailMode).toBe('fixed');
     expect(out.changes).toContainEqual(expect.stringMatching(/shows the actuator, but the app's MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE=health,info does not expose prometheus$/));
@@ -416,7 +414,7 @@ describe('the adaptive tail', () => {
 
   test("the app's own DRAINER_INJECTED_* entries are not copied (the injector writes those)", () => {
     const app = appContainer();
-    app.env.push({ name: 'DRAINER_INJECTED_TAIL_MODE', value: 'adaptive' });
+    app.env!.push({ name: 'DRAINER_INJECTED_TAIL_MODE', value: 'adaptive' });
     const out = injected(injectWorkload(deployment({}, app), ctx));
     expect(Object.keys(envOf(drainerOf(out.object))).filter((n) => n.includes('TAIL'))).toEqual([]);
   });
@@ -459,9 +457,9 @@ describe("the caller's defaults (the webhook's and inject's settings)", () => {
     const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ port: 9100 }))).object;
     expect(drainerOf(out).ports).toEqual([{ name: 'drainer', containerPort: 9100 }]);
     expect(envOf(drainerOf(out)).DRAINER_PORT).toBe('9100');
-    expect(podSpecOf(out).containers[0].lifecycle.preStop).toEqual({ httpGet: { path: '/prestop', port: 9100 } });
+    expect(podSpecOf(out).containers[0]!.lifecycle!.preStop).toEqual({ httpGet: { path: '/prestop', port: 9100 } });
     const annotated = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/port': '9200' }));
-    expect(drainerOf(injected(injectWorkload(annotated, withDefaults({ port: 9100 }))).object).ports[0].containerPort).toBe(9200);
+    expect(drainerOf(injected(injectWorkload(annotated, withDefaults({ port: 9100 }))).object).ports![0]!.containerPort).toBe(9200);
   });
 
   test('env defaults: given unless the app or a visible ConfigMap sets the name; the plan reads them', () => {
@@ -472,9 +470,9 @@ describe("the caller's defaults (the webhook's and inject's settings)", () => {
     expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(147);
     expect(out.changes).toContain('env defaults: DRAINER_TAIL_SECONDS');
 
-    const appSets = workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ env: [...appContainer().env, { name: 'DRAINER_TAIL_SECONDS', value: '3' }] })] }));
+    const appSets = workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ env: [...appContainer().env!, { name: 'DRAINER_TAIL_SECONDS', value: '3' }] })] }));
     const drainer = drainerOf(injected(injectWorkload(appSets, withDefaults({ env }))).object);
-    expect(drainer.env.filter((e: Json) => e.name === 'DRAINER_TAIL_SECONDS')).toEqual([{ name: 'DRAINER_TAIL_SECONDS', value: '3' }]);
+    expect(drainer.env!.filter((e) => e.name === 'DRAINER_TAIL_SECONDS')).toEqual([{ name: 'DRAINER_TAIL_SECONDS', value: '3' }]);
 
     const fromConfigMap = workloadOfKind('Deployment', podTemplate({ ...ENABLED, 'eureka-drainer/config-map': 'settings' }));
     const withMap = injected(injectWorkload(fromConfigMap, { ...withDefaults({ env }), configMaps: { settings: { DRAINER_TAIL_SECONDS: '4' } } }));
@@ -490,7 +488,7 @@ describe("the caller's defaults (the webhook's and inject's settings)", () => {
   test("the token: the drainer's DRAINER_TOKEN and the app's preStop header carry the one value", () => {
     const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ token: TOKEN })));
     expect(envOf(drainerOf(out.object)).DRAINER_TOKEN).toBe(TOKEN);
-    expect(podSpecOf(out.object).containers[0].lifecycle.preStop).toEqual({ httpGet: { path: '/prestop', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] } });
+    expect(podSpecOf(out.object).containers[0]!.lifecycle!.preStop).toEqual({ httpGet: { path: '/prestop', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] } });
     expect(out.changes).toContain('app container app: preStop httpGet /prestop on port 8787 with the token (X-Drainer-Token)');
     expect(out.changes.join('\n')).not.toContain(TOKEN);
     expect(validate([out.object])[0]!.ok).toBe(true);
@@ -498,7 +496,7 @@ describe("the caller's defaults (the webhook's and inject's settings)", () => {
 
   test("the token in a classic sidecar: its own /prestop/join hook sends it too", () => {
     const drainer = drainerOf(injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ token: TOKEN, sidecar: 'classic' }))).object);
-    expect(drainer.lifecycle.preStop.httpGet).toEqual({ path: '/prestop/join', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] });
+    expect(drainer.lifecycle!.preStop!.httpGet).toEqual({ path: '/prestop/join', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] });
   });
 
   test('with a token, an app whose preStop is already ours (with that token) is kept; with another token it is refused', () => {
