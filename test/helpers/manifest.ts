@@ -27,6 +27,7 @@ export interface EnvVar {
 export interface HttpGet {
   path?: string;
   port: number | string;
+  host?: string;
   scheme?: string;
   httpHeaders?: { name: string; value: string }[];
 }
@@ -92,6 +93,7 @@ export interface Manifest {
 
 export interface Pod extends Manifest {
   spec: PodSpec;
+  status?: { phase?: string; [field: string]: unknown };
 }
 
 export interface Deployment extends Manifest {
@@ -180,9 +182,12 @@ export interface Kinds {
 
 export const isKind = <K extends keyof Kinds>(object: Manifest, kind: K): object is Kinds[K] => object.kind === kind;
 
+/** The objects of `kind` among `objects`, in order. */
+export const ofKind = <K extends keyof Kinds>(objects: readonly Manifest[], kind: K): Kinds[K][] => objects.filter((o): o is Kinds[K] => isKind(o, kind));
+
 /** The one object of `kind` (named `name`, when given) among `objects`; none or several is an error that says so. */
 export function one<K extends keyof Kinds>(objects: readonly Manifest[], kind: K, name?: string): Kinds[K] {
-  const found = objects.filter((o): o is Kinds[K] => isKind(o, kind) && (name === undefined || o.metadata.name === name));
+  const found = ofKind(objects, kind).filter((o) => name === undefined || o.metadata.name === name);
   if (found.length !== 1) throw new Error(`expected one ${kind}${name === undefined ? '' : ` named ${name}`}, found ${found.length}`);
   return found[0]!;
 }

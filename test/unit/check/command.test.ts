@@ -1,11 +1,12 @@
 import type { ClusterOptions } from '../../../src/check/cluster';
 import { CHECK_EXIT, CHECK_USAGE, runCheck } from '../../../src/check/command';
-import type { ClusterView } from '../../../src/check/report';
+import type { CheckReport, ClusterView } from '../../../src/check/report';
 import { ClusterReadError } from '../../../src/errors';
 import { DEFAULT_IMAGE } from '../../../src/inject/drainer-container';
-import { appOf, drainerOf, FIXTURE_NAMESPACE, nativePod, OPTED_IN_LABELS, uninjectedPod, type Json } from './pods';
+import { appOf, drainerOf, FIXTURE_NAMESPACE, nativePod, OPTED_IN_LABELS, uninjectedPod } from './pods';
+import type { Pod } from '../../helpers/manifest';
 
-function view(pods: Json[], extra: Partial<ClusterView> = {}): ClusterView {
+function view(pods: Pod[], extra: Partial<ClusterView> = {}): ClusterView {
   return { pods, namespaceLabels: new Map([[FIXTURE_NAMESPACE, OPTED_IN_LABELS]]), configMaps: new Map(), warnings: [], ...extra };
 }
 
@@ -21,11 +22,14 @@ async function run(args: string[], clusterView: ClusterView | Error): Promise<{ 
   return { code, stdout, stderr, asked };
 }
 
-const named = (pod: Json, name: string): Json => ((pod.metadata.name = name), pod);
-const problemPods = (): Json[] => {
+/** `check -o json`'s output (formatJson of the report). */
+const reportOf = (stdout: string): CheckReport => JSON.parse(stdout) as CheckReport;
+
+const named = (pod: Pod, name: string): Pod => ((pod.metadata.name = name), pod);
+const problemPods = (): Pod[] => {
   const short = named(nativePod(), 'orders-short');
   short.spec.terminationGracePeriodSeconds = 10;
-  drainerOf(short).env.find((e: Json) => e.name === 'DRAINER_GRACE_PERIOD_SECONDS').value = '10';
+  drainerOf(short).env!.find((e) => e.name === 'DRAINER_GRACE_PERIOD_SECONDS')!.value = '10';
   const hook = named(nativePod(), 'orders-hook');
   delete appOf(hook).lifecycle;
   return [hook, named(uninjectedPod(), 'orders-bare'), short, named(nativePod(), 'orders-ok')];
@@ -55,10 +59,10 @@ test('nothing found: only the summary, exit 0', async () => {
 test('--output json: every pod checked, problems or not, and the image compared with', async () => {
   const r = await run(['-o', 'json'], view(problemPods()));
   expect(r.code).toBe(CHECK_EXIT.problems);
-  const report = JSON.parse(r.stdout) as Json;
+  const report = reportOf(r.stdout);
   expect(report.image).toBe(DEFAULT_IMAGE);
   expect(report.problemCount).toBe(3);
-  expect(report.pods.map((p: Json) => [p.name, p.coverage, p.drainer, p.problems.map((x: Json) => x.kind)])).toEqual([
+  expect(report.pods.map((p) => [p.name, p.coverage, p.drainer, p.problems.map((x) => x.kind)])).toEqual([
     ['orders-bare', 'namespace', 'none', ['no-drainer']],
     ['orders-hook', 'namespace', 'native', ['prestop']],
     ['orders-ok', 'namespace', 'native', []],
@@ -66,7 +70,7 @@ test('--output json: every pod checked, problems or not, and the image compared 
   ]);
   expect((await run(['--output=json'], view([nativePod()]))).code).toBe(CHECK_EXIT.ok);
   // Any case, as every enum setting reads (the webhook's --sidecar Classic, say).
-  expect(JSON.parse((await run(['-o', 'JSON'], view([nativePod()]))).stdout).problemCount).toBe(0);
+  expect(reportOf((await run(['-o', 'JSON'], view([nativePod()]))).stdout).problemCount).toBe(0);
 });
 
 test('the flags reach the reader and the checks', async () => {
@@ -83,7 +87,7 @@ test('a partial view is said, and is not a clean result: exit 2 when nothing els
   expect(clean.code).toBe(CHECK_EXIT.unchecked);
   expect(clean.stdout).toBe(`warning: ${warning}\nchecked 1 pod (1 with the drainer): no problems\n`);
   expect((await run([], view(problemPods(), { warnings: [warning] }))).code).toBe(CHECK_EXIT.problems);
-  expect(JSON.parse((await run(['-o', 'json'], view([], { warnings: [warning] }))).stdout).warnings).toEqual([warning]);
+  expect(reportOf((await run(['-o', 'json'], view([], { warnings: [warning] }))).stdout).warnings).toEqual([warning]);
 });
 
 test('the cluster could not be read: the reason on stderr, exit 2', async () => {

@@ -6,7 +6,8 @@ import { REPLICATION_SETTLE_MS } from '../../../src/drain/replication-settle';
 import { computePlan } from '../../../src/plan';
 import { checkPod, configMapsToRead, type PodCheck, type PodContext, type ProblemKind } from '../../../src/check/pod-check';
 import { DEFAULT_IMAGE } from '../../../src/inject/drainer-container';
-import { appOf, classicPod, drainerOf, FIXTURE_NAMESPACE, nativePod, OPTED_IN_LABELS, setEnv, uninjectedPod, type Json } from './pods';
+import { appOf, classicPod, drainerOf, FIXTURE_NAMESPACE, nativePod, OPTED_IN_LABELS, setEnv, uninjectedPod } from './pods';
+import { ofKind, one, type Manifest, type Pod, type Probe, type StringMap } from '../../helpers/manifest';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const OPTED_IN: PodContext = { namespaceLabels: OPTED_IN_LABELS, configMaps: {}, image: DEFAULT_IMAGE };
@@ -14,7 +15,7 @@ const PLAIN: PodContext = { namespaceLabels: { 'kubernetes.io/metadata.name': FI
 
 const kinds = (check: PodCheck | undefined): ProblemKind[] => (check ? check.problems.map((p) => p.kind) : []);
 const messages = (check: PodCheck | undefined): string => (check ? check.problems.map((p) => p.message).join('\n') : '');
-function changed(pod: () => Json, change: (pod: Json) => void): Json {
+function changed(pod: () => Pod, change: (pod: Pod) => void): Pod {
   const p = pod();
   change(p);
   return p;
@@ -52,20 +53,20 @@ describe('pods without the drainer', () => {
   });
 
   test('a pod labelled eureka-drainer/inject=enabled in another namespace (the by-pod webhook entry)', () => {
-    const check = checkPod(changed(uninjectedPod, (p) => (p.metadata.labels['eureka-drainer/inject'] = 'enabled')), PLAIN);
+    const check = checkPod(changed(uninjectedPod, (p) => (p.metadata.labels!['eureka-drainer/inject'] = 'enabled')), PLAIN);
     expect(check).toMatchObject({ coverage: 'pod', problems: [{ kind: 'no-drainer' }] });
     expect(messages(check)).toMatch(/^the pod is labelled eureka-drainer\/inject=enabled but the pod has no drainer/);
   });
 
-  test.each<[string, Json, PodContext]>([
+  test.each<[string, Pod, PodContext]>([
     ['a namespace that did not opt in', uninjectedPod(), PLAIN],
     ['namespace labels not readable', uninjectedPod(), { ...OPTED_IN, namespaceLabels: undefined }],
-    ['opted out by the pod label', changed(uninjectedPod, (p) => (p.metadata.labels['eureka-drainer/inject'] = 'disabled')), OPTED_IN],
+    ['opted out by the pod label', changed(uninjectedPod, (p) => (p.metadata.labels!['eureka-drainer/inject'] = 'disabled')), OPTED_IN],
     ['opted out by the pod annotation', changed(uninjectedPod, (p) => (p.metadata.annotations = { 'eureka-drainer/inject': 'disabled' })), OPTED_IN],
     ['kube-system, labelled', changed(uninjectedPod, (p) => (p.metadata.namespace = 'kube-system')), OPTED_IN],
     ["the webhook's own namespace, labelled", changed(uninjectedPod, (p) => (p.metadata.namespace = 'eureka-drainer-system')), OPTED_IN],
-    ['a finished pod (Succeeded)', changed(uninjectedPod, (p) => (p.status.phase = 'Succeeded')), OPTED_IN],
-    ['a failed pod', changed(uninjectedPod, (p) => (p.status.phase = 'Failed')), OPTED_IN],
+    ['a finished pod (Succeeded)', changed(uninjectedPod, (p) => (p.status!.phase = 'Succeeded')), OPTED_IN],
+    ['a failed pod', changed(uninjectedPod, (p) => (p.status!.phase = 'Failed')), OPTED_IN],
   ])('not covered: %s', (_case, pod, context) => {
     expect(checkPod(pod, context)).toBeUndefined();
   });
@@ -94,7 +95,7 @@ describe('the grace period: the drainer plan against terminationGracePeriodSecon
     expect(messages(longer)).toBe('DRAINER_GRACE_PERIOD_SECONDS is 137 but terminationGracePeriodSeconds is 600: the drainer cuts its drain shorter than it has to; set both to the same value');
     const shorter = checkPod(changed(nativePod, (p) => setEnv(drainerOf(p), 'DRAINER_GRACE_PERIOD_SECONDS', '300')), OPTED_IN);
     expect(messages(shorter)).toBe('DRAINER_GRACE_PERIOD_SECONDS is 300 but terminationGracePeriodSeconds is 137: the drainer counts on time the kubelet will not give; set both to the same value');
-    const unset = checkPod(changed(nativePod, (p) => (drainerOf(p).env = drainerOf(p).env.filter((e: Json) => e.name !== 'DRAINER_GRACE_PERIOD_SECONDS'))), OPTED_IN);
+    const unset = checkPod(changed(nativePod, (p) => (drainerOf(p).env = drainerOf(p).env!.filter((e) => e.name !== 'DRAINER_GRACE_PERIOD_SECONDS'))), OPTED_IN);
     expect(messages(unset)).toMatch(/^DRAINER_GRACE_PERIOD_SECONDS is unset \(30\) but terminationGracePeriodSeconds is 137: the drainer cuts its drain shorter/);
   });
 
@@ -104,7 +105,7 @@ describe('the grace period: the drainer plan against terminationGracePeriodSecon
     expect(kinds(read)).toEqual(['grace']);
     expect(messages(read)).toMatch(/^terminationGracePeriodSeconds 137 is shorter than the 187s the drain needs/);
     expect(read!.notes).toEqual([]);
-    const withoutGrace = changed(() => pod, (p) => (drainerOf(p).env = drainerOf(p).env.filter((e: Json) => e.name !== 'DRAINER_GRACE_PERIOD_SECONDS')));
+    const withoutGrace = changed(() => pod, (p) => (drainerOf(p).env = drainerOf(p).env!.filter((e) => e.name !== 'DRAINER_GRACE_PERIOD_SECONDS')));
     const unread = checkPod(withoutGrace, OPTED_IN);
     expect(unread).toMatchObject({ problems: [], notes: ['ConfigMap orders-drainer could not be read: its values were taken as the defaults'] });
   });
@@ -122,12 +123,12 @@ describe('the grace period: the drainer plan against terminationGracePeriodSecon
 });
 
 describe('preStop: the app calls the drainer', () => {
-  const withHook = (hook: Json | undefined): Json =>
+  const withHook = (hook: Probe | undefined): Pod =>
     changed(nativePod, (p) => {
       if (hook === undefined) delete appOf(p).lifecycle;
       else appOf(p).lifecycle = { preStop: hook };
     });
-  test.each<[string, Json | undefined, string | undefined]>([
+  test.each<[string, Probe | undefined, string | undefined]>([
     ['the injected hook', { httpGet: { path: '/prestop', port: 8787, scheme: 'HTTP' } }, undefined],
     ["the examples' hook with a token header", { httpGet: { path: '/prestop', port: 8787, httpHeaders: [{ name: 'X-Drainer-Token', value: 'x'.repeat(32) }] } }, undefined],
     ['the port as a string', { httpGet: { path: '/prestop', port: '8787' } }, undefined],
@@ -147,7 +148,7 @@ describe('preStop: the app calls the drainer', () => {
 
   test('a named port is looked up in the app container: fine when it is the drainer\'s', () => {
     const pod = withHook({ httpGet: { path: '/prestop', port: 'drain' } });
-    appOf(pod).ports.push({ name: 'drain', containerPort: 8787, protocol: 'TCP' });
+    appOf(pod).ports!.push({ name: 'drain', containerPort: 8787, protocol: 'TCP' });
     expect(kinds(checkPod(pod, OPTED_IN))).toEqual([]);
   });
 
@@ -159,9 +160,9 @@ describe('preStop: the app calls the drainer', () => {
   test('several containers: the annotation says which is the app; without it, any container calling the drainer will do', () => {
     const two = changed(nativePod, (p) => p.spec.containers.push({ name: 'proxy', image: 'envoy', lifecycle: { preStop: { sleep: { seconds: 5 } } } }));
     expect(kinds(checkPod(two, OPTED_IN))).toEqual([]);
-    const named = changed(() => structuredClone(two), (p) => (p.metadata.annotations['eureka-drainer/app-container'] = 'proxy'));
+    const named = changed(() => structuredClone(two), (p) => (p.metadata.annotations!['eureka-drainer/app-container'] = 'proxy'));
     expect(messages(checkPod(named, OPTED_IN))).toBe("app container proxy's preStop (sleep 5s) does not call the drainer's /prestop on port 8787");
-    const missing = changed(() => structuredClone(two), (p) => (p.metadata.annotations['eureka-drainer/app-container'] = 'web'));
+    const missing = changed(() => structuredClone(two), (p) => (p.metadata.annotations!['eureka-drainer/app-container'] = 'web'));
     expect(messages(checkPod(missing, OPTED_IN))).toBe('eureka-drainer/app-container names "web", but the containers are app, proxy');
     const none = changed(() => structuredClone(two), (p) => delete appOf(p).lifecycle);
     expect(messages(checkPod(none, OPTED_IN))).toBe("none of the containers app, proxy has a preStop that calls the drainer's /prestop on port 8787 (eureka-drainer/app-container says which is the app)");
@@ -177,7 +178,7 @@ describe('preStop: the app calls the drainer', () => {
 });
 
 describe("the image: this release's unless --image says otherwise", () => {
-  const withImage = (image: string): Json => changed(nativePod, (p) => (drainerOf(p).image = image));
+  const withImage = (image: string): Pod => changed(nativePod, (p) => (drainerOf(p).image = image));
   test.each<[string, string, PodContext, boolean]>([
     ['the release', DEFAULT_IMAGE, OPTED_IN, true],
     ['the release pinned by digest', `${DEFAULT_IMAGE}@sha256:${'a'.repeat(64)}`, OPTED_IN, true],
@@ -204,9 +205,9 @@ test('one pod can have every problem at once, in a fixed order', () => {
 describe('the shipped examples pass the check as they are', () => {
   // Their pod templates as the apiserver would make pods of them (namespace and name set).
   test.each(['k8s/native-sidecar.yaml', 'k8s/classic-sidecar.yaml', 'k8s/owner-mode.yaml'])('%s', (file) => {
-    const docs = YAML.parseAllDocuments(readFileSync(join(ROOT, file), 'utf8')).map((d) => d.toJSON() as Json);
-    const deployment = docs.find((d) => d?.kind === 'Deployment')!;
-    const configMaps = Object.fromEntries(docs.filter((d) => d?.kind === 'ConfigMap').map((d) => [d.metadata.name, d.data]));
+    const docs = YAML.parseAllDocuments(readFileSync(join(ROOT, file), 'utf8')).map((d) => d.toJSON() as Manifest);
+    const deployment = one(docs, 'Deployment');
+    const configMaps = Object.fromEntries(ofKind(docs, 'ConfigMap').map((d): [string, StringMap] => [d.metadata.name!, d.data]));
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...deployment.spec.template.metadata, namespace: 'shop', name: 'orders-1' }, spec: deployment.spec.template.spec };
     const check = checkPod(pod, { ...PLAIN, configMaps });
     expect(check).toMatchObject({ coverage: 'has-drainer', problems: [] });
@@ -216,18 +217,18 @@ describe('the shipped examples pass the check as they are', () => {
 test('configMapsToRead: the ConfigMaps the drainers read, by namespace (not the apps\')', () => {
   const pod = changed(nativePod, (p) => {
     drainerOf(p).envFrom = [{ configMapRef: { name: 'orders-env' } }, { secretRef: { name: 'creds' } }];
-    drainerOf(p).env.push({ name: 'DRAINER_TAIL_SECONDS', valueFrom: { configMapKeyRef: { name: 'orders-drainer', key: 'tail' } } });
+    drainerOf(p).env!.push({ name: 'DRAINER_TAIL_SECONDS', valueFrom: { configMapKeyRef: { name: 'orders-drainer', key: 'tail' } } });
     appOf(p).envFrom = [{ configMapRef: { name: 'app-only' } }];
   });
   expect(configMapsToRead([pod, uninjectedPod(), nativePod()])).toEqual(new Map([[FIXTURE_NAMESPACE, new Set(['orders-env', 'orders-drainer'])]]));
 });
 
 test("owner mode: the plan has the replication settle, as the drainer's own start-up plan (main.ts) has", () => {
-  const docs = YAML.parseAllDocuments(readFileSync(join(ROOT, 'k8s/owner-mode.yaml'), 'utf8')).map((d) => d.toJSON() as Json);
-  const template = docs.find((d) => d?.kind === 'Deployment')!.spec.template;
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, namespace: 'shop', name: 'catalog-1' }, spec: { ...template.spec, terminationGracePeriodSeconds: 1 } };
+  const docs = YAML.parseAllDocuments(readFileSync(join(ROOT, 'k8s/owner-mode.yaml'), 'utf8')).map((d) => d.toJSON() as Manifest);
+  const template = one(docs, 'Deployment').spec.template;
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, namespace: 'shop', name: 'catalog-1' }, spec: { ...template.spec, terminationGracePeriodSeconds: 1 } };
   const drainer = drainerOf(pod);
-  const env = Object.fromEntries(drainer.env.filter((e: Json) => typeof e.value === 'string').map((e: Json) => [e.name, e.value]));
+  const env = Object.fromEntries(drainer.env!.filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
   const withoutSettle = computePlan(parseConfig({ ...env, POD_IP: '192.0.2.2', POD_NAME: 'catalog-1' }, { requireTarget: false }).timings).requiredGraceMs;
   const required = Math.ceil((withoutSettle + REPLICATION_SETTLE_MS) / 1000);
   expect(required).toBeGreaterThan(Math.ceil(withoutSettle / 1000));

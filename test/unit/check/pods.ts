@@ -6,33 +6,28 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_IMAGE } from '../../../src/inject/drainer-container';
-
-export type Json = Record<string, any>;
+import { containerNamed, type Container, type Manifest, type Pod } from '../../helpers/manifest';
 
 const DIR = join(__dirname, '..', '..', 'fixtures', 'k8s-api', 'check');
 /** The release image the pods were recorded with; they stand for pods running this release, whatever its version. */
 const RECORDED_IMAGE = 'ghcr.io/eureka-drainer/eureka-drainer:0.1.0';
-const load = (name: string): Json => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8').replaceAll(RECORDED_IMAGE, DEFAULT_IMAGE)) as Json;
+const load = <T extends Manifest>(name: string): T => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8').replaceAll(RECORDED_IMAGE, DEFAULT_IMAGE)) as T;
 
 /** A native drainer (init container, restartPolicy: Always), as injected: terminationGracePeriodSeconds 137. */
-export const nativePod = (): Json => load('orders-native');
+export const nativePod = (): Pod => load('orders-native');
 /** A classic drainer (second container, its own preStop /prestop/join). */
-export const classicPod = (): Json => load('orders-classic');
+export const classicPod = (): Pod => load('orders-classic');
 /** The same app without the drainer: the injector would inject it. */
-export const uninjectedPod = (): Json => load('orders-uninjected');
-export const OPTED_IN_LABELS: Record<string, string> = load('namespace-opted-in').metadata.labels;
+export const uninjectedPod = (): Pod => load('orders-uninjected');
+export const OPTED_IN_LABELS: Record<string, string> = load('namespace-opted-in').metadata.labels!;
 export const FIXTURE_NAMESPACE = 'edk8s-chk-fixture';
 
-export function drainerOf(pod: Json): Json {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c: Json) => c.name === 'eureka-drainer');
-}
+export const drainerOf = (pod: Pod): Container => containerNamed(pod.spec, 'eureka-drainer');
 
-export function appOf(pod: Json): Json {
-  return pod.spec.containers.find((c: Json) => c.name === 'app');
-}
+export const appOf = (pod: Pod): Container => containerNamed(pod.spec, 'app');
 
-export function setEnv(container: Json, name: string, value: string): void {
-  const entry = container.env.find((e: Json) => e.name === name);
+export function setEnv(container: Container, name: string, value: string): void {
+  const entry = container.env!.find((e) => e.name === name);
   if (entry) entry.value = value;
-  else container.env.push({ name, value });
+  else container.env!.push({ name, value });
 }
