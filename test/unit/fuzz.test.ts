@@ -755,7 +755,7 @@ describe('HTTP surface under fuzz', () => {
             connections++;
             outcome.answers.forEach((a, i) => {
               count(statuses, String(a.status));
-              if (c.frames[i] && reachesGuard(c.frames[i]!)) guarded++;
+              if (c.frames[i] && reachesGuard(c.frames[i])) guarded++;
             });
             count(ends, `${c.shape}:${outcome.end}`);
             if (outcome.ms >= 1_000) count(slow, `${c.shape}:${outcome.end}`);
@@ -828,8 +828,8 @@ describe('HTTP surface under fuzz', () => {
     expect(slowSenders.filter((s) => s.problems.length > 0).map((s) => `${s.name}: ${s.problems.join('; ')}`)).toEqual([]);
     if (ONLY === undefined) {
       expect(frames).toBeGreaterThanOrEqual(TARGET);
-      expect(after!.heap - baseline!.heap).toBeLessThan(HEAP_BOUND);
-      expect(after!.rss - baseline!.rss).toBeLessThan(RSS_BOUND);
+      expect(after.heap - baseline!.heap).toBeLessThan(HEAP_BOUND);
+      expect(after.rss - baseline!.rss).toBeLessThan(RSS_BOUND);
     }
     // Nothing the fuzz sent grew the metrics (no label per input) or the status document.
     expect(metricsGrowth).toBeLessThan(2048);

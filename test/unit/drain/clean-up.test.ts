@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { cleanUp, nextCleanupState, type CleanupState, type PassAnswer } from '../../../src/drain/clean-up';
 import { companionMode } from '../../../src/drain/companion-mode';

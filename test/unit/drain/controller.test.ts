@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { companionMode } from '../../../src/drain/companion-mode';
 import { REPLICATION_SETTLE_MS } from '../../../src/drain/replication-settle';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';

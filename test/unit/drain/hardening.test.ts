@@ -3,6 +3,7 @@
  * drain or overrun the deadline. One test (or table) per numbered item; each
  * failed on the code before the lifecycle decider and the step files.
  */
+import { expect } from '@jest/globals';
 import type { EurekaInstance } from '../../../src/eureka/codec';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
