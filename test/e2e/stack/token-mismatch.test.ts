@@ -12,6 +12,7 @@
  *   (b) the control: a pod with no drain at all (SIGTERM at once, as in without-drainer.test.ts),
  * both on the same stack in the same run, and the numbers are printed.
  */
+import { expect } from '@jest/globals';
 import { terminatePod, timeline } from './kubelet';
 import { failureSummary, SENT_BEFORE_SIGTERM_MS, type LoadResult } from './load';
 import { hookFrom, type ManifestHttpGet } from './manifest';
