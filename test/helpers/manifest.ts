@@ -21,7 +21,12 @@ export interface LabelSelector {
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: Record<string, unknown>;
+  valueFrom?: {
+    fieldRef?: { fieldPath: string };
+    configMapKeyRef?: { name: string; key: string };
+    secretKeyRef?: { name: string; key: string };
+    [field: string]: unknown;
+  };
 }
 
 export interface HttpGet {

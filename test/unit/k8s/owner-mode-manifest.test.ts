@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { parseConfig } from '../../../src/config';
 import { computePlan } from '../../../src/plan';
 import { podFromManifest, type ManifestSource } from '../../e2e/stack/manifest';
+import { one, type Manifest } from '../../helpers/manifest';
 
 /**
  * k8s/owner-mode.yaml is a complete example (schema-checked with the others by test/unit/k8s.test.ts): the
@@ -13,12 +14,12 @@ import { podFromManifest, type ManifestSource } from '../../e2e/stack/manifest';
  */
 const SOURCE = 'k8s/owner-mode.yaml' as ManifestSource;
 const root = resolve(__dirname, '..', '..', '..');
-const docs = YAML.parseAllDocuments(readFileSync(resolve(root, SOURCE), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
-const deployment = docs.find((d) => d.kind === 'Deployment')!;
+const docs = YAML.parseAllDocuments(readFileSync(resolve(root, SOURCE), 'utf8')).map((d) => d.toJSON() as Manifest);
+const deployment = one(docs, 'Deployment');
 const spec = deployment.spec.template.spec;
-const drainerSpec = (spec.containers as Record<string, any>[]).find((c) => String(c.image).includes('eureka-drainer'))!;
+const drainerSpec = spec.containers.find((c) => String(c.image).includes('eureka-drainer'))!;
 // The token is declared once in the Deployment (a YAML anchor); the drainer's env entry carries it.
-const token = (drainerSpec.env as { name: string; value?: string }[]).find((e) => e.name === 'DRAINER_TOKEN')!.value!;
+const token = drainerSpec.env!.find((e) => e.name === 'DRAINER_TOKEN')!.value!;
 const pod = podFromManifest(SOURCE, {
   podIp: '10.1.2.3',
   nodeIp: '10.0.0.9',
@@ -26,7 +27,7 @@ const pod = podFromManifest(SOURCE, {
   eurekaUrls: 'http://eureka-0.eureka:8761/eureka/,http://eureka-1.eureka:8761/eureka/',
   appPort: 3000,
   appName: 'catalog',
-  graceSeconds: spec.terminationGracePeriodSeconds as number,
+  graceSeconds: spec.terminationGracePeriodSeconds!,
   env: {},
 });
 
@@ -53,7 +54,7 @@ test('its env is a valid owner-mode configuration: the instance it registers com
     metadata: { zone: 'zone-a', runtime: 'nodejs' },
   });
   for (const [name, field] of [['POD_IP', 'status.podIP'], ['POD_NAME', 'metadata.name'], ['NODE_IP', 'status.hostIP']] as const) {
-    expect(drainerSpec.env.find((e: { name: string }) => e.name === name)?.valueFrom?.fieldRef?.fieldPath).toBe(field);
+    expect(drainerSpec.env!.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath).toBe(field);
   }
 });
 
@@ -71,5 +72,5 @@ test("the app's preStop drains through /prestop, the drainer's own joins it, bot
   expect(pod.drainer.readinessProbe?.path).toBe('/readyz');
   expect(pod.drainer.livenessProbe?.path).toBe('/healthz');
   expect(pod.app.readinessProbe?.path).toBe('/health');
-  for (const c of spec.containers as Record<string, any>[]) expect(c.resources?.requests).toBeDefined();
+  for (const c of spec.containers) expect(c.resources?.requests).toBeDefined();
 });

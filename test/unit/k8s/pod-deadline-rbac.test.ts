@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
+import type { Manifest } from '../../helpers/manifest';
 
-type Json = Record<string, any>;
-const docs = YAML.parseAllDocuments(readFileSync(resolve(__dirname, '..', '..', '..', 'k8s', 'pod-deadline-rbac.yaml'), 'utf8')).map((d) => d.toJSON() as Json);
-const byKind = (kind: string): Json[] => docs.filter((d) => d.kind === kind);
+const docs = YAML.parseAllDocuments(readFileSync(resolve(__dirname, '..', '..', '..', 'k8s', 'pod-deadline-rbac.yaml'), 'utf8')).map((d) => d.toJSON() as Manifest);
+const byKind = (kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
 
 test('a ServiceAccount, a Role and a RoleBinding; no cluster-wide object', () => {
   expect(docs.map((d) => d.kind).sort()).toEqual(['Role', 'RoleBinding', 'ServiceAccount']);
