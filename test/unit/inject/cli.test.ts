@@ -2,9 +2,11 @@ import { Readable } from 'node:stream';
 import YAML from 'yaml';
 import { INJECT_USAGE, runInject } from '../../../src/inject/cli';
 import { VERSION } from '../../../src/version';
+import type { Deployment, Manifest } from '../../helpers/manifest';
 import { validate } from './helpers';
 
-type Json = Record<string, any>;
+/** Document `index` of the output: a Deployment. */
+const deploymentAt = (out: string, index: number): Deployment => YAML.parseAllDocuments(out)[index]!.toJSON() as Deployment;
 
 async function run(args: string[], input: string, files: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -16,7 +18,7 @@ async function run(args: string[], input: string, files: Record<string, string> 
     { write: (t: string) => (err += t) },
     (path) => {
       if (files[path] === undefined) throw new Error(`ENOENT: no such file, open '${path}'`);
-      return files[path]!;
+      return files[path];
     },
   );
   return { code, out, err };
@@ -73,12 +75,12 @@ test('multi-document: the opted-in Deployment is injected with the ConfigMap its
   expect(code).toBe(0);
   expect(out.startsWith(`${NAMESPACE}---\n${CONFIG_MAP}---\n`)).toBe(true);
   expect(out.endsWith(`---\n${SERVICE}`)).toBe(true);
-  const docs = YAML.parseAllDocuments(out).map((d) => d.toJSON() as Json);
+  const docs = YAML.parseAllDocuments(out).map((d) => d.toJSON() as Manifest);
   expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'ConfigMap', 'Deployment', 'Service']);
-  const spec = docs[2]!.spec.template.spec;
+  const spec = deploymentAt(out, 2).spec.template.spec;
   // 30 + 30 + 10 (the ConfigMap's TTL) + 10 + 30 + 2
   expect(spec.terminationGracePeriodSeconds).toBe(112);
-  expect(spec.initContainers[0].name).toBe('eureka-drainer');
+  expect(spec.initContainers![0]!.name).toBe('eureka-drainer');
   expect(err).toContain('document 3: Deployment shop/orders: injected\n');
   expect(err).toContain('  - terminationGracePeriodSeconds unset (30) → 112 (plan: drain 80s + app shutdown 30s + margin 2s = 112s)\n');
   expect(err).toMatch(/1 injected, 0 unchanged, 0 refused\n$/);
@@ -91,7 +93,7 @@ test("the summary says whether the adaptive tail was turned on, and why: a Sprin
   expect(err).toContain(
     '  - adaptive tail on, found from annotation prometheus.io/path: /actuator/prometheus on the pod template: DRAINER_INJECTED_TAIL_MODE=adaptive, DRAINER_INJECTED_TAIL_METRICS_URL=http://127.0.0.1:8080/actuator/prometheus',
   );
-  const drainer = (YAML.parseAllDocuments(out)[2]!.toJSON() as Json).spec.template.spec.initContainers[0];
+  const drainer = deploymentAt(out, 2).spec.template.spec.initContainers![0]!;
   expect(drainer.env).toContainEqual({ name: 'DRAINER_INJECTED_TAIL_MODE', value: 'adaptive' });
   expect((await run([], STREAM)).err).toContain("  - adaptive tail not turned on: no sign of Spring Boot's Prometheus endpoint");
 });
@@ -142,9 +144,9 @@ test('a List: each item is injected', async () => {
   };
   const { code, out, err } = await run([], YAML.stringify(list));
   expect(code).toBe(0);
-  const back = YAML.parse(out) as Json;
+  const back = YAML.parse(out) as { items: [Manifest, Deployment] };
   expect(back.items[0]).toEqual(list.items[0]);
-  expect(back.items[1].spec.template.spec.initContainers[0].name).toBe('eureka-drainer');
+  expect(back.items[1].spec.template.spec.initContainers![0]!.name).toBe('eureka-drainer');
   expect(err).toContain('document 1 item 2: Deployment orders: injected\n');
   // The ConfigMap orders-env is not in the input: the plan says so.
   expect(err).toContain("plan uses defaults for ConfigMap orders-env's values (not visible here)");
@@ -153,9 +155,9 @@ test('a List: each item is injected', async () => {
 
 test('--sidecar classic and --image', async () => {
   const { out } = await run(['--sidecar', 'classic', '--image=mirror.example.com/drainer:0.1.0'], STREAM);
-  const spec = (YAML.parseAllDocuments(out)[2]!.toJSON() as Json).spec.template.spec;
+  const spec = deploymentAt(out, 2).spec.template.spec;
   expect(spec.initContainers).toBeUndefined();
-  expect(spec.containers.map((c: Json) => [c.name, c.image])).toEqual([
+  expect(spec.containers.map((c) => [c.name, c.image])).toEqual([
     ['app', 'registry.example.com/orders:1.0.0'],
     ['eureka-drainer', 'mirror.example.com/drainer:0.1.0'],
   ]);
@@ -216,19 +218,19 @@ test("the injected drainer's defaults, as the webhook takes them: port, resource
     { '/secret/token': 'a-long-enough-token-value\n' },
   );
   expect({ code, err: err.split('\n').at(-2) }).toEqual({ code: 0, err: 'eureka-drainer inject: 1 injected, 0 unchanged, 0 refused' });
-  const spec = YAML.parseAllDocuments(out)[1]!.toJSON().spec.template.spec;
-  const drainer = spec.initContainers[0];
+  const spec = deploymentAt(out, 1).spec.template.spec;
+  const drainer = spec.initContainers![0]!;
   expect(drainer.ports).toEqual([{ name: 'drainer', containerPort: 9100 }]);
   expect(drainer.resources).toEqual({ requests: { cpu: '10m', memory: '96Mi' } });
   expect(drainer.env).toEqual(expect.arrayContaining([{ name: 'DRAINER_TAIL_SECONDS', value: '20' }, { name: 'DRAINER_TOKEN', value: 'a-long-enough-token-value' }]));
-  expect(spec.containers[0].lifecycle.preStop.httpGet).toEqual({ path: '/prestop', port: 9100, httpHeaders: [{ name: 'X-Drainer-Token', value: 'a-long-enough-token-value' }] });
+  expect(spec.containers[0]!.lifecycle!.preStop!.httpGet).toEqual({ path: '/prestop', port: 9100, httpHeaders: [{ name: 'X-Drainer-Token', value: 'a-long-enough-token-value' }] });
 });
 
 test('--sidecar in any case, as the webhook reads it', async () => {
   const { code, out } = await run(['--sidecar', 'Classic'], [NAMESPACE, deployment('orders')].join('---\n'));
   expect(code).toBe(0);
-  const spec = YAML.parseAllDocuments(out)[1]!.toJSON().spec.template.spec;
-  expect({ init: spec.initContainers, drainer: spec.containers.map((c: { name: string }) => c.name) }).toEqual({ init: undefined, drainer: ['app', 'eureka-drainer'] });
+  const spec = deploymentAt(out, 1).spec.template.spec;
+  expect({ init: spec.initContainers, drainer: spec.containers.map((c) => c.name) }).toEqual({ init: undefined, drainer: ['app', 'eureka-drainer'] });
 });
 
 test('bad defaults: every problem, a usage error', async () => {
