@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { get } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,17 @@ import { Registry } from 'prom-client';
 import request from 'supertest';
 import { createApp } from '../../../src/http/routes';
 import { createMetrics } from '../../../src/metrics';
+import type { AbortAnswer, DrainReport } from '../../../src/drain/controller';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
+import { bodyOf, type ErrorBody } from '../../helpers/json-body';
+
+/** GET /drain's answer (DrainController.snapshot and the plan), the parts read here. */
+interface DrainView {
+  readonly phase: string;
+  readonly servers: readonly unknown[];
+  readonly remainingMs: number;
+  readonly plan: { readonly drainSeconds: number };
+}
 
 const TOKEN = 'a-token-of-sufficient-length';
 
@@ -38,7 +49,7 @@ describe('HTTP surface', () => {
     const f = appFixture();
     const res = await request(f.app).get('/prestop');
     expect(res.status).toBe(401);
-    expect(res.body.error).toBe('unauthorized');
+    expect(bodyOf<ErrorBody>(res).error).toBe('unauthorized');
     expect(f.eureka.calls).toHaveLength(0);
     expect(f.controller.currentPhase).toBe('idle');
   });
@@ -112,8 +123,8 @@ describe('HTTP surface', () => {
     const all = Promise.all(calls);
     const responses = await f.clock.run(all);
     expect(responses.every((r) => r.status === 200)).toBe(true);
-    expect(new Set(responses.map((r) => r.body.startedAt)).size).toBe(1);
-    expect(responses[0]!.body.outcome).toBe('verified');
+    expect(new Set(responses.map((r) => bodyOf<DrainReport>(r).startedAt)).size).toBe(1);
+    expect(bodyOf<DrainReport>(responses[0]!).outcome).toBe('verified');
     expect(f.eureka.count('put_status')).toBe(2);
   });
 
@@ -123,10 +134,11 @@ describe('HTTP surface', () => {
     await f.clock.advance(2_000);
     const res = await request(f.app).get('/drain');
     expect(res.status).toBe(200);
-    expect(res.body.phase).toBe('waiting_clients');
-    expect(res.body.servers).toHaveLength(2);
-    expect(res.body.remainingMs).toBeGreaterThan(0);
-    expect(res.body.plan.drainSeconds).toBe(f.plan.drainMs / 1000);
+    const view = bodyOf<DrainView>(res);
+    expect(view.phase).toBe('waiting_clients');
+    expect(view.servers).toHaveLength(2);
+    expect(view.remainingMs).toBeGreaterThan(0);
+    expect(view.plan.drainSeconds).toBe(f.plan.drainMs / 1000);
     await f.clock.run(drain);
   });
 
@@ -145,17 +157,17 @@ describe('HTTP surface', () => {
     const f = appFixture();
     const res = await request(f.app).post('/drain/abort').set('X-Drainer-Token', TOKEN);
     expect(res.status).toBe(409);
-    expect(res.body.reason).toBe('no drain is running');
+    expect(bodyOf<AbortAnswer>(res).reason).toBe('no drain is running');
   });
 
   test('unknown paths and wrong methods get JSON errors', async () => {
     const f = appFixture();
     const missing = await request(f.app).get('/nope');
     expect(missing.status).toBe(404);
-    expect(missing.body.error).toBe('not_found');
+    expect(bodyOf<ErrorBody>(missing).error).toBe('not_found');
     const wrong = await request(f.app).delete('/prestop');
     expect(wrong.status).toBe(405);
-    expect(wrong.body.error).toBe('method_not_allowed');
+    expect(bodyOf<ErrorBody>(wrong).error).toBe('method_not_allowed');
   });
 
   test('request bodies are capped', async () => {
@@ -181,7 +193,7 @@ describe('a refused preStop from the kubelet (issue 9: a token mismatch must not
     await f.clock.advance(2_000);
     expect(f.eureka.count('put_status')).toBe(2);
     // The report says the app was not held: never "verified".
-    const report = await f.clock.run(f.controller.prestop().catch(() => undefined) as Promise<unknown>);
+    const report = await f.clock.run(f.controller.prestop().catch(() => undefined));
     expect(report).toMatchObject({ outcome: 'cut_short', problems: expect.arrayContaining([expect.stringContaining('nothing held the app')]) });
   });
 
