@@ -31,10 +31,6 @@ const NOT_YET_TYPED = [
   'test/k8s/cluster/support/kube.ts',
   'test/k8s/cluster/support/workloads.ts',
   'test/k8s/cluster/tokenless.test.ts',
-  'test/unit/webhook/fixtures.ts',
-  'test/unit/webhook/json-patch.test.ts',
-  'test/unit/webhook/review.test.ts',
-  'test/unit/webhook/server.test.ts',
 ];
 
 export default tseslint.config(

@@ -9,8 +9,58 @@
 import { validateObjects, type Validation } from '../../helpers/k8s-schemas';
 import { appContainer } from '../inject/helpers';
 import { resolve } from 'node:path';
+import type { Container, Manifest, PodTemplate } from '../../helpers/manifest';
 
-export type Json = Record<string, any>;
+/** A parsed JSON object whose fields are not known yet (what the shape checks take apart). */
+type Fields = Record<string, unknown>;
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** admission/v1 AdmissionRequest, as these fixtures build it. */
+export interface AdmissionRequest {
+  uid: string;
+  kind: GroupVersionKind;
+  resource: { group: string; version: string; resource: string };
+  requestKind?: GroupVersionKind;
+  requestResource?: { group: string; version: string; resource: string };
+  subResource?: string;
+  name?: string;
+  namespace?: string;
+  operation: string;
+  userInfo: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+  object: Manifest | null;
+  oldObject: Manifest | null;
+  dryRun?: boolean;
+  options?: Fields;
+}
+
+/** admission/v1 AdmissionResponse. */
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  patch?: string;
+  patchType?: string;
+  warnings?: string[];
+  result?: { message?: string; code?: number; [field: string]: unknown };
+  auditAnnotations?: Record<string, string>;
+}
+
+/** An AdmissionReview: a request as the apiserver sends it, or an answer. */
+export interface AdmissionReview {
+  apiVersion: string;
+  kind: string;
+  request?: AdmissionRequest;
+  response?: AdmissionResponse;
+}
+
+/** A review as admissionReview builds it: the request is there. */
+export type RequestReview = AdmissionReview & { request: AdmissionRequest };
+/** The webhook's answer: the response is there. */
+export type AnswerReview = AdmissionReview & { response: AdmissionResponse };
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -20,11 +70,11 @@ export { appContainer };
 export interface PodOptions {
   readonly labels?: Record<string, string>;
   readonly annotations?: Record<string, string>;
-  readonly app?: Json;
+  readonly app?: Container;
   readonly restartPolicy?: string;
 }
 
-function podTemplate(options: PodOptions = {}): Json {
+function podTemplate(options: PodOptions = {}): PodTemplate {
   return {
     metadata: { labels: { app: 'orders', ...options.labels }, ...(options.annotations ? { annotations: options.annotations } : {}) },
     spec: { ...(options.restartPolicy ? { restartPolicy: options.restartPolicy } : {}), containers: [options.app ?? appContainer()] },
@@ -48,7 +98,7 @@ const GROUP_VERSION: Record<WorkloadKind, { group: string; version: string; reso
  * A workload of `kind` in namespace `shop`. Opt-in annotations and labels go on the pod (template);
  * `ownLabels` on the workload's own metadata (what an objectSelector sees).
  */
-export function workload(kind: WorkloadKind, options: PodOptions & { readonly ownLabels?: Record<string, string> } = {}): Json {
+export function workload(kind: WorkloadKind, options: PodOptions & { readonly ownLabels?: Record<string, string> } = {}): Manifest {
   const { group, version } = GROUP_VERSION[kind];
   const apiVersion = group === '' ? version : `${group}/${version}`;
   const selector = { matchLabels: { app: 'orders' } };
@@ -81,7 +131,7 @@ export function workload(kind: WorkloadKind, options: PodOptions & { readonly ow
 let uidCounter = 0;
 
 /** A v1 AdmissionReview as the apiserver sends it (Go field order: kind, apiVersion, request with uid first). */
-export function admissionReview(object: Json, options: { operation?: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT'; oldObject?: Json; uid?: string } = {}): Json {
+export function admissionReview(object: Manifest, options: { operation?: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT'; oldObject?: Manifest; uid?: string } = {}): RequestReview {
   const kind = object.kind as WorkloadKind;
   const { group, version, resource } = GROUP_VERSION[kind];
   const operation = options.operation ?? 'CREATE';
@@ -97,8 +147,8 @@ export function admissionReview(object: Json, options: { operation?: 'CREATE' | 
       resource: gvr,
       requestKind: gvk,
       requestResource: gvr,
-      ...(object.metadata?.name ? { name: object.metadata.name } : {}),
-      namespace: object.metadata?.namespace ?? 'shop',
+      ...(object.metadata.name ? { name: object.metadata.name } : {}),
+      namespace: object.metadata.namespace ?? 'shop',
       operation,
       userInfo:
         kind === 'Pod'
@@ -112,16 +162,17 @@ export function admissionReview(object: Json, options: { operation?: 'CREATE' | 
   };
 }
 
-const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+const OPERATIONS: readonly unknown[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 const REQUEST_FIELDS = new Set(['uid', 'kind', 'resource', 'subResource', 'requestKind', 'requestResource', 'requestSubResource', 'name', 'namespace', 'operation', 'userInfo', 'object', 'oldObject', 'dryRun', 'options']);
 const RESPONSE_FIELDS = new Set(['uid', 'allowed', 'result', 'patch', 'patchType', 'auditAnnotations', 'warnings']);
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isGvk = (v: unknown): boolean => isObject(v) && ['group', 'version', 'kind'].every((k) => typeof v[k] === 'string') && Object.keys(v).length === 3;
+const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isGvk = (v: unknown): v is GroupVersionKind => isObject(v) && ['group', 'version', 'kind'].every((k) => typeof v[k] === 'string') && Object.keys(v).length === 3;
 const isGvr = (v: unknown): boolean => isObject(v) && ['group', 'version', 'resource'].every((k) => typeof v[k] === 'string') && Object.keys(v).length === 3;
 
 /** The problems of a request review against admission/v1 AdmissionReview + AdmissionRequest; [] when none. */
-export function requestShapeProblems(review: Json): string[] {
+export function requestShapeProblems(review: unknown): string[] {
+  if (!isObject(review)) return ['not an object'];
   const p: string[] = [];
   if (review.apiVersion !== 'admission.k8s.io/v1') p.push('apiVersion');
   if (review.kind !== 'AdmissionReview') p.push('kind');
@@ -134,21 +185,24 @@ export function requestShapeProblems(review: Json): string[] {
   if (r.requestKind !== undefined && !isGvk(r.requestKind)) p.push('request.requestKind');
   if (r.requestResource !== undefined && !isGvr(r.requestResource)) p.push('request.requestResource');
   if (!OPERATIONS.includes(r.operation)) p.push('request.operation');
-  if (!isObject(r.userInfo) || (r.userInfo.username !== undefined && typeof r.userInfo.username !== 'string')) p.push('request.userInfo');
-  if (isObject(r.userInfo) && r.userInfo.groups !== undefined && !(Array.isArray(r.userInfo.groups) && r.userInfo.groups.every((g: unknown) => typeof g === 'string'))) p.push('request.userInfo.groups');
+  const userInfo = r.userInfo;
+  if (!isObject(userInfo) || (userInfo.username !== undefined && typeof userInfo.username !== 'string')) p.push('request.userInfo');
+  if (isObject(userInfo) && userInfo.groups !== undefined && !(Array.isArray(userInfo.groups) && userInfo.groups.every((g: unknown) => typeof g === 'string'))) p.push('request.userInfo.groups');
   for (const key of ['name', 'namespace', 'subResource']) if (r[key] !== undefined && typeof r[key] !== 'string') p.push(`request.${key}`);
   if (r.dryRun !== undefined && typeof r.dryRun !== 'boolean') p.push('request.dryRun');
   for (const key of ['object', 'oldObject', 'options']) if (r[key] !== undefined && r[key] !== null && !isObject(r[key])) p.push(`request.${key}`);
-  if (isObject(r.object)) {
-    if (r.object.kind !== r.kind.kind) p.push('request.object.kind differs from request.kind.kind');
-    const apiVersion = r.kind.group === '' ? r.kind.version : `${r.kind.group}/${r.kind.version}`;
-    if (r.object.apiVersion !== apiVersion) p.push('request.object.apiVersion differs from request.kind');
+  const { object, kind } = r;
+  if (isObject(object) && isGvk(kind)) {
+    if (object.kind !== kind.kind) p.push('request.object.kind differs from request.kind.kind');
+    const apiVersion = kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;
+    if (object.apiVersion !== apiVersion) p.push('request.object.apiVersion differs from request.kind');
   }
   return p;
 }
 
 /** The problems of an answer against admission/v1 AdmissionReview + AdmissionResponse, for request uid `uid`. */
-export function responseShapeProblems(review: Json, uid: string): string[] {
+export function responseShapeProblems(review: unknown, uid: string): string[] {
+  if (!isObject(review)) return ['not an object'];
   const p: string[] = [];
   if (review.apiVersion !== 'admission.k8s.io/v1') p.push('apiVersion');
   if (review.kind !== 'AdmissionReview') p.push('kind');
@@ -160,9 +214,10 @@ export function responseShapeProblems(review: Json, uid: string): string[] {
   if (typeof r.allowed !== 'boolean') p.push('response.allowed');
   if ((r.patch === undefined) !== (r.patchType === undefined)) p.push('patch and patchType go together');
   if (r.patchType !== undefined && r.patchType !== 'JSONPatch') p.push('response.patchType');
-  if (r.patch !== undefined) {
-    if (typeof r.patch !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(r.patch)) p.push('response.patch is not base64');
-    else if (!Array.isArray(JSON.parse(Buffer.from(r.patch, 'base64').toString('utf8')))) p.push('response.patch is not a JSON array');
+  const patch = r.patch;
+  if (patch !== undefined) {
+    if (typeof patch !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(patch)) p.push('response.patch is not base64');
+    else if (!Array.isArray(JSON.parse(Buffer.from(patch, 'base64').toString('utf8')))) p.push('response.patch is not a JSON array');
   }
   // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (r.warnings !== undefined && !(Array.isArray(r.warnings) && r.warnings.every((w: unknown) => typeof w === 'string' && !/[\x00-\x1f]/.test(w)))) p.push('response.warnings');
@@ -171,8 +226,8 @@ export function responseShapeProblems(review: Json, uid: string): string[] {
 
 /** Validates objects against the Kubernetes (and cert-manager) schemas, in one child process. */
 /** The patch of an answer, decoded. */
-export function patchOf(answer: Json): unknown[] | undefined {
-  const patch = answer.response?.patch;
+export function patchOf(answer: unknown): unknown[] | undefined {
+  const patch = isObject(answer) && isObject(answer.response) ? answer.response.patch : undefined;
   return typeof patch === 'string' ? (JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as unknown[]) : undefined;
 }
 

@@ -1,4 +1,5 @@
 /** diffJson's patches (rfc6902's createPatch, arrays replaced whole), applied by rfc6902's applyPatch, give the target. */
+import { expect } from '@jest/globals';
 import { applyPatch, type Operation } from 'rfc6902';
 import { DEFAULTS } from '../../../src/inject/inject';
 import { diffJson, escapePointerToken, jsonEqual } from '../../../src/webhook/json-patch';
@@ -11,7 +12,7 @@ function roundTrip(from: unknown, to: unknown): unknown {
   const doc = { root: structuredClone(from) };
   // rfc6902 cannot replace the document root in place; nest it one level to apply a root replace too.
   const nested = patch.map((op) => ({ ...op, path: `/root${op.path}` }));
-  const errors = applyPatch(doc, nested as Operation[]);
+  const errors = applyPatch(doc, nested);
   expect(errors.filter((e) => e !== null)).toEqual([]);
   return doc.root;
 }
@@ -54,8 +55,8 @@ test('type changes, nulls and the root', () => {
 });
 
 test('a key named __proto__ is an ordinary key, never the prototype', () => {
-  const from = JSON.parse('{"labels":{"__proto__":"x","constructor":"y"}}');
-  const to = JSON.parse('{"labels":{"toString":"z"}}');
+  const from: unknown = JSON.parse('{"labels":{"__proto__":"x","constructor":"y"}}');
+  const to: unknown = JSON.parse('{"labels":{"toString":"z"}}');
   const patch = diffJson(from, to);
   expect(patch).toEqual([
     { op: 'remove', path: '/labels/__proto__' },
@@ -91,7 +92,7 @@ test('random documents: the patch always gives the target', () => {
 test('a pod with annotations of its own: the marker is added under an escaped key, the others kept', () => {
   const pod = workload('Pod', { annotations: { 'prometheus.io/scrape': 'true' } });
   const answer = answerReview(JSON.stringify(admissionReview(pod)), 'namespace', { inject: injectWorkload, defaults: DEFAULTS });
-  const patch = patchOf(answer.body as Record<string, unknown>)!;
+  const patch = patchOf(answer.body)!;
   expect(patch).toContainEqual({ op: 'add', path: '/metadata/annotations/eureka-drainer~1injected', value: expect.any(String) });
   const copy = structuredClone(pod);
   expect(applyPatch(copy, patch as Operation[]).filter((e) => e !== null)).toEqual([]);

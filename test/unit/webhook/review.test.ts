@@ -4,20 +4,23 @@
  * implementation, the one that builds it), the result validated against the Kubernetes schemas
  * and equal to what injectWorkload itself returns.
  */
+import { expect } from '@jest/globals';
 import { applyPatch, type Operation } from 'rfc6902';
 import { DEFAULTS, injectWorkload, type InjectContext } from '../../../src/inject/inject';
 import { answerOversized, answerReview, WARNING_MAX_CHARS, type InjectFunction, type ReviewAnswer, type ReviewDeps } from '../../../src/webhook/review';
-import { admissionReview, appContainer, patchOf, requestShapeProblems, responseShapeProblems, validateObjects, workload, WORKLOAD_KINDS, type Json, type WorkloadKind } from './fixtures';
+import { admissionReview, appContainer, patchOf, requestShapeProblems, responseShapeProblems, validateObjects, workload, WORKLOAD_KINDS, type AnswerReview, type WorkloadKind } from './fixtures';
+import { containerNamed, podTemplateOf, type Manifest, type Pod } from '../../helpers/manifest';
 
 const deps: ReviewDeps = { inject: injectWorkload, defaults: DEFAULTS };
 const NAMESPACE_OPT_IN: InjectContext = { defaults: DEFAULTS, namespaceAnnotations: { 'eureka-drainer/inject': 'enabled' } };
 
-function ask(review: Json, route: 'namespace' | 'pod' = 'namespace', with_: ReviewDeps = deps): { answer: ReviewAnswer; body: Json } {
+/** The answer, and its body read as the review it is (the tests of a Status body read it as one). */
+function ask(review: unknown, route: 'namespace' | 'pod' = 'namespace', with_: ReviewDeps = deps): { answer: ReviewAnswer; body: AnswerReview } {
   const answer = answerReview(JSON.stringify(review), route, with_);
-  return { answer, body: answer.body as Json };
+  return { answer, body: answer.body as AnswerReview };
 }
 
-function applied(object: Json, patch: unknown[]): Json {
+function applied<T extends Manifest>(object: T, patch: unknown[]): T {
   const copy = structuredClone(object);
   const errors = applyPatch(copy, patch as Operation[]);
   expect(errors.filter((e) => e !== null)).toEqual([]);
@@ -37,7 +40,7 @@ function pointerProblems(original: unknown, patch: unknown[]): string[] {
     if (path === '') return [];
     if (!/^(\/([^~/]|~[01])*)+$/.test(path)) return [`${path}: not an escaped JSON Pointer`];
     const tokens = path.slice(1).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+    const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
     let node: unknown = original;
     for (const token of tokens.slice(0, -1)) {
       if (!isObject(node)) return [`${path}: goes through an array or a scalar`];
@@ -104,8 +107,16 @@ describe.each(cases.map((c) => [c.kind, c] as const))('%s, namespace opted in', 
 test('the patched objects were validated (the validator ran and can fail)', () => {
   expect(validations).toHaveLength(WORKLOAD_KINDS.length * 2);
   const broken = workload('Deployment');
-  broken.spec.template.spec.containers[0].ports[0].containerPort = 'eighty';
+  podTemplateOf(broken).spec.containers[0]!.ports![0]!.containerPort = 'eighty' as unknown as number;
   expect(validateObjects([{ label: 'broken', object: broken }])[0]).toMatchObject({ ok: false });
+});
+
+test('the shape checks of a request and an answer can fail', () => {
+  const review = admissionReview(workload('Pod'));
+  const wrongRequest = { ...review, request: { ...review.request, operation: 'PATCH', kind: { group: '', version: 'v1', kind: 'Deployment' } } };
+  expect(requestShapeProblems(wrongRequest)).toEqual(['request.operation', 'request.object.kind differs from request.kind.kind']);
+  const wrongAnswer = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'another', allowed: 'yes', patch: '!' } };
+  expect(responseShapeProblems(wrongAnswer, review.request.uid)).toEqual(['response.uid is not the request uid', 'response.allowed', 'patch and patchType go together', 'response.patch is not base64']);
 });
 
 describe('opt-in and opt-out', () => {
@@ -148,9 +159,9 @@ describe('opt-in and opt-out', () => {
 });
 
 describe('the adaptive tail', () => {
-  const drainerEnv = (pod: Json): Record<string, unknown> => {
-    const drainer = pod.spec.initContainers.find((c: Json) => c.name === 'eureka-drainer');
-    return Object.fromEntries(drainer.env.map((e: Json) => [e.name, e.value ?? e.valueFrom]));
+  const drainerEnv = (pod: Manifest): Record<string, unknown> => {
+    const drainer = containerNamed((pod as Pod).spec, 'eureka-drainer');
+    return Object.fromEntries(drainer.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
   };
 
   test("a pod whose prometheus.io annotations point at the actuator: the patch turns it on, and the log line's changes say so", () => {
@@ -183,8 +194,8 @@ describe('refused: allowed, with a warning and no patch', () => {
     expect(body.response.patch).toBeUndefined();
     expect(body.response.patchType).toBeUndefined();
     expect(body.response.warnings).toHaveLength(1);
-    expect(body.response.warnings[0]).toMatch(/^eureka-drainer: not injected: app container app already has a preStop hook/);
-    expect(body.response.warnings[0].length).toBeLessThanOrEqual(WARNING_MAX_CHARS);
+    expect(body.response.warnings![0]).toMatch(/^eureka-drainer: not injected: app container app already has a preStop hook/);
+    expect(body.response.warnings![0]!.length).toBeLessThanOrEqual(WARNING_MAX_CHARS);
   });
 });
 
@@ -219,7 +230,8 @@ describe('operations', () => {
 
 describe('malformed input never throws', () => {
   const uid = 'b7e0c7a2-1111-4222-8333-444455556666';
-  const statusOf = (answer: ReviewAnswer): Json => answer.body as Json;
+  /** A 400's body: a meta/v1 Status. */
+  const statusOf = (answer: ReviewAnswer): { message: string } => answer.body as { message: string };
 
   test.each([
     ['not JSON', '{"kind":"AdmissionReview",'],
@@ -246,7 +258,7 @@ describe('malformed input never throws', () => {
     ['object null on CREATE', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, operation: 'CREATE', object: null } }],
     ['object an array', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, operation: 'CREATE', object: [] } }],
   ])('%s: allowed with a warning, counted malformed', (_label, review) => {
-    const { answer, body } = ask(review as Json);
+    const { answer, body } = ask(review);
     expect(answer.status).toBe(200);
     expect(answer.result).toBe('malformed');
     expect(responseShapeProblems(body, uid)).toEqual([]);
@@ -262,7 +274,7 @@ describe('malformed input never throws', () => {
 
   test('a Deployment with a broken template, opted in: refused with a warning', () => {
     const broken = workload('Deployment');
-    broken.spec.template = 'nope';
+    (broken.spec as { template: unknown }).template = 'nope';
     const { answer, body } = ask(admissionReview(broken));
     expect(answer.result).toBe('refused');
     expect(body.response.warnings).toHaveLength(1);
@@ -296,7 +308,7 @@ describe('malformed input never throws', () => {
   test('a refusal reason with control characters and great length becomes one short printable warning', () => {
     const loud: InjectFunction = () => ({ kind: 'refused', reason: `line1\nline2\u0007${'x'.repeat(5000)}` });
     const { body } = ask(admissionReview(workload('Pod')), 'namespace', { ...deps, inject: loud });
-    const [warning] = body.response.warnings as string[];
+    const [warning] = body.response.warnings!;
     expect(warning).toMatch(/^eureka-drainer: not injected: line1 line2 x+…$/);
     expect(warning!.length).toBe(WARNING_MAX_CHARS);
   });
@@ -316,7 +328,7 @@ describe('oversized reviews (only their first bytes were kept)', () => {
     const answer = answerOversized(text, 4 * 1024 * 1024);
     expect(answer.status).toBe(200);
     expect(answer.result).toBe('malformed');
-    const body = answer.body as Json;
+    const body = answer.body as AnswerReview;
     expect(responseShapeProblems(body, '6a2f7c1e-9d3b-4e8a-b1c2-d3e4f5a6b7c8')).toEqual([]);
     expect(body.response.warnings).toEqual(['eureka-drainer: not injected: the review is larger than 4194304 bytes']);
   });

@@ -4,6 +4,7 @@
  * restart), a corrupt or mismatched new pair ignored with a log line, and malformed, oversized and
  * unfinished bodies answered without harm to the next request.
  */
+import { expect } from '@jest/globals';
 import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { createLogLimiter } from '../../../src/http/log-limiter';
 import { createLogger } from '../../../src/logger';
 import { createWebhookMetrics } from '../../../src/webhook/metrics';
 import { readTlsPair, startWebhookServer, type WebhookServer } from '../../../src/webhook/server';
-import { admissionReview, patchOf, responseShapeProblems, workload, type Json } from './fixtures';
+import { admissionReview, patchOf, responseShapeProblems, workload, type AnswerReview } from './fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'webhook-tls-'));
 const certFile = join(dir, 'tls.crt');
@@ -86,8 +87,9 @@ const third = makeCert('third', 3003);
 writeFileSync(certFile, first.cert);
 writeFileSync(keyFile, first.key);
 
-const lines: Json[] = [];
-const logger = createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line) as Json) });
+/** The webhook's log, one parsed JSON line each. */
+const lines: Record<string, unknown>[] = [];
+const logger = createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
 const registry = new Registry();
 /** The log limiter's clock: still unless a test moves it, so which lines are limited never depends on the machine's speed. */
 let limiterNow = 0;
@@ -130,7 +132,7 @@ describe('over TLS', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('application/json');
     expect(reply.fingerprint).toBe(first.fingerprint);
-    const body = JSON.parse(reply.body) as Json;
+    const body = JSON.parse(reply.body) as AnswerReview;
     expect(responseShapeProblems(body, review.request.uid)).toEqual([]);
     expect(patchOf(body)!.length).toBeGreaterThan(0);
     expect(await counter('injected')).toBe(1);
@@ -141,7 +143,7 @@ describe('over TLS', () => {
 
   test('/inject-pod answers too; without the opt-in label, no patch', async () => {
     const review = admissionReview(workload('Pod'));
-    const body = JSON.parse((await call(port, first.cert, { path: '/inject-pod', body: JSON.stringify(review) })).body) as Json;
+    const body = JSON.parse((await call(port, first.cert, { path: '/inject-pod', body: JSON.stringify(review) })).body) as AnswerReview;
     expect(body.response).toEqual({ uid: review.request.uid, allowed: true });
   });
 
@@ -179,7 +181,7 @@ function handshakeDistrusting(port: number, ca: string): Promise<string> {
 }
 
 describe('failed TLS handshakes: the only trace of a caller that does not trust us', () => {
-  const rejectedLines = (): Json[] => lines.filter((l) => l.msg === 'TLS handshake rejected by the caller');
+  const rejectedLines = (): Record<string, unknown>[] => lines.filter((l) => l.msg === 'TLS handshake rejected by the caller');
 
   test('a caller that rejects the certificate: one warn line with the peer, the reason and the hint; more within the interval are counted, not logged', async () => {
     const otherCa = join(dir, 'other-ca.crt');
@@ -230,11 +232,11 @@ describe('malformed, oversized and unfinished bodies', () => {
 
   test('oversized with the uid where the apiserver writes it: 200, allowed with a warning, connection closed', async () => {
     const review = admissionReview(workload('Pod'), { uid: 'c0ffee00-1234-4567-89ab-cdef01234567' });
-    review.request.object.metadata.annotations = { filler: 'x'.repeat(100 * 1024) };
+    review.request.object!.metadata.annotations = { filler: 'x'.repeat(100 * 1024) };
     const reply = await call(port, first.cert, { body: JSON.stringify(review) });
     expect(reply.status).toBe(200);
     expect(reply.headers.connection).toBe('close');
-    const body = JSON.parse(reply.body) as Json;
+    const body = JSON.parse(reply.body) as AnswerReview;
     expect(responseShapeProblems(body, 'c0ffee00-1234-4567-89ab-cdef01234567')).toEqual([]);
     expect(body.response).toEqual({ uid: 'c0ffee00-1234-4567-89ab-cdef01234567', allowed: true, warnings: ['eureka-drainer: not injected: the review is larger than 65536 bytes'] });
   });
