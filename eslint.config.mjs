@@ -14,17 +14,9 @@ const everyTypeScriptFile = {
 
 // Test files whose reads are not typed yet (shrinks to nothing as they are converted).
 const NOT_YET_TYPED = [
-  'test/e2e/drain-real-eureka.test.ts',
-  'test/e2e/image.test.ts',
-  'test/e2e/installed-package.test.ts',
   'test/e2e/stack/abort-and-restart.test.ts',
-  'test/e2e/stack/hook-order.test.ts',
-  'test/e2e/stack/injected-pod.test.ts',
   'test/e2e/stack/manifest.ts',
   'test/e2e/stack/observe.ts',
-  'test/e2e/stack/owner-mode.test.ts',
-  'test/e2e/stack/owner-pods.ts',
-  'test/e2e/support/drainer-process.ts',
   'test/e2e/support/poll.ts',
   'test/k8s/cluster/check.test.ts',
   'test/k8s/cluster/helm-values.test.ts',

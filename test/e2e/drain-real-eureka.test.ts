@@ -9,6 +9,7 @@ import { EurekaClient } from '../../src/eureka/client';
 import { startDrainer, type DrainerProcess } from './support/drainer-process';
 import { pollUntil } from './support/poll';
 import { assertJavaToolchain, freePort, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
+import type { DrainReport } from '../../src/drain/report';
 
 jest.setTimeout(180_000);
 
@@ -62,7 +63,7 @@ afterAll(async () => {
 test('a drain takes the instance out on every server, verifies, waits the scaled window, then cleans up', async () => {
   const started = Date.now();
   const response = await fetch(`${drainer.url}/prestop`);
-  const report = (await response.json()) as Record<string, any>;
+  const report = (await response.json()) as DrainReport;
   const tookMs = Date.now() - started;
   expect(response.status).toBe(200);
   expect(report.outcome).toBe('verified');
@@ -70,12 +71,12 @@ test('a drain takes the instance out on every server, verifies, waits the scaled
   expect(report.servers).toHaveLength(2);
   for (const s of report.servers) expect(s).toMatchObject({ put: 'ok', verified: true });
   // Waited fetch (1 s) + LB (2 s) + tail (1 s) after the last server was verified, and no more than the plan.
-  const lastVerifiedMs = Math.max(...report.servers.map((s: { cacheVerifiedMs: number }) => s.cacheVerifiedMs));
+  const lastVerifiedMs = Math.max(...report.servers.map((s) => s.cacheVerifiedMs!));
   expect(report.durationMs).toBeGreaterThanOrEqual(lastVerifiedMs + 4_000);
   expect(report.durationMs).toBeLessThanOrEqual(report.plan.drainMs + 1_500);
   process.stdout.write(
     `real-eureka drain: ${report.durationMs} ms (plan ${report.plan.drainMs} ms; servers verified at ${report.servers
-      .map((s: { cacheVerifiedMs: number }) => s.cacheVerifiedMs)
+      .map((s) => s.cacheVerifiedMs)
       .join(' / ')} ms; wall ${tookMs} ms)\n`,
   );
 

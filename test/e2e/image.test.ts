@@ -7,6 +7,7 @@
  * platforms, linux/amd64 and linux/arm64: the arm64 root filesystem runs under qemu user-mode emulation
  * (qemu-aarch64-static -L <rootfs>). Built twice from the same inputs, the archive is the same bytes.
  */
+import { expect } from '@jest/globals';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -242,7 +243,7 @@ describe('the image runs', () => {
     const health = await Promise.race([
       pollUntil('/healthz of the image', async () => {
         const answer = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-        return answer?.status === 200 ? ((await answer.json()) as unknown) : undefined;
+        return answer?.status === 200 ? (await answer.json()) : undefined;
       }),
       exit.then((code) => {
         throw new Error(`the image exited ${code} before /healthz answered:\n${out.text()}`);
@@ -317,7 +318,7 @@ describe('the linux/arm64 image', () => {
           '/healthz of the arm64 image',
           async () => {
             const answer = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-            return answer?.status === 200 ? ((await answer.json()) as unknown) : undefined;
+            return answer?.status === 200 ? (await answer.json()) : undefined;
           },
           60_000,
         ),

@@ -4,11 +4,13 @@
  * then the `eureka-drainer` command run from there with npx on Node.js 26: --version, `plan` and `inject` on a
  * sample Deployment. Needs dist/ built (npm test builds it first).
  */
+import { expect } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
+import type { Deployment } from '../helpers/manifest';
 
 jest.setTimeout(300_000);
 
@@ -101,8 +103,8 @@ test('npx eureka-drainer inject -f deployment.yaml adds the drainer as a native 
   const result = npx(['inject', '-f', 'deployment.yaml']);
   expect(result.status).toBe(0);
   expect(result.stderr).toContain('eureka-drainer inject: 1 injected, 0 unchanged, 0 refused');
-  const spec = (YAML.parse(result.stdout) as { spec: { template: { spec: Record<string, any> } } }).spec.template.spec;
+  const spec = (YAML.parse(result.stdout) as Deployment).spec.template.spec;
   expect(spec.initContainers).toEqual([expect.objectContaining({ name: 'eureka-drainer', image: `ghcr.io/eureka-drainer/eureka-drainer:${pkg.version}`, restartPolicy: 'Always' })]);
-  expect(spec.containers[0].lifecycle.preStop.httpGet).toMatchObject({ path: '/prestop', port: 8787 });
-  expect(spec.initContainers[0].env).toEqual(expect.arrayContaining([{ name: 'DRAINER_GRACE_PERIOD_SECONDS', value: '140' }, { name: 'SPRING_APPLICATION_NAME', value: 'orders' }]));
+  expect(spec.containers[0]!.lifecycle!.preStop!.httpGet).toMatchObject({ path: '/prestop', port: 8787 });
+  expect(spec.initContainers![0]!.env).toEqual(expect.arrayContaining([{ name: 'DRAINER_GRACE_PERIOD_SECONDS', value: '140' }, { name: 'SPRING_APPLICATION_NAME', value: 'orders' }]));
 });

@@ -19,6 +19,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
+import type { Deployment, Manifest } from '../../helpers/manifest';
 import { terminatePod, timeline } from './kubelet';
 import { failureSummary } from './load';
 import { hookFrom, type ManifestSource } from './manifest';
@@ -33,9 +34,9 @@ const dir = mkdtempSync(join(tmpdir(), 'older-manifest-'));
 /** k8s/classic-sidecar.yaml without the drainer container's lifecycle: a user's manifest from before /prestop/join. */
 const OLDER = join(dir, 'classic-sidecar-without-drainer-hook.yaml') as ManifestSource;
 {
-  const docs = YAML.parseAllDocuments(readFileSync(resolve(ROOT, 'k8s/classic-sidecar.yaml'), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
-  const deployment = docs.find((d) => d.kind === 'Deployment')!;
-  const drainer = (deployment.spec.template.spec.containers as Record<string, any>[]).find((c) => String(c.image).includes('eureka-drainer'))!;
+  const docs = YAML.parseAllDocuments(readFileSync(resolve(ROOT, 'k8s/classic-sidecar.yaml'), 'utf8')).map((d) => d.toJSON() as Manifest);
+  const deployment = docs.find((d) => d.kind === 'Deployment') as Deployment;
+  const drainer = deployment.spec.template.spec.containers.find((c) => String(c.image).includes('eureka-drainer'))!;
   if (!drainer.lifecycle?.preStop) throw new Error('k8s/classic-sidecar.yaml: the drainer has no preStop to remove (update this test)');
   delete drainer.lifecycle;
   writeFileSync(OLDER, docs.map((d) => YAML.stringify(d)).join('---\n'));

@@ -16,6 +16,7 @@ import YAML from 'yaml';
 import { parseConfig } from '../../../src/config';
 import { computePlan } from '../../../src/plan';
 import { validate } from '../../helpers/k8s-schemas';
+import type { ConfigMap, Deployment, Manifest } from '../../helpers/manifest';
 import type { ManifestSource } from './manifest';
 import { describeRollOut, expectCleanVerifiedRollOut, expectShippedOrder, rollOut, stackForFile } from './scenario';
 import type { DemoInstance } from './stack';
@@ -30,9 +31,8 @@ const RATE = 100;
 const cli = execFileSync(process.execPath, [resolve(ROOT, 'dist/main.js'), 'inject', '-f', resolve(ROOT, FIXTURE)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const INJECTED_FILE = join(mkdtempSync(join(tmpdir(), 'injected-pod-')), 'demo-deployment.injected.yaml');
 writeFileSync(INJECTED_FILE, cli);
-type Json = Record<string, any>;
-const objects = YAML.parseAllDocuments(cli).map((d) => d.toJSON() as Json);
-const deployment = objects.find((o) => o.kind === 'Deployment')!;
+const objects = YAML.parseAllDocuments(cli).map((d) => d.toJSON() as Manifest);
+const deployment = objects.find((o) => o.kind === 'Deployment') as Deployment;
 const INJECTED_GRACE = Number(deployment.spec.template.spec.terminationGracePeriodSeconds);
 
 // The stack runs the pod with the grace period the CLI wrote (no substitution of it).
@@ -42,14 +42,14 @@ afterEach(() => suite.stopLoads());
 
 test("the CLI's grace period is eureka-drainer plan's for the fixture's values, raised from the default 30 s", () => {
   const spec = deployment.spec.template.spec;
-  const drainer = spec.initContainers.find((c: Json) => c.name === 'eureka-drainer');
-  const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'demo-drainer')!.data;
-  const appEnv = Object.fromEntries(spec.containers[0].env.map((e: Json) => [e.name, e.value]));
+  const drainer = spec.initContainers!.find((c) => c.name === 'eureka-drainer')!;
+  const configMap = (objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'demo-drainer') as ConfigMap).data;
+  const appEnv = Object.fromEntries(spec.containers[0]!.env!.map((e) => [e.name, e.value]));
   const plan = computePlan(parseConfig({ ...configMap, ...appEnv }, { requireTarget: false }).timings);
   expect(INJECTED_GRACE).toBe(Math.ceil(plan.requiredGraceMs / 1000));
   expect(INJECTED_GRACE).toBeGreaterThan(30);
-  expect(drainer.env.find((e: Json) => e.name === 'DRAINER_GRACE_PERIOD_SECONDS').value).toBe(String(INJECTED_GRACE));
-  expect(spec.containers[0].lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } } });
+  expect(drainer.env!.find((e) => e.name === 'DRAINER_GRACE_PERIOD_SECONDS')!.value).toBe(String(INJECTED_GRACE));
+  expect(spec.containers[0]!.lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } } });
   // The CLI's output is valid against the Kubernetes schemas (kubernetes-models; ESM-only, so its own process).
   expect(validate(objects)).toEqual([
     { kind: 'ConfigMap', name: 'demo-drainer', ok: true },

@@ -23,6 +23,7 @@ import {
   OWNER_MANIFEST,
   PLAIN,
   rawInstance,
+  type RawInstance,
   rollOutOwned,
   startOwnedPod,
   stopOwnedPods,
@@ -81,7 +82,7 @@ async function statusOnBoth(id: string): Promise<[string | null, string | null]>
 }
 
 /** Every field a Spring Cloud caller reads, as the server stores the drainer's registration. */
-function expectCompleteInstance(instance: Record<string, any> | null, owned: OwnedPod, status = 'UP'): void {
+function expectCompleteInstance(instance: RawInstance | null, owned: OwnedPod, status = 'UP'): void {
   const port = owned.app.port;
   expect(instance).toMatchObject({
     instanceId: owned.instanceId,
@@ -189,7 +190,7 @@ test('the instance is on both servers with every field, the gateway routes lb://
   const live = (await rawInstance(s.eurekaA, p1.instanceId))!;
   out(`registered on ${s.eurekaA.name}: ${JSON.stringify(live)}`);
   // The registered health URL is the app's, on the pod address.
-  expect((await fetch(live.healthCheckUrl as string)).status).toBe(200);
+  expect((await fetch(live.healthCheckUrl)).status).toBe(200);
 
   await waitRoutedPlain(s.gateway.url, [p1.instanceId, p2.instanceId]);
 
@@ -264,7 +265,7 @@ test('one Eureka server stopped: the heartbeats fail over and the instance stays
     await load.waitForServed(p1.instanceId, 20);
     const logsFrom = p1.drainer.logs.length;
     const beatsBefore = await metricValue(p1.drainer, 'eureka_drainer_heartbeats_total', { result: 'success' });
-    const renewedBefore = (await rawInstance(other, p1.instanceId))!.leaseInfo.lastRenewalTimestamp as number;
+    const renewedBefore = (await rawInstance(other, p1.instanceId))!.leaseInfo.lastRenewalTimestamp;
     await stopped.stop();
     const stoppedAt = Date.now();
     // Four heartbeat intervals with one server gone: on the other it stays UP and its lease keeps being renewed.
@@ -273,7 +274,7 @@ test('one Eureka server stopped: the heartbeats fail over and the instance stays
       statuses.push((await rawInstance(other, p1.instanceId))?.status ?? null);
       await sleep(200);
     }
-    const renewedAfter = (await rawInstance(other, p1.instanceId))!.leaseInfo.lastRenewalTimestamp as number;
+    const renewedAfter = (await rawInstance(other, p1.instanceId))!.leaseInfo.lastRenewalTimestamp;
     const beats = (await metricValue(p1.drainer, 'eureka_drainer_heartbeats_total', { result: 'success' })) - beatsBefore;
     const failed = p1.drainer.logs.slice(logsFrom).filter((l) => l.msg === 'heartbeat failed' && String(l.server).includes(address));
     const result = await stopLoad(load);
@@ -317,7 +318,7 @@ test('an external DELETE on both servers is healed by the drainer re-registering
     async () => {
       const views = await Promise.all(servers().map((server) => rawInstance(server, p1.instanceId)));
       healed = views;
-      return views.every((v) => v?.status === 'UP' && (v.leaseInfo.registrationTimestamp as number) >= deletedAt) ? Date.now() : undefined;
+      return views.every((v) => v?.status === 'UP' && v.leaseInfo.registrationTimestamp >= deletedAt) ? Date.now() : undefined;
     },
     10_000,
     50,

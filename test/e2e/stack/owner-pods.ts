@@ -21,6 +21,7 @@ import { childProcess, terminatePod, type ContainerProcess } from './kubelet';
 import { hookFrom, podFromManifest, type ManifestPod, type ManifestSource, type PortMap } from './manifest';
 import type { PrestopReport, RollOut } from './scenario';
 import { SCALED, SCALED_GRACE_SECONDS, type StackTimings } from './stack';
+import type { Deployment, Manifest } from '../../helpers/manifest';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const PLAIN_APP_JS = resolve(ROOT, 'test/e2e/fixtures/plain-app.js');
@@ -41,9 +42,9 @@ export const HEALTH_INTERVAL_SECONDS = 0.5;
  * shipped file (as hook-order.test.ts does for its older manifest).
  */
 export function nativeOwnerManifest(): ManifestSource {
-  const docs = YAML.parseAllDocuments(readFileSync(resolve(ROOT, OWNER_MANIFEST), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
-  const spec = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec as Record<string, any>;
-  const containers = spec.containers as Record<string, any>[];
+  const docs = YAML.parseAllDocuments(readFileSync(resolve(ROOT, OWNER_MANIFEST), 'utf8')).map((d) => d.toJSON() as Manifest);
+  const spec = (docs.find((d) => d.kind === 'Deployment') as Deployment).spec.template.spec;
+  const containers = spec.containers;
   const drainer = containers.find((c) => String(c.image).includes('eureka-drainer'));
   if (!drainer) throw new Error(`${OWNER_MANIFEST}: no eureka-drainer container (update owner-pods.ts)`);
   delete drainer.lifecycle;
@@ -72,8 +73,8 @@ export async function startPlainApp(host: string, port: number, label: string): 
   const events: Record<string, unknown>[] = [];
   let buffer = '';
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  child.stdout!.on('data', (c: Buffer) => {
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  child.stdout.on('data', (c: Buffer) => {
     buffer += c.toString('utf8');
     for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
       const line = buffer.slice(0, nl);
@@ -245,18 +246,26 @@ export async function rollOutOwned(owned: OwnedPod): Promise<RollOut> {
   return { record, report: JSON.parse(hook.body) as PrestopReport };
 }
 
+/** A registration as the server answers it: the fields read by name typed, the rest compared whole. */
+export interface RawInstance {
+  status: string;
+  healthCheckUrl: string;
+  leaseInfo: { lastRenewalTimestamp: number; registrationTimestamp: number; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
 /**
  * The live registration (`GET /eureka/apps/PLAIN/{id}`, not cached) exactly as the server answers it, no codec
  * in between: the fields a Java caller will read. null on 404.
  */
-export async function rawInstance(server: SpringApp, instanceId: string): Promise<Record<string, any> | null> {
+export async function rawInstance(server: SpringApp, instanceId: string): Promise<RawInstance | null> {
   const response = await fetch(`${server.url}/eureka/apps/${PLAIN.toUpperCase()}/${encodeURIComponent(instanceId)}`, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(3_000) });
   if (response.status === 404) {
     await response.body?.cancel();
     return null;
   }
   if (!response.ok) throw new Error(`${server.name} answered ${response.status}`);
-  return ((await response.json()) as { instance: Record<string, any> }).instance;
+  return ((await response.json()) as { instance: RawInstance }).instance;
 }
 
 /** One value of the drainer's /metrics (summed over series matching `labels`), 0 when absent. */

@@ -31,7 +31,7 @@ export async function startDrainer(env: Record<string, string>, timeoutMs = 15_0
   const waiters = new Set<() => void>();
   let stderr = '';
   let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString('utf8');
     let newline = buffer.indexOf('\n');
     while (newline >= 0) {
@@ -46,7 +46,7 @@ export async function startDrainer(env: Record<string, string>, timeoutMs = 15_0
     }
     for (const wake of waiters) wake();
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((done) =>
     child.once('exit', (code) => {
       running.delete(child);
