@@ -73,7 +73,7 @@ test('A1: /prestop, abort mid-drain (back UP on both servers, traffic returns), 
   const servedAgain = load.stats(target.instanceId)!.served - servedAtAbort;
 
   const putsBeforeTermination = metricValue(await readMetrics(target), 'eureka_requests_total', { operation: 'put_status' });
-  const logsWhileIdle = target.drainer!.logs.slice(logsAtAbort).map((l) => `${String(l.msg)}${l.server ? ` ${String(l.server)}` : ''}`);
+  const logsWhileIdle = target.drainer!.logs.slice(logsAtAbort).map((l) => `${String(l.msg)}${l.server ? ` ${l.server as string}` : ''}`);
 
   // The pod terminates: the classic sidecar's SIGTERM wins the race, then the kubelet runs both hooks.
   const sigtermAt = Date.now();

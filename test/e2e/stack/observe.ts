@@ -70,7 +70,7 @@ export function metricValue(text: string, name: string, labels: Readonly<Record<
     if (!line.startsWith(`eureka_drainer_${name}`)) continue;
     const m = /^([a-z_]+)(?:\{([^}]*)\})? ([0-9.eE+-]+)$/.exec(line);
     if (!m || m[1] !== `eureka_drainer_${name}`) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g)].map((x): [string, string] => [x[1]!, x[2]!]));
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
   }
   return sum;
