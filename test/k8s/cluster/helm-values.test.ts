@@ -58,7 +58,7 @@ function drainerIn(pod: Json): Json {
 }
 
 const appOf = (pod: Json): Json => arr(obj(pod['spec'])['containers']).find((c) => c['name'] === 'app')!;
-const envOf = (container: Json): Record<string, unknown> => Object.fromEntries(arr(container['env']).map((e) => [e['name'], e['value'] ?? e['valueFrom']]));
+const envOf = (container: Json): Record<string, unknown> => Object.fromEntries(arr(container['env']).map((e) => [e['name'] as string, e['value'] ?? e['valueFrom']]));
 
 beforeAll(async () => {
   assertInCluster();

@@ -38,7 +38,7 @@ test('(1) the kubelet calls from the pod’s default gateway: admitted without a
   await runPod(file, pod);
   const t = await deleteUnderLoad(file, 'tokenless');
   const { drainer, report, load: result } = t;
-  const refused = drainer.json().filter((l) => typeof l['msg'] === 'string' && (l['msg'] as string).includes('refused'));
+  const refused = drainer.json().filter((l) => typeof l['msg'] === 'string' && l['msg'].includes('refused'));
   console.log(`${describeTermination('tokenless', t)}; refusals ${JSON.stringify(refused)}`);
   expect(refused).toEqual([]);
   expect(report?.['outcome']).toBe('verified');

@@ -92,7 +92,7 @@ export function podStatus(pod: Json): PodStatus {
   const containers = [...((status['initContainerStatuses'] ?? []) as Json[]), ...((status['containerStatuses'] ?? []) as Json[])];
   return {
     name: String(meta['name']),
-    phase: String(status['phase'] ?? ''),
+    phase: (status['phase'] as string | undefined) ?? '',
     podIP: status['podIP'] as string | undefined,
     ready: conditions.some((c) => c['type'] === 'Ready' && c['status'] === 'True'),
     deletionTimestamp: meta['deletionTimestamp'] as string | undefined,
@@ -173,7 +173,7 @@ export class LogFollower {
 
   /** The first log line whose msg starts with `msg`. */
   find(msg: string): Json | undefined {
-    return this.json().find((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith(msg));
+    return this.json().find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith(msg));
   }
 
   async stop(): Promise<void> {

@@ -83,7 +83,7 @@ export function nodeJava(): { java: string; mounts: string[] } {
 export function setEnv(container: Json, name: string, value: string, substituted: Workload['substituted'], label: string): void {
   const env = arr(container['env']);
   const existing = env.find((e) => e['name'] === name);
-  substituted[`${label} ${name}`] = [existing ? String(existing['value'] ?? JSON.stringify(existing['valueFrom'])) : undefined, value];
+  substituted[`${label} ${name}`] = [existing ? String((existing['value'] as string | undefined) ?? JSON.stringify(existing['valueFrom'])) : undefined, value];
   if (existing) {
     delete existing['valueFrom'];
     existing['value'] = value;
