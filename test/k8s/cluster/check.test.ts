@@ -28,6 +28,8 @@ import { apply, assertInCluster, createNamespace, deleteNamespace, kubectl, kube
 import { pollUntil } from '../../e2e/support/poll';
 import { recordResult } from './support/results';
 import { HOST_RUNTIME_IMAGE } from './support/workloads';
+import type { PodCheck } from '../../../src/check/pod-check';
+import type { CheckReport } from '../../../src/check/report';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -56,7 +58,9 @@ function rows(stdout: string): string[][] {
     .map((l) => l.split(/\s{2,}/).slice(0, 3));
 }
 
-const mine = (report: Json): Json[] => (report.pods as Json[]).filter((p) => String(p.namespace).startsWith('edk8s-chk-'));
+/** `check -o json`'s output (formatJson of the report). */
+const reportOf = (stdout: string): CheckReport => JSON.parse(stdout) as CheckReport;
+const mine = (report: CheckReport): PodCheck[] => report.pods.filter((p) => String(p.namespace).startsWith('edk8s-chk-'));
 
 beforeAll(async () => {
   assertInCluster();
@@ -101,7 +105,7 @@ test('a namespace where all is well: exit 0, the injected pod checked, the opted
   expect(table).toEqual({ code: 0, stdout: 'checked 1 pod (1 with the drainer): no problems\n', stderr: '' });
   const json = check(['-n', CLEAN, '-o', 'json']);
   expect(json.code).toBe(0);
-  expect(JSON.parse(json.stdout).pods).toEqual([{ namespace: CLEAN, name: 'ok', coverage: 'namespace', drainer: 'native', problems: [], notes: [] }]);
+  expect(reportOf(json.stdout).pods).toEqual([{ namespace: CLEAN, name: 'ok', coverage: 'namespace', drainer: 'native', problems: [], notes: [] }]);
   recordResult('check: a clean opted-in namespace', { exit: table.code, summary: table.stdout.trim() });
 });
 
@@ -119,19 +123,19 @@ test('one pod of each kind: exit 1, one table line each, the reasons in the JSON
 
   const json = check(['-n', IN, '--output', 'json']);
   expect(json.code).toBe(1);
-  const byName = Object.fromEntries((JSON.parse(json.stdout).pods as Json[]).map((p) => [p.name, p]));
+  const byName = Object.fromEntries(reportOf(json.stdout).pods.map((p) => [p.name, p]));
   // The injected 137 s planned the default 10 s tail; the ConfigMap's 300 s makes it 290 s more.
-  expect(byName['grace-short'].problems[0].message).toMatch(/^terminationGracePeriodSeconds 137 is shorter than the 427s the drain needs/);
-  expect(byName['no-drainer'].problems[0].message).toMatch(/the webhook refuses it \(the drainer would not know the Eureka servers/);
-  expect(byName['other-image'].problems[0].message).toBe(`the drainer runs ${HOST_RUNTIME_IMAGE}, not ghcr.io/eureka-drainer/eureka-drainer:0.1.0`);
-  expect(byName['prestop-elsewhere'].problems[0].message).toBe("app container app's preStop (exec /usr/bin/sleep 5) does not call the drainer's /prestop on port 8787");
+  expect(byName['grace-short']!.problems[0]!.message).toMatch(/^terminationGracePeriodSeconds 137 is shorter than the 427s the drain needs/);
+  expect(byName['no-drainer']!.problems[0]!.message).toMatch(/the webhook refuses it \(the drainer would not know the Eureka servers/);
+  expect(byName['other-image']!.problems[0]!.message).toBe(`the drainer runs ${HOST_RUNTIME_IMAGE}, not ghcr.io/eureka-drainer/eureka-drainer:0.1.0`);
+  expect(byName['prestop-elsewhere']!.problems[0]!.message).toBe("app container app's preStop (exec /usr/bin/sleep 5) does not call the drainer's /prestop on port 8787");
   recordResult('check: one pod of each kind', { exit: table.code, rows: rows(table.stdout).map((r) => `${r[1]}: ${r[2]}`) });
 });
 
 test('all namespaces (the default): a labelled pod elsewhere is found, a plain one is not looked at', () => {
   const json = check(['-o', 'json']);
   expect(json.code).toBe(1);
-  const found = mine(JSON.parse(json.stdout)).map((p) => [p.namespace, p.name, p.coverage, (p.problems as Json[]).map((x) => x.kind).join(',')]);
+  const found = mine(reportOf(json.stdout)).map((p) => [p.namespace, p.name, p.coverage, p.problems.map((x) => x.kind).join(',')]);
   expect(found).toEqual([
     [CLEAN, 'ok', 'namespace', ''],
     [IN, 'grace-short', 'namespace', 'grace'],
@@ -154,7 +158,7 @@ test("what cannot be read: exit 2 and the apiserver's or the kubeconfig's reason
 
 /** A kubeconfig for the cluster whose user is an exec credential plugin printing `token`; current context broken. */
 async function execKubeconfig(token: string): Promise<{ file: string; calls: string }> {
-  const admin = (await kubectlJson(['config', 'view', '--raw', '--minify'])) as Json;
+  const admin = await kubectlJson<Json>(['config', 'view', '--raw', '--minify']);
   const cluster = (admin.clusters as Json[])[0]!.cluster as Json;
   const dir = mkdtempSync(join(tmpdir(), 'edk8s-chk-'));
   const calls = join(dir, 'calls');
@@ -214,7 +218,7 @@ test('an exec credential plugin, a context picked with --context, and only read 
   const viaPlugin = check(['--context', 'checker', '-n', IN, '-o', 'json'], env);
   expect(viaPlugin.stderr).toBe('');
   expect(viaPlugin.code).toBe(1);
-  expect((JSON.parse(viaPlugin.stdout).pods as Json[]).map((p) => `${p.name}: ${(p.problems as Json[]).map((x) => x.kind).join(',')}`)).toEqual([
+  expect(reportOf(viaPlugin.stdout).pods.map((p) => `${p.name}: ${p.problems.map((x) => x.kind).join(',')}`)).toEqual([
     'grace-short: grace',
     'no-drainer: no-drainer',
     'other-image: image',
@@ -222,7 +226,7 @@ test('an exec credential plugin, a context picked with --context, and only read 
   ]);
   expect(existsSync(calls) && readFileSync(calls, 'utf8').length).toBeGreaterThan(0);
   // The same as the admin sees: the ConfigMap was read with only `get` on configmaps.
-  expect(JSON.parse(viaPlugin.stdout).pods).toEqual(JSON.parse(check(['-n', IN, '-o', 'json']).stdout).pods);
+  expect(reportOf(viaPlugin.stdout).pods).toEqual(reportOf(check(['-n', IN, '-o', 'json']).stdout).pods);
 
   const all = check(['--context', 'checker'], env);
   expect(all.code).toBe(1);
@@ -232,7 +236,7 @@ test('an exec credential plugin, a context picked with --context, and only read 
 
 test('in a pod: the in-cluster configuration (the service account’s projected token and CA) gives the same answer', async () => {
   await applyReader();
-  const image = process.env['EUREKA_DRAINER_TEST_IMAGE'] ?? `ghcr.io/eureka-drainer/eureka-drainer:${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string}`;
+  const image = process.env['EUREKA_DRAINER_TEST_IMAGE'] ?? `ghcr.io/eureka-drainer/eureka-drainer:${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`;
   // The product image's own entrypoint (node /app/dist/main.js) with the check's arguments.
   await apply([
     {
