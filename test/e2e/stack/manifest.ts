@@ -92,6 +92,11 @@ export interface PodSubstitutions {
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
 const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+/** A YAML scalar as the text the kubelet reads; a map or a list where a scalar belongs is a mistake in the manifest. */
+function text(v: unknown): string {
+  if (typeof v === 'object' && v !== null) throw new Error(`expected a scalar, found ${JSON.stringify(v)} (teach manifest.ts)`);
+  return String(v);
+}
 
 function documents(file: string): Json[] {
   return YAML.parseAllDocuments(readFileSync(resolve(ROOT, file), 'utf8')).map((d) => d.toJSON() as Json).filter(Boolean);
@@ -125,7 +130,7 @@ export function renderComponent(userDeployment: Json): Json {
   for (const patch of arr(kustomization.patches)) {
     const target = obj(patch.target);
     if (target.kind && target.kind !== rendered.kind) continue;
-    const [key, value] = String(target.labelSelector ?? '').split('=');
+    const [key, value] = text(target.labelSelector ?? '').split('=');
     if (key && obj(obj(rendered.metadata).labels)[key] !== value) continue;
     rendered = applyJsonPatchAdd(rendered, documents(`k8s/component/${String(patch.path)}`)[0] as unknown as Json[]);
   }
@@ -183,7 +188,7 @@ function httpGetOf(handler: unknown, container: Json, what: string): ManifestHtt
   if (!get.path && !get.port) return undefined;
   const headers: Record<string, string> = {};
   for (const h of arr(get.httpHeaders)) headers[String(h.name)] = String(h.value);
-  return { path: String(get.path ?? '/'), port: resolvePort(get.port, container, what), headers };
+  return { path: text(get.path ?? '/'), port: resolvePort(get.port, container, what), headers };
 }
 
 function probeOf(probe: unknown, container: Json, what: string): ManifestProbe | undefined {
@@ -222,7 +227,7 @@ export function podFromManifest(source: ManifestSource, subs: PodSubstitutions):
   const spec = obj(obj(obj(deployment.spec).template).spec);
   const containers = arr(spec.containers);
   const inits = arr(spec.initContainers);
-  const drainerIn = [...containers, ...inits].filter((c) => String(c.image ?? '').includes('eureka-drainer'));
+  const drainerIn = [...containers, ...inits].filter((c) => text(c.image ?? '').includes('eureka-drainer'));
   if (drainerIn.length !== 1) throw new Error(`${source}: expected one eureka-drainer container, found ${drainerIn.length}`);
   const drainerSpec = drainerIn[0]!;
   const native = inits.includes(drainerSpec);
@@ -242,14 +247,14 @@ export function podFromManifest(source: ManifestSource, subs: PodSubstitutions):
   for (const from of arr(drainerSpec.envFrom)) {
     const cm = obj(from.configMapRef);
     const sec = obj(from.secretRef);
-    const values = cm.name ? configMaps[String(cm.name)] : sec.name ? secrets[String(sec.name)] : undefined;
+    const values = cm.name ? configMaps[text(cm.name)] : sec.name ? secrets[text(sec.name)] : undefined;
     if (!values && !(cm.optional ?? sec.optional)) throw new Error(`${source}: envFrom ${String(cm.name ?? sec.name)} is not provided`);
     Object.assign(env, values ?? {});
   }
   for (const e of arr(drainerSpec.env)) {
     const name = String(e.name);
     if (e.value !== undefined) {
-      env[name] = String(e.value);
+      env[name] = text(e.value);
       continue;
     }
     const from = obj(e.valueFrom);
@@ -260,15 +265,15 @@ export function podFromManifest(source: ManifestSource, subs: PodSubstitutions):
     else if (field === 'status.hostIP') env[name] = subs.nodeIp;
     else if (field === 'metadata.name') env[name] = subs.podName;
     else if (secretRef.name) {
-      const value = secrets[String(secretRef.name)]?.[String(secretRef.key)];
-      if (value === undefined) throw new Error(`${source}: secretKeyRef ${String(secretRef.name)}/${String(secretRef.key)} is not provided`);
+      const value = secrets[text(secretRef.name)]?.[text(secretRef.key)];
+      if (value === undefined) throw new Error(`${source}: secretKeyRef ${text(secretRef.name)}/${text(secretRef.key)} is not provided`);
       env[name] = value;
     } else if (cmRef.name) {
-      const value = configMaps[String(cmRef.name)]?.[String(cmRef.key)];
-      if (value === undefined) throw new Error(`${source}: configMapKeyRef ${String(cmRef.name)}/${String(cmRef.key)} is not provided`);
+      const value = configMaps[text(cmRef.name)]?.[text(cmRef.key)];
+      if (value === undefined) throw new Error(`${source}: configMapKeyRef ${text(cmRef.name)}/${text(cmRef.key)} is not provided`);
       env[name] = value;
     } else throw new Error(`${source}: env ${name}: valueFrom ${JSON.stringify(from)} not understood (teach manifest.ts)`);
-    if (field) substituted[name] = [`fieldRef ${String(field)}`, env[name]!];
+    if (field) substituted[name] = [`fieldRef ${text(field)}`, env[name]];
   }
 
   const set = (name: string, value: string): void => {
@@ -281,7 +286,7 @@ export function podFromManifest(source: ManifestSource, subs: PodSubstitutions):
   for (const name of ['DRAINER_APP_NAME', 'SPRING_APPLICATION_NAME']) if (env[name] !== undefined) set(name, subs.appName);
   for (const name of ['DRAINER_APP_PORT', 'SERVER_PORT']) {
     if (env[name] === undefined) continue;
-    if (!appPortInManifest.includes(env[name]!)) throw new Error(`${source}: ${name}=${env[name]} is not a port of the app container (${appPortInManifest.join(', ')})`);
+    if (!appPortInManifest.includes(env[name])) throw new Error(`${source}: ${name}=${env[name]} is not a port of the app container (${appPortInManifest.join(', ')})`);
     set(name, String(subs.appPort));
   }
   if (env.DRAINER_GRACE_PERIOD_SECONDS === undefined) throw new Error(`${source}: the drainer does not get DRAINER_GRACE_PERIOD_SECONDS`);
@@ -302,7 +307,7 @@ export function podFromManifest(source: ManifestSource, subs: PodSubstitutions):
     const startupProbe = probeOf(c.startupProbe, c, `${source} ${name} startupProbe`);
     return {
       name,
-      ports: arr(c.ports).map((p) => ({ ...(p.name ? { name: String(p.name) } : {}), containerPort: Number(p.containerPort) })),
+      ports: arr(c.ports).map((p) => ({ ...(p.name ? { name: text(p.name) } : {}), containerPort: Number(p.containerPort) })),
       env: withEnv,
       ...(preStop ? { preStop } : {}),
       ...(readinessProbe ? { readinessProbe } : {}),
