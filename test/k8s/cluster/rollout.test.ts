@@ -55,7 +55,7 @@ function reports(followers: readonly LogFollower[]): Record<string, unknown>[] {
 
 /** When each drainer logged `drain started` (epoch ms), by pod: the times failures are read against. */
 function drainStarts(pods: readonly PodStatus[], followers: readonly LogFollower[]): Record<string, number> {
-  return Object.fromEntries(pods.map((p, i) => [p.name, Date.parse(String(followers[i]?.find('drain started')?.['time'] ?? ''))]));
+  return Object.fromEntries(pods.map((p, i) => [p.name, Date.parse((followers[i]?.find('drain started')?.['time'] as string | undefined) ?? '')]));
 }
 
 /**
