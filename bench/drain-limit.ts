@@ -63,13 +63,23 @@ export function physicalLimitMs(lastServed: LastServed | null): number | null {
 export function provableBoundMs(terms: BoundTerms, lastServed: LastServed | null): number | null {
   assertTime('registryFetchMs', terms.registryFetchMs, { nonNegative: true });
   assertTime('loadBalancerMs', terms.loadBalancerMs, { nonNegative: true });
-  if (terms.flipsMs.length === 0) throw new Error('no server flips: the drain report lists no servers');
-  if (terms.flipsMs.some((flip) => flip === null)) return null;
-  const flips = terms.flipsMs as readonly number[];
-  flips.forEach((flip, i) => assertTime(`flipsMs[${i}]`, flip, { nonNegative: false }));
-  const windowEndMs = Math.max(...flips) + terms.registryFetchMs + terms.loadBalancerMs;
+  const flipMs = slowestFlipMs(terms.flipsMs);
+  if (flipMs === null) return null;
+  const windowEndMs = flipMs + terms.registryFetchMs + terms.loadBalancerMs;
   const inFlightEndMs = physicalLimitMs(lastServed) ?? 0;
   return Math.max(windowEndMs, inFlightEndMs);
+}
+
+/** Pure: the last server's observed flip; null when a server has none. */
+export function slowestFlipMs(flipsMs: readonly (number | null)[]): number | null {
+  if (flipsMs.length === 0) throw new Error('no server flips: the drain report lists no servers');
+  let slowest = -Infinity;
+  for (const [i, flip] of flipsMs.entries()) {
+    if (flip === null) return null;
+    assertTime(`flipsMs[${i}]`, flip, { nonNegative: false });
+    slowest = Math.max(slowest, flip);
+  }
+  return slowest;
 }
 
 /** Pure: `part ÷ whole` to two decimals; null when either is unknown or the whole is not positive. */
@@ -84,14 +94,12 @@ export function drainLimit(drainMs: number, lastServed: LastServed | null, terms
   assertTime('drainMs', drainMs, { nonNegative: true });
   const limit = physicalLimitMs(lastServed);
   const bound = terms ? provableBoundMs(terms, lastServed) : null;
-  const flips = terms?.flipsMs ?? [];
-  const slowestFlipMs = flips.length > 0 && flips.every((f) => f !== null) ? Math.max(...(flips as readonly number[])) : null;
   return {
     drainMs,
     lastServed,
     physicalLimitMs: limit,
     drainOverLimit: ratio(drainMs, limit),
-    slowestFlipMs,
+    slowestFlipMs: terms ? slowestFlipMs(terms.flipsMs) : null,
     boundMs: bound,
     drainOverBound: ratio(drainMs, bound),
   };
