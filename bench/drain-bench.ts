@@ -17,8 +17,8 @@
  * Phase 1 (scaled: server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s): `--rounds` rounds of each; before
  * each drain a replacement instance is started and routed (a rolling update), so the fleet stays at two.
  * Phase 2 (Spring defaults: cache 30 s, fetch 30 s, LB TTL 35 s, tail 10 s, set on the Eureka servers, the
- * gateway and the drainer): one round of each, on pre-started instances (a replacement would need up to 95 s
- * just to be routed).
+ * gateway and the drainer): `--default-rounds` rounds (default 1) of each, on pre-started instances (a replacement
+ * would need up to 95 s just to be routed).
  *
  * Drain time = the app container's preStop duration (from the kubelet's call to its return, when the app
  * gets SIGTERM). Idle time = drain end minus the answer time of the last request the drained instance served.
