@@ -34,7 +34,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { terminatePod, timeline, type PreStopHook } from '../test/e2e/stack/kubelet';
-import { failureSummary, LoadGenerator } from '../test/e2e/stack/load';
+import { failureSummary, LoadGenerator, type LoadFailure } from '../test/e2e/stack/load';
 import type { PrestopReport } from '../test/e2e/stack/scenario';
 import { drainLimit, type DrainLimit, type LastServed } from './drain-limit';
 import {
@@ -87,7 +87,9 @@ export interface RoundResult {
   readonly idleMs: number | null;
   readonly failed: number;
   readonly failureCauses: Record<string, number>;
-  readonly report?: Pick<PrestopReport, 'outcome' | 'durationMs' | 'plan' | 'actual'> & { readonly cacheVerifiedMs: (number | null)[] };
+  /** When this round's failed requests were sent (first) and seen (last), ms since /prestop; null: none failed. */
+  readonly failureSpan: { readonly firstSentMs: number; readonly lastSeenMs: number } | null;
+  readonly report?: Pick<PrestopReport, 'outcome' | 'durationMs' | 'plan' | 'actual' | 'problems'> & { readonly cacheVerifiedMs: (number | null)[] };
   /** The physical limit and the provable bound, ms since /prestop, and the drain's ratio to each. */
   readonly limit: DrainLimit;
   readonly timeline: Record<string, number | string | boolean>;
@@ -246,7 +248,7 @@ async function drainOnce(
   let flipsMs: (number | null)[] | undefined;
   if (variant !== 'fixed' && hookRecord.body) {
     const r = JSON.parse(hookRecord.body) as DrainerReport;
-    report = { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) };
+    report = reportOf(r);
     flipsMs = flipsSincePrestop(r, hookRecord.startedAt);
   }
   const result: RoundResult = {
@@ -257,13 +259,15 @@ async function drainOnce(
     idleMs: stats ? drainEnd - stats.lastServedAt : null,
     failed: failures.length,
     failureCauses: failureSummary(failures),
+    failureSpan: failureSpan(failures, hookRecord.startedAt),
     ...(report ? { report } : {}),
     limit: limitOf(drainMs, stats, hookRecord.startedAt, stack.timings, flipsMs),
     timeline: timeline(record),
   };
   log(
-    `${variant} #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}, ${limitLine(result.limit)}` +
+    `${variant} #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}${spanText(result.failureSpan)}, ${limitLine(result.limit)}` +
       (report ? ` (outcome ${report.outcome}, verified at ${report.cacheVerifiedMs.join('/')} ms, tail ${report.actual.tailEndedBy} ${report.actual.tailMs} ms)` : '') +
+      (report?.problems.length ? ` problems: ${report.problems.join('; ')}` : '') +
       (record.killed.length ? ` KILLED ${record.killed.join(',')}` : ''),
   );
   return result;
@@ -297,12 +301,13 @@ async function drainOwnedOnce(stack: Stack, load: LoadGenerator, fleet: OwnedPod
     idleMs: stats ? hookRecord.returnedAt! - stats.lastServedAt : null,
     failed: failures.length,
     failureCauses: failureSummary(failures),
-    report: { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) },
+    failureSpan: failureSpan(failures, hookRecord.startedAt),
+    report: reportOf(r),
     limit: limitOf(drainMs, stats, hookRecord.startedAt, stack.timings, flipsSincePrestop(r, hookRecord.startedAt)),
     timeline: timeline(record),
   };
   log(
-    `owner #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}, ${limitLine(result.limit)} (outcome ${r.outcome}, verified at ${result.report!.cacheVerifiedMs.join('/')} ms)` +
+    `owner #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}${spanText(result.failureSpan)}, ${limitLine(result.limit)} (outcome ${r.outcome}, verified at ${result.report!.cacheVerifiedMs.join('/')} ms)` +
       (record.killed.length ? ` KILLED ${record.killed.join(',')}` : ''),
   );
   return result;
@@ -310,6 +315,15 @@ async function drainOwnedOnce(stack: Stack, load: LoadGenerator, fleet: OwnedPod
 
 /** The drainer's answer to /prestop, with its start (on the same clock as the kubelet emulator's records). */
 type DrainerReport = PrestopReport & { readonly startedAt: string };
+
+function reportOf(r: DrainerReport): NonNullable<RoundResult['report']> {
+  return { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, problems: r.problems, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) };
+}
+
+function failureSpan(failures: readonly LoadFailure[], prestopAt: number): RoundResult['failureSpan'] {
+  if (failures.length === 0) return null;
+  return { firstSentMs: Math.min(...failures.map((f) => f.sentAt)) - prestopAt, lastSeenMs: Math.max(...failures.map((f) => f.at)) - prestopAt };
+}
 
 /** Each server's observed flip (`cacheVerifiedMs`, relative to the drainer's start), shifted to ms since /prestop. */
 function flipsSincePrestop(report: DrainerReport, prestopAt: number): (number | null)[] {
@@ -322,6 +336,10 @@ function limitOf(drainMs: number, stats: ReturnType<LoadGenerator['stats']>, pre
   const lastServed: LastServed | null = stats ? { sentMs: stats.lastServedSentAt - prestopAt, answeredMs: stats.lastServedAt - prestopAt } : null;
   const terms = flipsMs ? { flipsMs, registryFetchMs: timings.fetchSeconds * 1000, loadBalancerMs: timings.lbTtlMs } : undefined;
   return drainLimit(drainMs, lastServed, terms);
+}
+
+function spanText(span: RoundResult['failureSpan']): string {
+  return span ? ` (sent from ${span.firstSentMs} ms, last seen ${span.lastSeenMs} ms after /prestop)` : '';
 }
 
 function limitLine(limit: DrainLimit): string {
