@@ -402,10 +402,10 @@ export function formatTable(phase: PhaseResult): string {
       String(s.failed),
       String(s.idleMedianMs ?? '-'),
       String(s.idleWorstMs ?? '-'),
-      String(s.overLimit?.median ?? '-'),
-      String(s.overLimit?.worst ?? '-'),
-      String(s.overBound?.median ?? '-'),
-      String(s.overBound?.worst ?? '-'),
+      times(s.overLimit?.median),
+      times(s.overLimit?.worst),
+      times(s.overBound?.median),
+      times(s.overBound?.worst),
     ]);
   }
   return `${head}\n${alignTable(rows)}\n\nper drain, ms since /prestop (limit: the drained instance's last answer; bound: slowest server flip + fetch + LB, or the last answer if later)\n${alignTable(perDrainRows(phase.rounds))}`;
@@ -423,14 +423,19 @@ function perDrainRows(rounds: readonly RoundResult[]): string[][] {
       String(r.drainMs),
       cell(limit.lastServed?.sentMs),
       cell(limit.physicalLimitMs),
-      cell(limit.drainOverLimit),
+      times(limit.drainOverLimit),
       cell(limit.slowestFlipMs),
       cell(limit.boundMs),
-      cell(limit.drainOverBound),
+      times(limit.drainOverBound),
       tail,
     ]);
   }
   return rows;
+}
+
+/** A ratio as the tables print it: two decimals (1.00, not 1), '-' when unknown. */
+function times(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : value.toFixed(2);
 }
 
 function alignTable(rows: readonly string[][]): string {
