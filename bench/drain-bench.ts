@@ -17,21 +17,26 @@
  * Phase 1 (scaled: server cache 1000 ms, fetch 1 s, LB TTL 2 s, tail 1 s): `--rounds` rounds of each; before
  * each drain a replacement instance is started and routed (a rolling update), so the fleet stays at two.
  * Phase 2 (Spring defaults: cache 30 s, fetch 30 s, LB TTL 35 s, tail 10 s, set on the Eureka servers, the
- * gateway and the drainer): one round of each, on pre-started instances (a replacement would need up to 95 s
- * just to be routed).
+ * gateway and the drainer): `--default-rounds` rounds (default 1) of each, on pre-started instances (a replacement
+ * would need up to 95 s just to be routed).
  *
  * Drain time = the app container's preStop duration (from the kubelet's call to its return, when the app
  * gets SIGTERM). Idle time = drain end minus the answer time of the last request the drained instance served.
  * Failed = non-2xx answers and connection errors seen by the load generator during the round.
+ * Physical limit = the answer time of the last request the drained instance served, after /prestop; provable
+ * bound = the slowest server's observed flip + fetch + LB (or that last answer, if later): each drain's length is
+ * printed as a ratio of both (bench/drain-limit.ts).
  *
- * Usage: npm run bench [-- --rounds N] [--rate R] [--skip-defaults] [--skip-scaled] [--skip-owner] [--adaptive-tail S]
+ * Usage: npm run bench [-- --rounds N] [--default-rounds N] [--variants fixed,drainer,adaptive] [--rate R]
+ *        [--skip-defaults] [--skip-scaled] [--skip-owner] [--adaptive-tail S] [--label NAME]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { terminatePod, timeline, type PreStopHook } from '../test/e2e/stack/kubelet';
-import { failureSummary, LoadGenerator } from '../test/e2e/stack/load';
+import { failureSummary, LoadGenerator, type LoadFailure } from '../test/e2e/stack/load';
 import type { PrestopReport } from '../test/e2e/stack/scenario';
+import { drainLimit, type DrainLimit, type LastServed } from './drain-limit';
 import {
   DRAINER_TOKEN,
   eurekaRest,
@@ -60,6 +65,12 @@ const LABEL: Record<Variant, string> = {
 
 interface Options {
   rounds: number;
+  /** Rounds of each variant at Spring's defaults (`--default-rounds`, default 1: each takes 60–105 s). */
+  defaultRounds: number;
+  /** The demo-service variants to run (`--variants`, default all three). */
+  variants: DemoVariant[];
+  /** Results go to `bench/results/drain-bench-<label>.json` (default `drain-bench.json`). */
+  label: string | undefined;
   rate: number;
   scaled: boolean;
   defaults: boolean;
@@ -76,7 +87,11 @@ export interface RoundResult {
   readonly idleMs: number | null;
   readonly failed: number;
   readonly failureCauses: Record<string, number>;
-  readonly report?: Pick<PrestopReport, 'outcome' | 'durationMs' | 'plan' | 'actual'> & { readonly cacheVerifiedMs: (number | null)[] };
+  /** When this round's failed requests were sent (first) and seen (last), ms since /prestop; null: none failed. */
+  readonly failureSpan: { readonly firstSentMs: number; readonly lastSeenMs: number } | null;
+  readonly report?: Pick<PrestopReport, 'outcome' | 'durationMs' | 'plan' | 'actual' | 'problems'> & { readonly cacheVerifiedMs: (number | null)[] };
+  /** The physical limit and the provable bound, ms since /prestop, and the drain's ratio to each. */
+  readonly limit: DrainLimit;
   readonly timeline: Record<string, number | string | boolean>;
 }
 
@@ -103,6 +118,14 @@ interface VariantSummary {
   readonly failed: number;
   readonly idleMedianMs: number | null;
   readonly idleWorstMs: number | null;
+  /** Drain ÷ physical limit and drain ÷ provable bound over the rounds: median and worst. */
+  readonly overLimit: Spread | null;
+  readonly overBound: Spread | null;
+}
+
+interface Spread {
+  readonly median: number;
+  readonly worst: number;
 }
 
 const log = (line: string): void => {
@@ -110,7 +133,17 @@ const log = (line: string): void => {
 };
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rounds: 5, rate: 100, scaled: true, defaults: true, adaptiveTailSeconds: 2, owner: true };
+  const options: Options = {
+    rounds: 5,
+    defaultRounds: 1,
+    variants: [...DEMO_VARIANTS],
+    label: undefined,
+    rate: 100,
+    scaled: true,
+    defaults: true,
+    adaptiveTailSeconds: 2,
+    owner: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = (): number => {
@@ -119,6 +152,9 @@ function parseArgs(argv: string[]): Options {
       return value;
     };
     if (arg === '--rounds') options.rounds = Math.floor(next());
+    else if (arg === '--default-rounds') options.defaultRounds = Math.floor(next());
+    else if (arg === '--variants') options.variants = parseVariants(argv[++i]);
+    else if (arg === '--label') options.label = parseLabel(argv[++i]);
     else if (arg === '--rate') options.rate = next();
     else if (arg === '--adaptive-tail') options.adaptiveTailSeconds = next();
     else if (arg === '--skip-defaults') options.defaults = false;
@@ -127,6 +163,20 @@ function parseArgs(argv: string[]): Options {
     else throw new Error(`unknown argument ${String(arg)}`);
   }
   return options;
+}
+
+function parseVariants(list: string | undefined): DemoVariant[] {
+  const names = (list ?? '').split(',').filter((name) => name !== '');
+  const unknown = names.filter((name) => !(DEMO_VARIANTS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--variants needs a comma-separated list of ${DEMO_VARIANTS.join(', ')}; got ${JSON.stringify(list ?? '')}`);
+  }
+  return DEMO_VARIANTS.filter((variant) => names.includes(variant));
+}
+
+function parseLabel(label: string | undefined): string {
+  if (!label || !/^[A-Za-z0-9._-]+$/.test(label)) throw new Error(`--label needs a file-name-safe name (letters, digits, . _ -); got ${JSON.stringify(label ?? '')}`);
+  return label;
 }
 
 function median(values: readonly number[]): number {
@@ -195,9 +245,11 @@ async function drainOnce(
   const stats = load.stats(target.instanceId);
   const drainEnd = hookRecord.returnedAt ?? record.appSigtermAt!;
   let report: RoundResult['report'];
+  let flipsMs: (number | null)[] | undefined;
   if (variant !== 'fixed' && hookRecord.body) {
-    const r = JSON.parse(hookRecord.body) as PrestopReport;
-    report = { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) };
+    const r = JSON.parse(hookRecord.body) as DrainerReport;
+    report = reportOf(r);
+    flipsMs = flipsSincePrestop(r, hookRecord.startedAt);
   }
   const result: RoundResult = {
     variant,
@@ -207,12 +259,15 @@ async function drainOnce(
     idleMs: stats ? drainEnd - stats.lastServedAt : null,
     failed: failures.length,
     failureCauses: failureSummary(failures),
+    failureSpan: failureSpan(failures, hookRecord.startedAt),
     ...(report ? { report } : {}),
+    limit: limitOf(drainMs, stats, hookRecord.startedAt, stack.timings, flipsMs),
     timeline: timeline(record),
   };
   log(
-    `${variant} #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}` +
+    `${variant} #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}${spanText(result.failureSpan)}, ${limitLine(result.limit)}` +
       (report ? ` (outcome ${report.outcome}, verified at ${report.cacheVerifiedMs.join('/')} ms, tail ${report.actual.tailEndedBy} ${report.actual.tailMs} ms)` : '') +
+      (report?.problems.length ? ` problems: ${report.problems.join('; ')}` : '') +
       (record.killed.length ? ` KILLED ${record.killed.join(',')}` : ''),
   );
   return result;
@@ -231,7 +286,8 @@ async function drainOwnedOnce(stack: Stack, load: LoadGenerator, fleet: OwnedPod
   await load.waitForServed(target.instanceId, 10, routingTimeoutMs(stack.timings));
   await load.waitForServed(replacement.instanceId, 10, routingTimeoutMs(stack.timings));
   const failedBefore = load.failedCount;
-  const { record, report: r } = await rollOutOwned(target);
+  const { record, report } = await rollOutOwned(target);
+  const r = report as DrainerReport;
   await load.waitForCompleted(options.rate);
   const failures = load.snapshotFailures().slice(failedBefore);
   const hookRecord = record.app.hook!;
@@ -245,14 +301,54 @@ async function drainOwnedOnce(stack: Stack, load: LoadGenerator, fleet: OwnedPod
     idleMs: stats ? hookRecord.returnedAt! - stats.lastServedAt : null,
     failed: failures.length,
     failureCauses: failureSummary(failures),
-    report: { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) },
+    failureSpan: failureSpan(failures, hookRecord.startedAt),
+    report: reportOf(r),
+    limit: limitOf(drainMs, stats, hookRecord.startedAt, stack.timings, flipsSincePrestop(r, hookRecord.startedAt)),
     timeline: timeline(record),
   };
   log(
-    `owner #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed} (outcome ${r.outcome}, verified at ${result.report!.cacheVerifiedMs.join('/')} ms)` +
+    `owner #${round}: drain ${drainMs} ms, idle ${result.idleMs} ms, failed ${result.failed}${spanText(result.failureSpan)}, ${limitLine(result.limit)} (outcome ${r.outcome}, verified at ${result.report!.cacheVerifiedMs.join('/')} ms)` +
       (record.killed.length ? ` KILLED ${record.killed.join(',')}` : ''),
   );
   return result;
+}
+
+/** The drainer's answer to /prestop, with its start (on the same clock as the kubelet emulator's records). */
+type DrainerReport = PrestopReport & { readonly startedAt: string };
+
+function reportOf(r: DrainerReport): NonNullable<RoundResult['report']> {
+  return { outcome: r.outcome, durationMs: r.durationMs, plan: r.plan, actual: r.actual, problems: r.problems, cacheVerifiedMs: r.servers.map((s) => s.cacheVerifiedMs) };
+}
+
+function failureSpan(failures: readonly LoadFailure[], prestopAt: number): RoundResult['failureSpan'] {
+  if (failures.length === 0) return null;
+  return { firstSentMs: Math.min(...failures.map((f) => f.sentAt)) - prestopAt, lastSeenMs: Math.max(...failures.map((f) => f.at)) - prestopAt };
+}
+
+/** Each server's observed flip (`cacheVerifiedMs`, relative to the drainer's start), shifted to ms since /prestop. */
+function flipsSincePrestop(report: DrainerReport, prestopAt: number): (number | null)[] {
+  const drainerStartedAt = Date.parse(report.startedAt);
+  if (!Number.isFinite(drainerStartedAt)) throw new Error(`the drain report's startedAt is not a time: ${JSON.stringify(report.startedAt)}`);
+  return report.servers.map((s) => (s.cacheVerifiedMs === null ? null : drainerStartedAt - prestopAt + s.cacheVerifiedMs));
+}
+
+function limitOf(drainMs: number, stats: ReturnType<LoadGenerator['stats']>, prestopAt: number, timings: StackTimings, flipsMs?: (number | null)[]): DrainLimit {
+  const lastServed: LastServed | null = stats ? { sentMs: stats.lastServedSentAt - prestopAt, answeredMs: stats.lastServedAt - prestopAt } : null;
+  const terms = flipsMs ? { flipsMs, registryFetchMs: timings.fetchSeconds * 1000, loadBalancerMs: timings.lbTtlMs } : undefined;
+  return drainLimit(drainMs, lastServed, terms);
+}
+
+function spanText(span: RoundResult['failureSpan']): string {
+  return span ? ` (sent from ${span.firstSentMs} ms, last seen ${span.lastSeenMs} ms after /prestop)` : '';
+}
+
+function limitLine(limit: DrainLimit): string {
+  return `limit ${limit.physicalLimitMs ?? '-'} ms (×${limit.drainOverLimit ?? '-'}), bound ${limit.boundMs ?? '-'} ms (×${limit.drainOverBound ?? '-'})`;
+}
+
+function spread(values: readonly (number | null)[]): Spread | null {
+  const known = values.filter((x): x is number => x !== null);
+  return known.length === 0 ? null : { median: Math.round(median(known.map((x) => x * 100))) / 100, worst: Math.max(...known) };
 }
 
 function summarise(rounds: readonly RoundResult[]): Record<Variant, VariantSummary | undefined> {
@@ -280,6 +376,8 @@ function summarise(rounds: readonly RoundResult[]): Record<Variant, VariantSumma
       failed: rs.reduce((n, r) => n + r.failed, 0),
       idleMedianMs: idles.length ? median(idles) : null,
       idleWorstMs: idles.length ? Math.max(...idles) : null,
+      overLimit: spread(rs.map((r) => r.limit.drainOverLimit)),
+      overBound: spread(rs.map((r) => r.limit.drainOverBound)),
     };
   }
   return summary;
@@ -288,16 +386,63 @@ function summarise(rounds: readonly RoundResult[]): Record<Variant, VariantSumma
 export function formatTable(phase: PhaseResult): string {
   const t = phase.timings;
   const head = `${phase.name}: server cache ${t.serverCacheMs} ms, fetch ${t.fetchSeconds} s, LB TTL ${t.lbTtlMs / 1000} s, tail ${t.tailSeconds} s; fixed sleep ${phase.fixedSleepMs / 1000} s; adaptive tail max ${phase.adaptiveTailMaxSeconds} s; ${phase.rate} req/s`;
-  const rows: string[][] = [['variant', 'rounds', 'median ms', 'worst ms', 'ratio median', 'ratio worst', 'failed', 'idle median ms', 'idle worst ms']];
+  const rows: string[][] = [
+    ['variant', 'rounds', 'median ms', 'worst ms', 'ratio median', 'ratio worst', 'failed', 'idle median ms', 'idle worst ms', '÷ limit median', '÷ limit worst', '÷ bound median', '÷ bound worst'],
+  ];
   for (const v of VARIANTS) {
     const s = phase.summary[v];
     if (!s) continue;
-    rows.push([LABEL[v], String(s.rounds), String(s.medianMs), String(s.worstMs), String(s.ratioMedian ?? '-'), String(s.ratioWorst ?? '-'), String(s.failed), String(s.idleMedianMs ?? '-'), String(s.idleWorstMs ?? '-')]);
+    rows.push([
+      LABEL[v],
+      String(s.rounds),
+      String(s.medianMs),
+      String(s.worstMs),
+      String(s.ratioMedian ?? '-'),
+      String(s.ratioWorst ?? '-'),
+      String(s.failed),
+      String(s.idleMedianMs ?? '-'),
+      String(s.idleWorstMs ?? '-'),
+      times(s.overLimit?.median),
+      times(s.overLimit?.worst),
+      times(s.overBound?.median),
+      times(s.overBound?.worst),
+    ]);
   }
+  return `${head}\n${alignTable(rows)}\n\nper drain, ms since /prestop (limit: the drained instance's last answer; bound: slowest server flip + fetch + LB, or the last answer if later)\n${alignTable(perDrainRows(phase.rounds))}`;
+}
+
+function perDrainRows(rounds: readonly RoundResult[]): string[][] {
+  const rows: string[][] = [['variant', 'round', 'drain', 'last request sent', 'answered = limit', 'drain ÷ limit', 'slowest flip', 'bound', 'drain ÷ bound', 'tail']];
+  const cell = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : String(value));
+  for (const r of rounds) {
+    const { limit } = r;
+    const tail = r.report ? `${r.report.actual.tailEndedBy ?? '-'} ${cell(r.report.actual.tailMs)}` : '-';
+    rows.push([
+      LABEL[r.variant],
+      String(r.round),
+      String(r.drainMs),
+      cell(limit.lastServed?.sentMs),
+      cell(limit.physicalLimitMs),
+      times(limit.drainOverLimit),
+      cell(limit.slowestFlipMs),
+      cell(limit.boundMs),
+      times(limit.drainOverBound),
+      tail,
+    ]);
+  }
+  return rows;
+}
+
+/** A ratio as the tables print it: two decimals (1.00, not 1), '-' when unknown. */
+function times(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : value.toFixed(2);
+}
+
+function alignTable(rows: readonly string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  return `${head}\n${lines.join('\n')}`;
+  return lines.join('\n');
 }
 
 async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds: number, options: Options): Promise<PhaseResult> {
@@ -305,7 +450,7 @@ async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds
   // Owner mode needs a replacement pod routed before each drain: scaled phase only (at the defaults a new
   // registration takes up to 95 s to reach the gateway).
   const owner = replace && options.owner;
-  const drains = rounds * (DEMO_VARIANTS.length + (owner ? 1 : 0));
+  const drains = rounds * (options.variants.length + (owner ? 1 : 0));
   const graceSeconds = Math.max(30, Math.ceil((fixedSleepMs(timings) + 12_000) / 1000) + 5);
   const perDrainBudgetMs = fixedSleepMs(timings) + routingTimeoutMs(timings) + 20_000;
   log(`${name}: starting the stack (${replace ? 2 : drains + 1} demo instances)`);
@@ -324,7 +469,7 @@ async function runPhase(name: PhaseResult['name'], timings: StackTimings, rounds
     }
     for (let round = 1; round <= rounds; round++) {
       if (plainLoad) results.push(await drainOwnedOnce(stack, plainLoad, fleet, round, options));
-      for (const variant of DEMO_VARIANTS) {
+      for (const variant of options.variants) {
         const target = stack.instances.find((i) => !i.app.exited)!;
         if (replace) {
           const replacement = await stack.addInstance({ drainer: false });
@@ -359,7 +504,7 @@ let lastPhase: PhaseResult | undefined;
 function writeResults(phases: readonly PhaseResult[], options: Options): string {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'drain-bench.json');
+  const file = join(dir, options.label ? `drain-bench-${options.label}.json` : 'drain-bench.json');
   const doc = {
     generatedAt: new Date().toISOString(),
     command: 'npm run bench',
@@ -379,7 +524,7 @@ export async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   try {
     if (options.scaled) phases.push(await runPhase('scaled', SCALED, options.rounds, options));
-    if (options.defaults) phases.push(await runPhase('spring-defaults', SPRING_DEFAULTS, 1, options));
+    if (options.defaults) phases.push(await runPhase('spring-defaults', SPRING_DEFAULTS, options.defaultRounds, options));
   } catch (error) {
     if (lastPhase && !phases.includes(lastPhase)) phases.push(lastPhase);
     if (phases.length > 0) log(`partial results written to ${writeResults(phases, options)}`);

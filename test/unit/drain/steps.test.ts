@@ -9,6 +9,7 @@ import { locate } from '../../../src/drain/locate';
 import { tellApp } from '../../../src/drain/tell-app';
 import { waitClients } from '../../../src/drain/wait-clients';
 import { waitTail } from '../../../src/drain/wait-tail';
+import type { InFlightReading } from '../../../src/tail';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
 const SECOND = 1000;
@@ -89,10 +90,28 @@ describe('waitTail', () => {
   });
 
   test('adaptive, metric unreadable: the fixed tail, and the problem says why', async () => {
-    const f = stepFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_TAIL_MODE: 'adaptive', DRAINER_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus' }, { inFlight: () => ({ ok: false, reason: 'HTTP 404' }) });
+    let reads = 0;
+    const inFlight = (): InFlightReading => {
+      reads++;
+      return { ok: false, reason: 'HTTP 404' };
+    };
+    const f = stepFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_TAIL_MODE: 'adaptive', DRAINER_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus' }, { inFlight });
     const end = f.clock.now();
-    expect(await f.clock.run(waitTail(f.deps, () => end, f.deadlines, f.signal))).toEqual({ end: 'metric_unreadable', problem: 'adaptive tail: HTTP 404; waiting the fixed tail' });
+    expect(await f.clock.run(waitTail(f.deps, () => end, f.deadlines, f.signal))).toEqual({ end: 'metric_unreadable', problem: "adaptive tail: HTTP 404; read again until the fixed tail's end" });
     expect(f.clock.now()).toBe(end + 10 * SECOND);
+    // Read again once per poll, not in a loop.
+    expect(reads).toBe(Math.ceil((10 * SECOND) / f.config.verifyPollMs));
+  });
+
+  test('adaptive, a read fails once (the app stalled): read again on the next poll, not the whole fixed tail', async () => {
+    const answers: InFlightReading[] = [{ ok: false, reason: 'timeout of 2000ms exceeded' }, { ok: true, value: 0 }];
+    const f = stepFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_TAIL_MODE: 'adaptive', DRAINER_TAIL_METRICS_URL: 'http://127.0.0.1:8080/actuator/prometheus' }, { inFlight: () => answers.shift()! });
+    const end = f.clock.now();
+    expect(await f.clock.run(waitTail(f.deps, () => end, f.deadlines, f.signal))).toEqual({
+      end: 'idle',
+      problem: "adaptive tail: timeout of 2000ms exceeded; read again until the fixed tail's end",
+    });
+    expect(f.clock.now()).toBe(end + f.config.verifyPollMs);
   });
 });
 
