@@ -160,6 +160,7 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
       return `  ${v.padEnd(5)} ${s.answers} answers; stale past the next tick: ${s.stalePastTick} answers for ${s.changesStalePastTick} overrides; worst staleness ${s.worstMs} ms; never fresh ${s.neverFresh}; went back to stale ${s.regressions}; stale ${RECOVER_MS} ms after the next change ${s.staleAfterNextChange} of ${s.checkedAfterNextChange}`;
     }),
     `  app view fresh while the delta was stale: ${report.appFreshDeltaStale} overrides, longest ${report.appFreshDeltaStaleWorstMs} ms`,
+    `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
     `  read errors: ${readErrors.length}${readErrors.length > 0 ? ` (first: ${readErrors[0]})` : ''}`,
   ];
