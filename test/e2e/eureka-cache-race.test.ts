@@ -20,6 +20,7 @@
  */
 import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
+import { proofReadTimes } from '../../src/drain/read-schedule';
 import { EurekaClient } from '../../src/eureka/client';
 import type { EurekaInstance } from '../../src/eureka/codec';
 import { Prng } from '../helpers/prng';
@@ -153,6 +154,21 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
   await Promise.all(readers);
 
   const report = measureStaleness(changes, answers, { pastTickMs: PAST_TICK_MS, recoverMs: RECOVER_MS, windowMs: 150_000 });
+  // The drainer's reading schedule (src/drain/read-schedule.ts) applied to these answers: the first delta answer sent
+  // at or after each proof read's time is what that read would have seen.
+  const deltaAnswers = answers.filter((a) => a.view === 'delta').sort((a, b) => a.sentAt - b.sentAt);
+  const schedule = { first: 0, second: 0, held: [] as string[], heldFreshBeforeNextChange: [] as string[] };
+  changes.slice(0, -1).forEach((change, i) => {
+    const reads = proofReadTimes(change.appliedAt, CACHE_MS);
+    const seen = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at)?.out.has(change.id));
+    if (seen[0] === true) schedule.first++;
+    else if (seen[1] === true) schedule.second++;
+    else {
+      schedule.held.push(change.id);
+      const nextChangeAt = changes[i + 1]!.appliedAt;
+      if (deltaAnswers.some((a) => a.sentAt > reads[1] && a.receivedAt < nextChangeAt && a.out.has(change.id))) schedule.heldFreshBeforeNextChange.push(change.id);
+    }
+  });
   const lines = [
     `cache race: ${changes.length} overrides (${ROUNDS} rounds of 2, one app of ${targets.length}, ${BACKGROUND_INSTANCES} other instances), response cache ${CACHE_MS} ms, ${READERS_PER_VIEW} readers per view`,
     ...CACHED_VIEWS.map((v) => {
@@ -162,10 +178,13 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     `  app view fresh while the delta was stale: ${report.appFreshDeltaStale} overrides, longest ${report.appFreshDeltaStaleWorstMs} ms`,
     `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
+    `  the drainer's schedule on the delta: proven by the first read ${schedule.first}, by the second ${schedule.second}, held (counted until the key's expiry) ${schedule.held.length} of ${changes.length - 1}`,
     `  read errors: ${readErrors.length}${readErrors.length > 0 ? ` (first: ${readErrors[0]})` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  // What "held" stands for (timing.ts staleKeyHeld): no later tick ended it, only the next change (an invalidation) did.
+  expect(schedule.heldFreshBeforeNextChange).toEqual([]);
   // Always true: the live view has every change as soon as the PUT is answered.
   expect(liveMisses).toEqual([]);
   for (const view of CACHED_VIEWS) {
