@@ -25,8 +25,8 @@ import { EurekaClient } from '../../src/eureka/client';
 import type { EurekaInstance } from '../../src/eureka/codec';
 import { Prng } from '../helpers/prng';
 import { CACHED_VIEWS, measureStaleness, type CachedView, type OverrideChange, type ViewAnswer } from './support/cache-staleness';
-import { registrationDocument } from './support/fake-app';
-import { assertJavaToolchain, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
+import { registerForAnHour } from './support/fake-app';
+import { startEurekaServer, stopAll } from './support/spring-app';
 
 jest.setTimeout(600_000);
 
@@ -42,30 +42,11 @@ const PAST_TICK_MS = 2 * CACHE_MS;
 const RECOVER_MS = 5_000;
 const APP = 'DEMO';
 
-let eureka: SpringApp;
 let server: EurekaServerConfig;
 const client = new EurekaClient({ timeoutMs: 10_000, retries: 0, clock: systemClock });
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-/** An instance that needs no heartbeats for the test's length (a 1 h lease). */
-async function register(app: string, index: number): Promise<string> {
-  const port = 10_000 + index;
-  const instanceId = `127.0.0.1:${app.toLowerCase()}:${port}`;
-  const document = registrationDocument({
-    instanceId,
-    app,
-    hostName: '127.0.0.1',
-    ipAddr: '127.0.0.1',
-    port,
-    status: 'UP',
-    vipAddress: app.toLowerCase(),
-    leaseRenewalIntervalSecs: 30,
-    leaseDurationSecs: 3_600,
-    lastDirtyTimestamp: Date.now(),
-  });
-  await client.registerDocument(server, app, document);
-  return instanceId;
-}
+const register = (app: string, index: number): Promise<string> => registerForAnHour(client, server, app, 10_000 + index);
 
 async function inBatches<T>(count: number, width: number, each: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
@@ -76,9 +57,7 @@ async function inBatches<T>(count: number, width: number, each: (i: number) => P
 }
 
 beforeAll(async () => {
-  assertJavaToolchain();
-  eureka = await startSpringApp({ jar: 'eureka-server', args: [`--eureka.server.response-cache-update-interval-ms=${CACHE_MS}`] });
-  server = { url: `${eureka.url}/eureka/`, label: `${eureka.url}/eureka/` };
+  ({ server } = await startEurekaServer(CACHE_MS));
 });
 afterAll(() => stopAll());
 

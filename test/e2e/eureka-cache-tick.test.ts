@@ -22,8 +22,8 @@ import type { EurekaServerConfig } from '../../src/config';
 import { EurekaClient } from '../../src/eureka/client';
 import { decodeApplicationDocument, decodeApplicationsDocument, type EurekaInstance } from '../../src/eureka/codec';
 import { Prng } from '../helpers/prng';
-import { registrationDocument } from './support/fake-app';
-import { assertJavaToolchain, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
+import { registerForAnHour } from './support/fake-app';
+import { startEurekaServer, stopAll } from './support/spring-app';
 
 jest.setTimeout(600_000);
 
@@ -50,7 +50,6 @@ const KEYS: readonly (readonly [Key, Accept])[] = [
   ['delta', 'compact'],
 ];
 
-let eureka: SpringApp;
 let server: EurekaServerConfig;
 const client = new EurekaClient({ timeoutMs: 10_000, retries: 0, clock: systemClock });
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -67,24 +66,7 @@ async function read(key: Key, accept: Accept): Promise<{ body: string; instances
   return { body: answer.data, instances };
 }
 
-async function register(app: string, index: number): Promise<string> {
-  const port = 20_000 + index;
-  const instanceId = `127.0.0.1:${app.toLowerCase()}:${port}`;
-  const document = registrationDocument({
-    instanceId,
-    app,
-    hostName: '127.0.0.1',
-    ipAddr: '127.0.0.1',
-    port,
-    status: 'UP',
-    vipAddress: app.toLowerCase(),
-    leaseRenewalIntervalSecs: 30,
-    leaseDurationSecs: 3_600,
-    lastDirtyTimestamp: Date.now(),
-  });
-  await client.registerDocument(server, app, document);
-  return instanceId;
-}
+const register = (app: string, index: number): Promise<string> => registerForAnHour(client, server, app, 20_000 + index);
 
 /** The flip of one key for one change: the last stale read's send and the first fresh read's answer bracket it. */
 interface Flip {
@@ -99,9 +81,7 @@ const percentile = (values: readonly number[], p: number): number => {
 };
 
 beforeAll(async () => {
-  assertJavaToolchain();
-  eureka = await startSpringApp({ jar: 'eureka-server', args: [`--eureka.server.response-cache-update-interval-ms=${CACHE_MS}`] });
-  server = { url: `${eureka.url}/eureka/`, label: `${eureka.url}/eureka/` };
+  ({ server } = await startEurekaServer(CACHE_MS));
 });
 afterAll(() => stopAll());
 
