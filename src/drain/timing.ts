@@ -53,7 +53,7 @@ export function staleKeyHeld(evidence: ServerEvidence, timings: Timings): boolea
  * The rule: a server's callers can be served a stale copy for one full
  * server-cache term after the change last reached that server's registry.
  * - Verified (a trusted read of the callers' view showed us out): the time of
- *   that read.
+ *   that read, or one term after the change if that is earlier (provenAt).
  * - Not verified: the worst case, one server-cache term counted from when the
  *   change could last have reached it: the last PUT it accepted, or, if it
  *   never accepted one (the change may still arrive by replication from a
@@ -69,10 +69,24 @@ export function staleKeyHeld(evidence: ServerEvidence, timings: Timings): boolea
  * Evidence only shortens what it proves; the drain's start is never a base.
  */
 export function serverSettledAt(evidence: ServerEvidence, gaveUpAt: number, timings: Timings): number {
-  if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return evidence.cacheVerifiedAt;
+  if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return provenAt(evidence, evidence.cacheVerifiedAt, timings);
   const reachedBy = evidence.changedAt ?? gaveUpAt;
   const held = staleKeyHeld(evidence, timings) ? evidence.lastStaleSeenAt! + timings.serverCacheExpiryMs + timings.serverCacheMs : 0;
   return Math.max(reachedBy + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0, held);
+}
+
+/**
+ * When a trusted proof settles its server. The proof is read a whole interval
+ * after the change (read-schedule.ts), so it shows the key was not held by the
+ * race, and the tick that copied the change came within one term of it: the
+ * same model as the unverified worst case, which the proof cannot make later.
+ * A read that saw the key stale since the change puts the flip after that
+ * read: then the proof's own time.
+ */
+function provenAt(evidence: ServerEvidence, cacheVerifiedAt: number, timings: Timings): number {
+  const { changedAt, lastStaleSeenAt } = evidence;
+  if (changedAt === undefined || (lastStaleSeenAt !== undefined && lastStaleSeenAt >= changedAt)) return cacheVerifiedAt;
+  return Math.min(cacheVerifiedAt, changedAt + timings.serverCacheMs);
 }
 
 /** Pure: the end of the client window — every server settled, then registry fetch + load balancer. */

@@ -18,6 +18,8 @@ describe('drain timing: when may a server last have offered the instance? (issue
     ['still offered at +40 s, before the second read (+60.6 s) could call the key held: what was seen', { changedAt: s(100), lastStaleSeenAt: s(40_000) }, s(31_100), s(40_000)],
     ['still offered at the second read (+60.6 s): held by the race, counted until its expiry (180 s) and the next tick', { changedAt: s(100), lastStaleSeenAt: s(60_600) }, s(60_700), s(60_600 + 180_000 + 30_000)],
     ['held, then proven and trusted: the proof', { changedAt: s(100), lastStaleSeenAt: s(60_600), cacheVerifiedAt: s(90_700), trusted: true }, s(90_700), s(90_700)],
+    ['proven by the first read (+30.6 s), never seen stale: one term after the PUT', { changedAt: s(100), cacheVerifiedAt: s(30_700), trusted: true }, s(30_700), s(30_100)],
+    ['stale at the first read, proven by the second: the proof', { changedAt: s(100), lastStaleSeenAt: s(30_600), cacheVerifiedAt: s(60_700), trusted: true }, s(60_700), s(60_700)],
     ['seen out, untrusted: the worst case', { changedAt: s(100), cacheVerifiedAt: s(3_000), trusted: false }, s(31_100), s(30_100)],
     ['seen at +32 s, untrusted: what was seen', { changedAt: s(100), cacheVerifiedAt: s(32_000), trusted: false }, s(31_100), s(32_000)],
     ['verified, then the override vanished and was put back at +50 s', { changedAt: s(50_000), cacheVerifiedAt: s(3_000), trusted: true, restored: 1 }, s(81_000), s(80_000)],
