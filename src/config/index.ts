@@ -62,6 +62,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     verifyPollMs: v.verifyPollMs,
     timings: {
       serverCacheMs: v.readOnlyCache ? v.serverCacheMs : 0,
+      serverCacheExpiryMs: v.serverCacheExpiryMs,
       registryFetchMs: v.registryFetchMs,
       loadBalancerTtlMs: v.lbCacheEnabled ? v.loadBalancerTtlMs : 0,
       ribbonRefreshMs: v.ribbonRefreshMs,

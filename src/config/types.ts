@@ -20,6 +20,11 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Timings {
   /** eureka.server.response-cache-update-interval-ms (0 when the read-only cache is off). */
   readonly serverCacheMs: number;
+  /**
+   * eureka.server.response-cache-auto-expiration-in-seconds: the most a cached view serves a value loaded before
+   * a change whose invalidation the cache lost (google/guava#1881, timing.ts serverSettledAt).
+   */
+  readonly serverCacheExpiryMs: number;
   /** eureka.client.registry-fetch-interval-seconds. */
   readonly registryFetchMs: number;
   /** spring.cloud.loadbalancer.cache.ttl (0 when the cache is disabled). */

@@ -40,6 +40,11 @@ export const VARIABLES = {
   // --- fleet timings, under their Spring property env names
   readOnlyCache: setting(['EUREKA_SERVER_USEREADONLYRESPONSECACHE'], boolean(true), 'false makes the server-cache term 0'),
   serverCacheMs: setting(['EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS'], duration(30_000, 'ms'), 'server response cache'),
+  serverCacheExpiryMs: setting(
+    ['EUREKA_SERVER_RESPONSECACHEAUTOEXPIRATIONINSECONDS'],
+    duration(180_000, 's'),
+    "how long a server's cached view can stay stale when a change was lost to the cache race",
+  ),
   registryFetchMs: setting(['EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS'], duration(30_000, 's'), "callers' registry fetch"),
   lbCacheEnabled: setting(['SPRING_CLOUD_LOADBALANCER_CACHE_ENABLED'], boolean(true), 'false makes the LoadBalancer term 0'),
   loadBalancerTtlMs: setting(['SPRING_CLOUD_LOADBALANCER_CACHE_TTL'], duration(DEFAULT_LB_TTL_MS, 'ms'), 'Spring Cloud LoadBalancer cache'),

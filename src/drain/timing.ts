@@ -1,5 +1,6 @@
 import type { Timings } from '../config';
 import { loadBalancerTerm } from '../plan';
+import { changeHeldBy, proofReadTimes } from './read-schedule';
 
 /** What the drainer learned about one Eureka server, as far as the waits are concerned. */
 export interface ServerEvidence {
@@ -7,7 +8,7 @@ export interface ServerEvidence {
   readonly changedAt?: number | undefined;
   /** When the server showed the instance as out in the view callers poll. */
   readonly cacheVerifiedAt?: number | undefined;
-  /** The last time the callers' view still offered the instance as UP. */
+  /** When the last read that found the callers' view still offering the instance as UP was sent (it was served after). */
   readonly lastStaleSeenAt?: number | undefined;
   /**
    * False when the callers' view on this server cannot prove a fresh change:
@@ -34,24 +35,58 @@ export function primedInTime(primedAt: number | undefined, firstPutAt: number | 
 }
 
 /**
+ * Pure: was the callers' view seen stale when it must already have held the
+ * change (read-schedule.ts changeHeldBy)? Then no tick ends it: the cache race
+ * (google/guava#1881, test/e2e/eureka-cache-race.test.ts) kept a value loaded
+ * before the change, and the key serves it until its next invalidation, which
+ * the drainer cannot see coming, or its auto-expiry.
+ */
+export function staleKeyHeld(evidence: ServerEvidence, timings: Timings): boolean {
+  if (evidence.changedAt === undefined || evidence.lastStaleSeenAt === undefined) return false;
+  return evidence.lastStaleSeenAt >= changeHeldBy(evidence.changedAt, timings.serverCacheMs);
+}
+
+/**
  * Pure: from when may callers of this server no longer receive the instance
  * as UP?
  *
  * The rule: a server's callers can be served a stale copy for one full
  * server-cache term after the change last reached that server's registry.
  * - Verified (a trusted read of the callers' view showed us out): the time of
- *   that read.
+ *   that read, or one term after the change if that is earlier (provenAt).
  * - Not verified: the worst case, one server-cache term counted from when the
  *   change could last have reached it: the last PUT it accepted, or, if it
  *   never accepted one (the change may still arrive by replication from a
  *   peer), the moment we stopped trying (`gaveUpAt`). Never earlier than the
  *   last time we saw it still offered.
+ * - Seen stale past the tick that must have held the change (staleKeyHeld):
+ *   not one term but the key's auto-expiry. The stale value was loaded no
+ *   later than the read that saw it, expires `serverCacheExpiryMs` after its
+ *   load, and the next tick copies the fresh one: so the drain then waits that
+ *   read + the expiry (180 s by default) + one term before the registry fetch
+ *   and the load balancer, which at Spring's defaults runs to the drain's
+ *   deadline. Shorter would trust a key that has shown it ignores ticks.
  * Evidence only shortens what it proves; the drain's start is never a base.
  */
 export function serverSettledAt(evidence: ServerEvidence, gaveUpAt: number, timings: Timings): number {
-  if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return evidence.cacheVerifiedAt;
+  if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return provenAt(evidence, evidence.cacheVerifiedAt, timings);
   const reachedBy = evidence.changedAt ?? gaveUpAt;
-  return Math.max(reachedBy + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0);
+  const held = staleKeyHeld(evidence, timings) ? evidence.lastStaleSeenAt! + timings.serverCacheExpiryMs + timings.serverCacheMs : 0;
+  return Math.max(reachedBy + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0, held);
+}
+
+/**
+ * When a trusted proof settles its server. The proof is read a whole interval
+ * after the change (read-schedule.ts), so it shows the key was not held by the
+ * race, and the tick that copied the change came within one term of it: the
+ * same model as the unverified worst case, which the proof cannot make later.
+ * A read that saw the key stale since the change puts the flip after that
+ * read: then the proof's own time.
+ */
+function provenAt(evidence: ServerEvidence, cacheVerifiedAt: number, timings: Timings): number {
+  const { changedAt, lastStaleSeenAt } = evidence;
+  if (changedAt === undefined || (lastStaleSeenAt !== undefined && lastStaleSeenAt >= changedAt)) return cacheVerifiedAt;
+  return Math.min(cacheVerifiedAt, changedAt + timings.serverCacheMs);
 }
 
 /** Pure: the end of the client window — every server settled, then registry fetch + load balancer. */
@@ -61,26 +96,30 @@ export function clientWindowEnd(servers: readonly (ServerEvidence & { readonly g
 }
 
 /**
- * How long to wait between two reads of a server's cached view: the evidence
- * changes only on a cache tick, so polling faster than a fraction of the
- * interval only adds load; a thousand drainers must not poll in step either,
- * so each pause is jittered by ±20 %.
+ * How long to wait between two polls (keep-out's watch; verify's tries of the
+ * PUT and the live view): polling faster than a fraction of the cache interval
+ * only adds load; a thousand drainers must not poll in step either, so each
+ * pause is jittered by ±20 %. The callers' view has its own schedule
+ * (read-schedule.ts).
  */
 export function verifyPause(pollMs: number, serverCacheMs: number, random: () => number = Math.random): number {
   const base = Math.max(pollMs, serverCacheMs / 16);
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-/** The cache timer drifts a little past its interval; allow two (jittered) polls of slack. */
+/** Time for a last request to answer before the cutoff; while no PUT was accepted, also the cache timer's drift. */
 export function cacheSlackMs(pollMs: number, serverCacheMs = 0): number {
   return Math.max(2.4 * Math.max(pollMs, serverCacheMs / 16), 1_000);
 }
 
 /**
- * How long to keep polling a server before counting it at its worst case:
- * one cache term (plus slack) after the change reached it, or after the drain
- * started while no PUT has been accepted yet.
+ * How long to keep verifying a server before counting it at its worst case:
+ * once the change reached it, the second proof read (read-schedule.ts) and
+ * the time for its answer; while no PUT has been accepted yet, one cache term
+ * (plus slack) after the drain started.
  */
 export function verificationCutoff(changedAt: number | undefined, startedAt: number, timings: Timings, pollMs: number): number {
-  return (changedAt ?? startedAt) + timings.serverCacheMs + cacheSlackMs(pollMs, timings.serverCacheMs);
+  const slack = cacheSlackMs(pollMs, timings.serverCacheMs);
+  if (changedAt === undefined) return startedAt + timings.serverCacheMs + slack;
+  return proofReadTimes(changedAt, timings.serverCacheMs)[1] + slack;
 }

@@ -1,35 +1,47 @@
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import { deltaEvidence } from './evidence';
+import { proofReadTimes } from './read-schedule';
 import { changeOn, type DrainRecord } from './record';
-import { primedInTime, verificationCutoff, verifyPause } from './timing';
+import { primedInTime, staleKeyHeld, verificationCutoff, verifyPause } from './timing';
 import { sleepBefore, untilSignal } from './until';
 
 /**
  * Step 3, one server: prove that its callers no longer get the instance as
  * UP. Until the server has accepted the override, keep sending it; then the
- * live view must show the change, then the app's cached view (`/apps/{APP}`,
- * refreshed on the same tick as the delta callers poll, but sized by the app,
- * not the fleet: evidence.ts) must show us out. A cache key nobody asked for is computed fresh on its
- * first read and would look verified too early, which is why take-out primed
- * it: a proof counts only if that prime landed before the change could reach
- * the server and did not already show us out.
+ * live view (`/apps/{APP}/{ID}`, not cached, small) must show the change;
+ * then the delta the callers poll (`/apps/delta`) must show us out, read on
+ * read-schedule.ts's schedule: just after the first tick that can hold the
+ * change and, if that still offers us, once more after the next tick. The
+ * proof is read on the callers' own key because another key being fresh
+ * proves nothing about it: an invalidation that lands while the server
+ * reloads a key is lost (google/guava#1881), and the delta then serves its
+ * old value while the app's key shows the change (2 of 101 overrides in
+ * test/e2e/eureka-cache-race.test.ts). The app's key is read only as the
+ * prime (take-out.ts): a key nobody asked for is computed fresh on its first
+ * read and would look verified too early, so a proof counts only if that
+ * prime landed before the change could reach the server and did not already
+ * show us out.
  *
- * Polls until one cache term (plus slack) after the change reached the
- * server, never past the drain's deadline (followed as it moves: a request or
- * a pause in progress ends at the new one); what is not proven by then counts
- * at its worst case (timing.ts).
+ * Gives up after the second proof read (or one cache term plus slack after
+ * the drain started while no PUT was accepted), never past the drain's
+ * deadline (followed as it moves: a request or a pause in progress ends at
+ * the new one); what is not proven by then counts at its worst case, a key
+ * seen stale past the tick at its auto-expiry (timing.ts).
  *
  * The server's evidence goes into its own cell (`record.servers[index]`, read
  * live by /drain); returns the registration time the live view showed (a
  * newer one later means the app registered again: watch-app.ts).
  */
 export async function verify(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<number | undefined> {
-  const { config, clock, eureka, logger } = deps;
+  const { config, clock, eureka } = deps;
   const server = config.servers[index]!;
   const state = record.servers[index]!;
   const id = record.instanceId!;
   let registeredAt: number | undefined;
+  /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over). */
+  let readsFor: number | undefined;
+  let reads = 0;
   const cutoffTime = record.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs)));
   try {
     for (;;) {
@@ -50,32 +62,25 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
           if (seen === 'out') state.liveVerifiedAt = clock.now();
           else if (seen === 'absent') state.put = 'not_found';
         }
-        // The callers' view is read in the same round as the live proof: under load the two reads take long enough
-        // that a tick often fell between them. Skipping it saved a request per server but, in the fleet bench,
-        // left a server unproven by the cutoff twice as often at N = 100/200 (bench/README, "Fleet benchmark").
         if (state.liveVerifiedAt !== undefined) {
-          const instances = await eureka.getApplication(server, config.appName, round.signal);
-          let seen = deps.mode.cached(instances, config.appName, id);
-          // The app's key can be fresh while the delta the callers poll is not: an invalidation that lands while the
-          // server reloads the delta is lost (google/guava#1881), and the delta serves its old value until the next
-          // change (2 of 101 overrides in test/e2e/eureka-cache-race.test.ts). So the proof ends on the callers' key.
-          if (seen === 'out') seen = deltaEvidence((await eureka.getDelta(server, round.signal)).instances, config.appName, id);
-          if (seen === 'out') {
-            state.cacheVerifiedAt = clock.now();
-            const inTime = primedInTime(state.primedAt, firstPutAt(record));
-            state.trusted = inTime && state.primedStale !== true;
-            if (state.trusted) delete state.error;
-            else
-              state.error = !inTime
-                ? "the callers' view was primed too late to prove anything; counted at its worst case"
-                : "the callers' view already showed the instance out before our change (an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case";
-            logger.info(
-              { server: server.label, liveMs: state.liveVerifiedAt - record.startedAt, cacheMs: state.cacheVerifiedAt - record.startedAt, trusted: state.trusted },
-              'server verified: callers no longer get the instance as UP',
-            );
-            return registeredAt;
+          const changedAt = state.changedAt ?? state.liveVerifiedAt;
+          if (readsFor !== changedAt) [readsFor, reads] = [changedAt, 0];
+          const due = proofReadTimes(changedAt, config.timings.serverCacheMs);
+          // A read that is late for its slot and the next covers both: it is sent after both ticks.
+          while (reads < due.length - 1 && clock.now() >= due[reads + 1]!) reads++;
+          if (reads < due.length && clock.now() >= due[reads]!) {
+            reads++;
+            const sentAt = clock.now();
+            const seen = deltaEvidence((await eureka.getDelta(server, round.signal)).instances, config.appName, id);
+            if (seen === 'out') {
+              proven(deps, record, index, reads);
+              return registeredAt;
+            }
+            state.lastStaleSeenAt = sentAt;
+            if (staleKeyHeld(state, config.timings)) {
+              state.error = "the callers' view still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry";
+            }
           }
-          if (seen === 'offered') state.lastStaleSeenAt = clock.now();
         }
       } catch (error) {
         if (signal.aborted) throw signal.reason;
@@ -83,14 +88,44 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
       } finally {
         round.cancel();
       }
-      // The last pause ends at the cutoff, so a flip just before it is still read.
-      const left = cutoffTime.at() - clock.now();
+      // Both proof reads sent and neither proved it: the worst case counts it from here (timing.ts serverSettledAt).
+      if (state.liveVerifiedAt !== undefined && reads >= 2) return registeredAt;
+      // The last pause ends at the cutoff, so a request just before it is still sent.
+      const now = clock.now();
+      const left = cutoffTime.at() - now;
       if (left <= 0) return registeredAt;
-      await sleepBefore(clock, Math.min(verifyPause(config.verifyPollMs, config.timings.serverCacheMs), left), cutoffTime, signal);
+      const pause =
+        state.liveVerifiedAt !== undefined && readsFor !== undefined
+          ? proofReadTimes(readsFor, config.timings.serverCacheMs)[reads]! - now
+          : verifyPause(config.verifyPollMs, config.timings.serverCacheMs);
+      await sleepBefore(clock, Math.max(0, Math.min(pause, left)), cutoffTime, signal);
     }
   } finally {
     state.gaveUpAt = clock.now();
   }
+}
+
+/** The callers' view showed us out: whether it proves our change is the prime's to say (primedInTime, primedStale). */
+function proven(deps: DrainDeps, record: DrainRecord, index: number, reads: number): void {
+  const state = record.servers[index]!;
+  state.cacheVerifiedAt = deps.clock.now();
+  const inTime = primedInTime(state.primedAt, firstPutAt(record));
+  state.trusted = inTime && state.primedStale !== true;
+  if (state.trusted) delete state.error;
+  else
+    state.error = !inTime
+      ? "the callers' view was primed too late to prove anything; counted at its worst case"
+      : "the callers' view already showed the instance out before our change (an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case";
+  deps.logger.info(
+    {
+      server: deps.config.servers[index]!.label,
+      liveMs: state.liveVerifiedAt! - record.startedAt,
+      cacheMs: state.cacheVerifiedAt - record.startedAt,
+      proofReads: reads,
+      trusted: state.trusted,
+    },
+    'server verified: callers no longer get the instance as UP',
+  );
 }
 
 function firstPutAt(record: DrainRecord): number | undefined {

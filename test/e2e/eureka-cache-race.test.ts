@@ -20,12 +20,13 @@
  */
 import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
+import { proofReadTimes } from '../../src/drain/read-schedule';
 import { EurekaClient } from '../../src/eureka/client';
 import type { EurekaInstance } from '../../src/eureka/codec';
 import { Prng } from '../helpers/prng';
 import { CACHED_VIEWS, measureStaleness, type CachedView, type OverrideChange, type ViewAnswer } from './support/cache-staleness';
-import { registrationDocument } from './support/fake-app';
-import { assertJavaToolchain, startSpringApp, stopAll, type SpringApp } from './support/spring-app';
+import { registerForAnHour } from './support/fake-app';
+import { startEurekaServer, stopAll } from './support/spring-app';
 
 jest.setTimeout(600_000);
 
@@ -41,30 +42,11 @@ const PAST_TICK_MS = 2 * CACHE_MS;
 const RECOVER_MS = 5_000;
 const APP = 'DEMO';
 
-let eureka: SpringApp;
 let server: EurekaServerConfig;
 const client = new EurekaClient({ timeoutMs: 10_000, retries: 0, clock: systemClock });
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-/** An instance that needs no heartbeats for the test's length (a 1 h lease). */
-async function register(app: string, index: number): Promise<string> {
-  const port = 10_000 + index;
-  const instanceId = `127.0.0.1:${app.toLowerCase()}:${port}`;
-  const document = registrationDocument({
-    instanceId,
-    app,
-    hostName: '127.0.0.1',
-    ipAddr: '127.0.0.1',
-    port,
-    status: 'UP',
-    vipAddress: app.toLowerCase(),
-    leaseRenewalIntervalSecs: 30,
-    leaseDurationSecs: 3_600,
-    lastDirtyTimestamp: Date.now(),
-  });
-  await client.registerDocument(server, app, document);
-  return instanceId;
-}
+const register = (app: string, index: number): Promise<string> => registerForAnHour(client, server, app, 10_000 + index);
 
 async function inBatches<T>(count: number, width: number, each: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
@@ -75,9 +57,7 @@ async function inBatches<T>(count: number, width: number, each: (i: number) => P
 }
 
 beforeAll(async () => {
-  assertJavaToolchain();
-  eureka = await startSpringApp({ jar: 'eureka-server', args: [`--eureka.server.response-cache-update-interval-ms=${CACHE_MS}`] });
-  server = { url: `${eureka.url}/eureka/`, label: `${eureka.url}/eureka/` };
+  ({ server } = await startEurekaServer(CACHE_MS));
 });
 afterAll(() => stopAll());
 
@@ -153,6 +133,21 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
   await Promise.all(readers);
 
   const report = measureStaleness(changes, answers, { pastTickMs: PAST_TICK_MS, recoverMs: RECOVER_MS, windowMs: 150_000 });
+  // The drainer's reading schedule (src/drain/read-schedule.ts) applied to these answers: the first delta answer sent
+  // at or after each proof read's time is what that read would have seen.
+  const deltaAnswers = answers.filter((a) => a.view === 'delta').sort((a, b) => a.sentAt - b.sentAt);
+  const schedule = { first: 0, second: 0, held: [] as string[], heldFreshBeforeNextChange: [] as string[] };
+  changes.slice(0, -1).forEach((change, i) => {
+    const reads = proofReadTimes(change.appliedAt, CACHE_MS);
+    const seen = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at)?.out.has(change.id));
+    if (seen[0] === true) schedule.first++;
+    else if (seen[1] === true) schedule.second++;
+    else {
+      schedule.held.push(change.id);
+      const nextChangeAt = changes[i + 1]!.appliedAt;
+      if (deltaAnswers.some((a) => a.sentAt > reads[1] && a.receivedAt < nextChangeAt && a.out.has(change.id))) schedule.heldFreshBeforeNextChange.push(change.id);
+    }
+  });
   const lines = [
     `cache race: ${changes.length} overrides (${ROUNDS} rounds of 2, one app of ${targets.length}, ${BACKGROUND_INSTANCES} other instances), response cache ${CACHE_MS} ms, ${READERS_PER_VIEW} readers per view`,
     ...CACHED_VIEWS.map((v) => {
@@ -160,11 +155,15 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
       return `  ${v.padEnd(5)} ${s.answers} answers; stale past the next tick: ${s.stalePastTick} answers for ${s.changesStalePastTick} overrides; worst staleness ${s.worstMs} ms; never fresh ${s.neverFresh}; went back to stale ${s.regressions}; stale ${RECOVER_MS} ms after the next change ${s.staleAfterNextChange} of ${s.checkedAfterNextChange}`;
     }),
     `  app view fresh while the delta was stale: ${report.appFreshDeltaStale} overrides, longest ${report.appFreshDeltaStaleWorstMs} ms`,
+    `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
+    `  the drainer's schedule on the delta: proven by the first read ${schedule.first}, by the second ${schedule.second}, held (counted until the key's expiry) ${schedule.held.length} of ${changes.length - 1}`,
     `  read errors: ${readErrors.length}${readErrors.length > 0 ? ` (first: ${readErrors[0]})` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  // What "held" stands for (timing.ts staleKeyHeld): no later tick ended it, only the next change (an invalidation) did.
+  expect(schedule.heldFreshBeforeNextChange).toEqual([]);
   // Always true: the live view has every change as soon as the PUT is answered.
   expect(liveMisses).toEqual([]);
   for (const view of CACHED_VIEWS) {

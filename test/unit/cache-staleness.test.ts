@@ -28,6 +28,20 @@ test('a delta stuck past the tick while the app view is fresh: counted, with the
   expect(r.appFreshDeltaStaleWorstMs).toBe(4_000 - 610);
 });
 
+test('a full registry stale after both the app view and the delta showed the change: counted from the later of the two', () => {
+  const answers = [
+    answer('app', 600, ['a']),
+    answer('delta', 1_200, ['a']),
+    answer('full', 1_000, []),
+    answer('full', 1_300, []),
+    answer('full', 3_000, []),
+    answer('full', 3_500, ['a']),
+  ];
+  const r = measureStaleness([{ id: 'a', appliedAt: 0 }], answers, BOUNDS);
+  expect(r.appAndDeltaFreshFullStale).toBe(1);
+  expect(r.appAndDeltaFreshFullStaleWorstMs).toBe(3_000 - 1_210);
+});
+
 test('a view that goes back to stale, or stays stale after the next change, or never shows it: each counted', () => {
   const changes = [{ id: 'a', appliedAt: 0 }, { id: 'b', appliedAt: 1_000 }];
   const answers = [answer('full', 500, ['a']), answer('full', 800, []), answer('full', 3_500, ['a']), answer('full', 4_000, [])];

@@ -57,6 +57,10 @@ export interface StalenessReport {
   readonly appFreshDeltaStale: number;
   /** The longest such gap: from the first fresh app answer to the last stale delta answer's send. */
   readonly appFreshDeltaStaleWorstMs: number;
+  /** Changes for which a full-registry answer (`/apps/`) was stale although sent after both the app view and the delta had shown the change. */
+  readonly appAndDeltaFreshFullStale: number;
+  /** The longest such gap: from the later of the two first fresh answers to the last stale full answer's send. */
+  readonly appAndDeltaFreshFullStaleWorstMs: number;
 }
 
 export function measureStaleness(changes: readonly OverrideChange[], answers: readonly ViewAnswer[], bounds: StalenessBounds): StalenessReport {
@@ -91,15 +95,28 @@ export function measureStaleness(changes: readonly OverrideChange[], answers: re
     });
     views[view] = counts;
   }
-  let appFreshDeltaStale = 0;
-  let appFreshDeltaStaleWorstMs = 0;
-  for (const change of sorted) {
-    const appFresh = firstFresh.get(`app ${change.id}`);
-    if (appFresh === undefined) continue;
-    const staleDeltas = byView.get('delta')!.filter((a) => a.sentAt > appFresh && a.sentAt <= change.appliedAt + bounds.windowMs && !a.out.has(change.id));
-    if (staleDeltas.length === 0) continue;
-    appFreshDeltaStale++;
-    appFreshDeltaStaleWorstMs = Math.max(appFreshDeltaStaleWorstMs, staleDeltas[staleDeltas.length - 1]!.sentAt - appFresh);
-  }
-  return { views, appFreshDeltaStale, appFreshDeltaStaleWorstMs };
+  /** How many changes one view still served stale after others had shown them, and the longest such gap. */
+  const staleAfterFresh = (fresh: readonly CachedView[], stale: CachedView): { count: number; worstMs: number } => {
+    let count = 0;
+    let worstMs = 0;
+    for (const change of sorted) {
+      const times = fresh.map((v) => firstFresh.get(`${v} ${change.id}`));
+      if (times.some((t) => t === undefined)) continue;
+      const freshAt = Math.max(...(times as number[]));
+      const staleAnswers = byView.get(stale)!.filter((a) => a.sentAt > freshAt && a.sentAt <= change.appliedAt + bounds.windowMs && !a.out.has(change.id));
+      if (staleAnswers.length === 0) continue;
+      count++;
+      worstMs = Math.max(worstMs, staleAnswers[staleAnswers.length - 1]!.sentAt - freshAt);
+    }
+    return { count, worstMs };
+  };
+  const delta = staleAfterFresh(['app'], 'delta');
+  const full = staleAfterFresh(['app', 'delta'], 'full');
+  return {
+    views,
+    appFreshDeltaStale: delta.count,
+    appFreshDeltaStaleWorstMs: delta.worstMs,
+    appAndDeltaFreshFullStale: full.count,
+    appAndDeltaFreshFullStaleWorstMs: full.worstMs,
+  };
 }

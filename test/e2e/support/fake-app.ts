@@ -38,6 +38,25 @@ export function registrationDocument(r: FakeRegistration): string {
   return encodeInstanceDocument(buildInstanceInfo(identity, r.status, r.lastDirtyTimestamp));
 }
 
+/** Registers an instance that needs no heartbeats for a test's length (a 1 h lease) on one server; returns its id. */
+export async function registerForAnHour(client: EurekaClient, server: EurekaServerConfig, app: string, port: number): Promise<string> {
+  const instanceId = `127.0.0.1:${app.toLowerCase()}:${port}`;
+  const document = registrationDocument({
+    instanceId,
+    app,
+    hostName: '127.0.0.1',
+    ipAddr: '127.0.0.1',
+    port,
+    status: 'UP',
+    vipAddress: app.toLowerCase(),
+    leaseRenewalIntervalSecs: 30,
+    leaseDurationSecs: 3_600,
+    lastDirtyTimestamp: Date.now(),
+  });
+  await client.registerDocument(server, app, document);
+  return instanceId;
+}
+
 /**
  * A stand-in for a non-Spring app process: a listening port plus a Eureka
  * registration heartbeated exactly as the Java DiscoveryClient does (PUT with

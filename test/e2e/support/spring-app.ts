@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { EurekaServerConfig } from '../../../src/config';
 
 /**
  * The fixture apps. `zuul-gateway` is the optional legacy stack (Boot 2.3 / Hoxton, Zuul 1 + Ribbon); it is only
@@ -422,4 +423,11 @@ export async function startSpringApp(options: SpringAppOptions): Promise<SpringA
 /** Stops every app started by this module that is still running (SIGTERM, then SIGKILL after 15 s). For afterAll. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...started].map((app) => app.stop()));
+}
+
+/** One Eureka server (the fixture jar) with this response-cache interval, and how the drainer's client addresses it. */
+export async function startEurekaServer(cacheMs: number): Promise<{ eureka: SpringApp; server: EurekaServerConfig }> {
+  assertJavaToolchain();
+  const eureka = await startSpringApp({ jar: 'eureka-server', args: [`--eureka.server.response-cache-update-interval-ms=${cacheMs}`] });
+  return { eureka, server: { url: `${eureka.url}/eureka/`, label: `${eureka.url}/eureka/` } };
 }

@@ -19,21 +19,20 @@ describe('DrainController', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(report.outcome).toBe('verified');
     expect(report.instanceId).toBe(INSTANCE_ID);
-    // 30 s cache (observed at the first poll past it: polls every 30/16 s ± 20 %) + 30 s fetch + 35 s LB + 10 s tail.
-    expect(report.durationMs).toBeGreaterThanOrEqual(105 * SECOND);
-    expect(report.durationMs).toBeLessThanOrEqual(105 * SECOND + 2_300); // the first poll past the flip: one poll (30/16 s) plus its phase
+    // 30 s cache (proven by the one read of the delta one interval + 500 ms after the PUT, which settles the server
+    // one term after it) + 30 s fetch + 35 s LB + 10 s tail.
+    expect(report.durationMs).toBe(105 * SECOND);
     expect(report.servers.every((s) => s.verified)).toBe(true);
     expect(f.eureka.count('put_status')).toBe(2);
   });
 
-  test('evidence shortens the wait: a server cache seen flipping at 3 s gives 3 + 65 + tail', async () => {
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+  test('the wait runs from the proof: a 3 s cache proven at 3.5 s (not stale before) settles at 3 s: 3 + 65 + tail', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '3000' });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 3 * SECOND;
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
     const report = await f.clock.run(f.controller.prestop());
     expect(report.outcome).toBe('verified');
-    expect(report.durationMs).toBeGreaterThanOrEqual(78 * SECOND);
-    expect(report.durationMs).toBeLessThanOrEqual(78 * SECOND + 1_000); // the first poll past the flip: one poll (0.5 s) plus its phase
+    expect(report.durationMs).toBe(78 * SECOND); // the one proof read, one interval + 500 ms after the PUT, settles one term after it
     expect(report.actual.tailEndedBy).toBe('fixed');
   });
 
@@ -49,7 +48,7 @@ describe('DrainController', () => {
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
   });
 
-  test('issue 10: per server, locate + put + live proof + the reads over one cache term, then one keep-out check per poll of the window', async () => {
+  test('issue 10/23: per server, locate (the prime) + put + live proof + one read of the delta, then one keep-out check per poll of the window', async () => {
     // Cache 1 s, fetch 1 s, LB 2 s, tail 1 s (the fleet bench's settings); the cache flips 700 ms after the override.
     const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000', EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1', SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s', DRAINER_TAIL_SECONDS: '1' });
     f.eureka.register({ instanceId: INSTANCE_ID });
@@ -64,7 +63,7 @@ describe('DrainController', () => {
       expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application']);
       const verifiedAt = Date.parse(report.startedAt) + report.servers[f.servers.indexOf(server)]!.cacheVerifiedMs!;
       const verification = calls.filter((c) => c.at <= verifiedAt);
-      expect(verification.length).toBeLessThanOrEqual(5 + 1000 / poll); // locate, put, live + the cache term's reads (the first with the live proof) + the delta's confirmation
+      expect(verification.map((c) => c.op)).toEqual(['get_application', 'put_status', 'get_instance', 'get_delta']);
       // keep-out: the first check one poll after the proof, then one per poll until the tail ends (fetch + LB + tail)
       const keepOut = calls.filter((c) => c.at > verifiedAt);
       expect(keepOut.every((c) => c.op === 'get_instance')).toBe(true);
@@ -74,29 +73,30 @@ describe('DrainController', () => {
   });
 
   test("issue 23: the app's view flipped but the callers' delta did not (a lost invalidation): verified only when the delta shows us out", async () => {
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '3000' });
     f.eureka.register({ instanceId: INSTANCE_ID });
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
     f.eureka.model(f.servers[1]!.label).deltaLagMs = 4 * SECOND;
     const report = await f.clock.run(f.controller.prestop());
     expect(report.outcome).toBe('verified');
     const [prompt, stuck] = report.servers;
-    expect(prompt!.cacheVerifiedMs!).toBeLessThan(2 * SECOND);
-    expect(stuck!.cacheVerifiedMs!).toBeGreaterThanOrEqual(5 * SECOND); // the app's view at 1 s, the delta 4 s later
-    // 5 s + 30 s fetch + 35 s LB + 10 s tail: the wait runs from the delta's flip.
-    expect(report.durationMs).toBeGreaterThanOrEqual(80 * SECOND);
+    expect(prompt!.cacheVerifiedMs!).toBe(3_500); // the first proof read
+    expect(stuck!.cacheVerifiedMs!).toBe(6_500); // the delta shows it at 5 s: the second read, one interval later
+    // 6.5 s + 30 s fetch + 35 s LB + 10 s tail: the wait runs from the delta's proof.
+    expect(report.durationMs).toBe(81 * SECOND + 500);
   });
 
-  test("issue 23: a callers' delta that never shows us out leaves its server unproven (its worst case), however fresh the app's view", async () => {
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+  test("issue 23: a callers' delta that never shows us out leaves its server unproven, counted until the key's auto-expiry, however fresh the app's view", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '3000', EUREKA_SERVER_RESPONSECACHEAUTOEXPIRATIONINSECONDS: '60' });
     f.eureka.register({ instanceId: INSTANCE_ID });
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
     f.eureka.model(f.servers[1]!.label).deltaLagMs = Number.POSITIVE_INFINITY;
     const report = await f.clock.run(f.controller.prestop());
     expect(report.outcome).toBe('partly_verified');
     expect(report.servers.map((s) => s.verified)).toEqual([true, false]);
-    // 30 s cache from the PUT + 30 s fetch + 35 s LB + 10 s tail.
-    expect(report.durationMs).toBeGreaterThanOrEqual(105 * SECOND);
+    // Stale at the second read (6.5 s): + 60 s expiry + 3 s tick, then 30 s fetch + 35 s LB + 10 s tail; not one cache term.
+    expect(report.durationMs).toBe(6_500 + 63 * SECOND + 75 * SECOND);
+    expect(f.eureka.count('get_delta')).toBe(3); // one proof read on the prompt server, two on the held one
   });
 
   test("a server whose list did not offer us at locate time is primed again before its override", async () => {

@@ -1,4 +1,4 @@
-import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, verificationCutoff, verifyPause, type ServerEvidence } from '../../../src/drain/timing';
+import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, staleKeyHeld, verificationCutoff, verifyPause, type ServerEvidence } from '../../../src/drain/timing';
 import { testConfig } from '../../helpers/config';
 
 const timings = testConfig().timings; // 30 s cache, 30 s fetch, 35 s LoadBalancer
@@ -15,7 +15,11 @@ describe('drain timing: when may a server last have offered the instance? (issue
     ['PUT refused 3.5 s then accepted, not verified: from the accepted PUT', { changedAt: s(3_500) }, s(34_500), s(33_500)],
     ['PUT accepted at +3.5 s, verified at +20 s', { changedAt: s(3_500), cacheVerifiedAt: s(20_000), trusted: true }, s(34_500), s(20_000)],
     ['PUT never accepted, gave up at +31 s: from the give-up', {}, s(31_000), s(61_000)],
-    ['still offered at +40 s: later than the worst case', { changedAt: s(100), lastStaleSeenAt: s(40_000) }, s(31_100), s(40_000)],
+    ['still offered at +40 s, before the second read (+60.6 s) could call the key held: what was seen', { changedAt: s(100), lastStaleSeenAt: s(40_000) }, s(31_100), s(40_000)],
+    ['still offered at the second read (+60.6 s): held by the race, counted until its expiry (180 s) and the next tick', { changedAt: s(100), lastStaleSeenAt: s(60_600) }, s(60_700), s(60_600 + 180_000 + 30_000)],
+    ['held, then proven and trusted: the proof', { changedAt: s(100), lastStaleSeenAt: s(60_600), cacheVerifiedAt: s(90_700), trusted: true }, s(90_700), s(90_700)],
+    ['proven by the first read (+30.6 s), never seen stale: one term after the PUT', { changedAt: s(100), cacheVerifiedAt: s(30_700), trusted: true }, s(30_700), s(30_100)],
+    ['stale at the first read, proven by the second: the proof', { changedAt: s(100), lastStaleSeenAt: s(30_600), cacheVerifiedAt: s(60_700), trusted: true }, s(60_700), s(60_700)],
     ['seen out, untrusted: the worst case', { changedAt: s(100), cacheVerifiedAt: s(3_000), trusted: false }, s(31_100), s(30_100)],
     ['seen at +32 s, untrusted: what was seen', { changedAt: s(100), cacheVerifiedAt: s(32_000), trusted: false }, s(31_100), s(32_000)],
     ['verified, then the override vanished and was put back at +50 s', { changedAt: s(50_000), cacheVerifiedAt: s(3_000), trusted: true, restored: 1 }, s(81_000), s(80_000)],
@@ -30,10 +34,17 @@ describe('drain timing: when may a server last have offered the instance? (issue
     expect(clientWindowEnd([{ cacheVerifiedAt: s(1_000), trusted: true }, { cacheVerifiedAt: s(2_000), trusted: true }], START, timings)).toBe(s(67_000));
   });
 
-  test('verification polls one cache term (plus two jittered polls) past the accepted PUT, not past the drain start', () => {
-    // A 30 s cache is polled every 30/16 s ± 20 %: the slack is 2.4 × 1875 ms.
-    expect(verificationCutoff(s(3_500), START, timings, 500)).toBe(s(3_500 + 30_000 + 4_500));
+  test('verification ends after the second proof read (and time for its answer) past the accepted PUT; before one, a cache term past the drain start', () => {
+    // Second read: two cache terms plus the 500 ms slack after the PUT; its answer gets 2.4 × 1875 ms.
+    expect(verificationCutoff(s(3_500), START, timings, 500)).toBe(s(3_500 + 60_500 + 4_500));
     expect(verificationCutoff(undefined, START, timings, 500)).toBe(s(34_500));
+  });
+
+  test('a key is held by the race only when seen stale at or after the second proof read', () => {
+    expect(staleKeyHeld({ changedAt: s(0), lastStaleSeenAt: s(60_499) }, timings)).toBe(false);
+    expect(staleKeyHeld({ changedAt: s(0), lastStaleSeenAt: s(60_500) }, timings)).toBe(true);
+    expect(staleKeyHeld({ lastStaleSeenAt: s(90_000) }, timings)).toBe(false); // no accepted change: nothing to hold
+    expect(staleKeyHeld({ changedAt: s(0) }, timings)).toBe(false);
   });
 
   test('polls no faster than the evidence can change, jittered ±20 %', () => {

@@ -131,7 +131,7 @@ describe('HTTP surface', () => {
   test('/drain shows the phase and per-server state while a drain runs', async () => {
     const f = appFixture();
     const drain = f.controller.prestop();
-    await f.clock.advance(2_000);
+    await f.clock.advance(32_000); // past the proof read (one 30 s cache interval + 500 ms after the PUT)
     const res = await request(f.app).get('/drain');
     expect(res.status).toBe(200);
     const view = bodyOf<DrainView>(res);

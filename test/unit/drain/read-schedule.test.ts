@@ -1,0 +1,36 @@
+import { changeHeldBy, proofReadTimes, tickSlackMs } from '../../../src/drain/read-schedule';
+
+const T = Date.parse('2026-01-01T00:00:07.300Z');
+
+describe('the reading schedule of the callers’ view (issue 23)', () => {
+  test.each([
+    // [cache interval, first read, second read] after a change at T
+    [30_000, T + 30_500, T + 60_500],
+    [3_000, T + 3_500, T + 6_500],
+    [1_000, T + 1_250, T + 2_250],
+    [500, T + 625, T + 1_125],
+  ])('a %i ms cache: one interval plus the slack after the change, then one interval later', (cacheMs, first, second) => {
+    expect(proofReadTimes(T, cacheMs)).toEqual([first, second]);
+    // The first read is more than a whole interval after the change: a tick fell between, wherever its phase is.
+    expect(first - T).toBeGreaterThan(cacheMs);
+    expect(second - first).toBe(cacheMs);
+  });
+
+  test('the read-only cache off: read at once, then once more after the slack', () => {
+    expect(proofReadTimes(T, 0)).toEqual([T, T + 500]);
+    expect(tickSlackMs(0)).toBe(500);
+  });
+
+  test('a key stale at the second read is held: changeHeldBy is that read', () => {
+    expect(changeHeldBy(T, 3_000)).toBe(T + 6_500);
+    expect(changeHeldBy(T, 0)).toBe(T + 500);
+  });
+
+  test.each([
+    [Number.NaN, 3_000],
+    [T, -1],
+    [T, Number.POSITIVE_INFINITY],
+  ])('bad input is refused with what was given: %p, %p', (changedAt, cacheMs) => {
+    expect(() => proofReadTimes(changedAt, cacheMs)).toThrow(/proofReadTimes needs a finite change time and a cache interval of at least 0 ms, got /);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * verify.ts on its own (issue 23): given the callers' delta's answers at these times, verify reads it N times
+ * and leaves this evidence in the server's cell. Reads of the callers' view are counted per server, at the
+ * scaled (3 s) and at the default (30 s) cache interval.
+ */
+import { deadlineRules } from '../../../src/drain/deadlines';
+import { LiveDeadlines } from '../../../src/drain/live-deadlines';
+import { newRecord } from '../../../src/drain/record';
+import { serverSettledAt, staleKeyHeld } from '../../../src/drain/timing';
+import { verify } from '../../../src/drain/verify';
+import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
+
+const SECOND = 1000;
+
+/** Two servers, the instance registered UP and primed on both at the start; verify runs from the PUT on. */
+function verifyFixture(cacheMs: number) {
+  const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(cacheMs), DRAINER_GRACE_PERIOD_SECONDS: '600' });
+  f.eureka.register({ instanceId: INSTANCE_ID });
+  const start = f.clock.now();
+  const deadlines = new LiveDeadlines(deadlineRules(f.plan, f.config.timings), start, start);
+  const record = newRecord(
+    f.servers.map((s) => s.label),
+    start,
+    deadlines,
+    { planFits: true, appNotHeld: false },
+  );
+  record.instanceId = INSTANCE_ID;
+  for (const state of record.servers) Object.assign(state, { primedAt: start, primedStale: false });
+  const run = () => f.clock.run(Promise.all(f.servers.map((_, i) => verify(f.deps, record, i, new AbortController().signal))));
+  /** The reads of the callers' view verify sent to one server, as times after the start. */
+  const proofReads = (index: number) => f.eureka.calls.filter((c) => c.op === 'get_delta' && c.server === f.servers[index]!.label).map((c) => c.at - start);
+  return { ...f, start, record, run, proofReads };
+}
+
+describe.each([3 * SECOND, 30 * SECOND])('verify at a %i ms cache', (cacheMs) => {
+  const slack = Math.min(cacheMs / 4, 500);
+
+  test('the delta flips before the first proof read: one read per server, one interval plus the slack after the PUT, verified then', async () => {
+    const f = verifyFixture(cacheMs);
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
+    await f.run();
+    for (const [i, state] of f.record.servers.entries()) {
+      expect(f.proofReads(i)).toEqual([cacheMs + slack]);
+      expect(state).toMatchObject({ put: 'ok', changedAt: f.start, cacheVerifiedAt: f.start + cacheMs + slack, trusted: true });
+      expect(state.lastStaleSeenAt).toBeUndefined();
+    }
+    // The app's view is not read again: the prime (take-out) is its only read.
+    expect(f.eureka.count('get_application')).toBe(0);
+  });
+
+  test('the delta lags past the first read (a drifted tick): a second read one interval later proves it', async () => {
+    const f = verifyFixture(cacheMs);
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
+    f.eureka.model(f.servers[1]!.label).deltaLagMs = cacheMs; // the delta shows it at 4/3 of the interval
+    await f.run();
+    expect(f.proofReads(0)).toEqual([cacheMs + slack]);
+    expect(f.proofReads(1)).toEqual([cacheMs + slack, 2 * cacheMs + slack]);
+    expect(f.record.servers[1]).toMatchObject({ cacheVerifiedAt: f.start + 2 * cacheMs + slack, lastStaleSeenAt: f.start + cacheMs + slack, trusted: true });
+    expect(staleKeyHeld(f.record.servers[1]!, f.config.timings)).toBe(false);
+  });
+
+  test('the delta never shows the change (the race held the key): two reads, unproven, counted until the key’s auto-expiry', async () => {
+    const f = verifyFixture(cacheMs);
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
+    f.eureka.model(f.servers[1]!.label).deltaLagMs = Number.POSITIVE_INFINITY;
+    await f.run();
+    const held = f.record.servers[1]!;
+    expect(f.proofReads(1)).toEqual([cacheMs + slack, 2 * cacheMs + slack]);
+    expect(held.cacheVerifiedAt).toBeUndefined();
+    expect(held.lastStaleSeenAt).toBe(f.start + 2 * cacheMs + slack);
+    expect(held.gaveUpAt).toBe(f.start + 2 * cacheMs + slack); // no read after the second
+    expect(held.error).toMatch(/cache race.*auto-expiry/);
+    expect(staleKeyHeld(held, f.config.timings)).toBe(true);
+    expect(serverSettledAt(held, held.gaveUpAt!, f.config.timings)).toBe(f.start + 2 * cacheMs + slack + 180 * SECOND + cacheMs);
+  });
+});
+
+test('a PUT refused at first: the schedule runs from the accepted PUT, the refusals retried on the poll pause', async () => {
+  jest.spyOn(Math, 'random').mockReturnValue(0.5);
+  const f = verifyFixture(3 * SECOND);
+  f.eureka.model(f.servers[0]!.label).refuseUntil = { put_status: f.start + 1_200 };
+  await f.run();
+  jest.restoreAllMocks();
+  const changedAt = f.record.servers[0]!.changedAt!;
+  expect(changedAt).toBeGreaterThanOrEqual(f.start + 1_200);
+  expect(f.proofReads(0)).toEqual([changedAt - f.start + 3_500]);
+  expect(f.record.servers[0]!.trusted).toBe(true);
+});
+
+test('the evidence keeps its meaning: a prime that landed after the change could reach the server proves nothing', async () => {
+  const f = verifyFixture(3 * SECOND);
+  f.record.servers[1]!.primedAt = f.start + 1_000; // > the first PUT (at the start) + the 200 ms tolerance
+  await f.run();
+  expect(f.record.servers.map((s) => [s.cacheVerifiedAt !== undefined, s.trusted])).toEqual([
+    [true, true],
+    [true, false],
+  ]);
+  expect(f.record.servers[1]!.error).toMatch(/primed too late/);
+});
