@@ -48,6 +48,28 @@ describe('DrainController', () => {
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
   });
 
+  test('/drain mid-drain: each server’s results as they arrive (the change accepted, then the proof, then a restore)', async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 3 * SECOND;
+    const servers = () => f.controller.snapshot().servers as { put: string; cacheVerifiedMs: number | null; verified: boolean; restored: number }[];
+    const drain = f.controller.prestop();
+    await f.clock.advance(SECOND);
+    expect(servers().map((s) => [s.put, s.verified])).toEqual([
+      ['ok', false],
+      ['ok', false],
+    ]);
+    await f.clock.advance(4 * SECOND);
+    expect(servers().every((s) => s.verified && s.cacheVerifiedMs !== null)).toBe(true);
+    f.eureka.reRegister(INSTANCE_ID); // a config refresh in the app: the override is gone
+    await f.clock.advance(5 * SECOND);
+    expect(servers().map((s) => [s.put, s.restored])).toEqual([
+      ['ok', 1],
+      ['ok', 1],
+    ]);
+    await f.clock.run(drain);
+  });
+
   test('issue 10: per server, locate + put + live proof + the reads over one cache term, then one keep-out check per poll of the window', async () => {
     // Cache 1 s, fetch 1 s, LB 2 s, tail 1 s (the fleet bench's settings); the cache flips 700 ms after the override.
     const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000', EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1', SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s', DRAINER_TAIL_SECONDS: '1' });
