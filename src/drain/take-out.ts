@@ -3,12 +3,12 @@ import type { ChangeAnswer, DrainDeps } from './deps';
 import { PRIME_TOLERANCE_MS } from './timing';
 import { untilSignal, type Until } from './until';
 
-/** What priming one server's callers' view found: when it was read and whether it already showed us out, or why it could not be read. */
+/** What priming one server's callers' view found: when the server answered it and whether it already showed us out, or why it could not be read. */
 export type Prime = { readonly primedAt: number; readonly primedStale: boolean } | { readonly error: string };
 
 /** The primes of one drain: the gate every change waits on, and each server's prime as it arrives. */
 export interface Priming {
-  /** Opens once every prime was answered, or PRIME_TOLERANCE_MS passed, whichever comes first. */
+  /** Opens once every prime was answered by its server (headers in), or PRIME_TOLERANCE_MS passed, whichever comes first. */
   readonly gate: Promise<void>;
   /** One entry a server, in config order; undefined where the server needed no prime. */
   readonly primes: readonly (Promise<Prime> | undefined)[];
@@ -17,29 +17,50 @@ export interface Priming {
 /**
  * Step 2a, every server at once: prime the callers' view (which only makes a
  * later proof trustworthy, see verify.ts) where `primed` says locate.ts did
- * not already read it offering us. The gate is shared because a prime must
- * land before the change can reach its server from any server (timing.ts
- * primedInTime): a server primed by locate must not send its change ahead of
- * the others' primes. Nothing to prime, no wait.
+ * not already read it offering us. A prime counts once the server answered
+ * it: the status and headers arrive after the server took the view from its
+ * cache (computing it then if nobody had asked), so the body is read, decoded
+ * and judged after the changes went out, not before.
+ *
+ * The gate every change waits on opens when every prime was answered, or
+ * PRIME_TOLERANCE_MS passed, whichever comes first; a prime answered later
+ * still counts, at its worst case if it was too late (timing.ts
+ * primedInTime). It is shared because a prime must land before the change
+ * can reach its server from any server: a server primed by locate must not
+ * send its change ahead of the others' primes. Nothing to prime, no wait.
  */
 export function primeViews(deps: DrainDeps, instanceId: string, primed: readonly boolean[], until: Until): Priming {
-  const { config, clock, eureka } = deps;
-  const primes = config.servers.map((server, index): Promise<Prime> | undefined => {
-    if (primed[index] === true) return undefined;
-    const stage = untilSignal(clock, until);
-    return eureka
-      .getApplication(server, config.appName, stage.signal)
-      .then(
-        (instances): Prime => ({ primedAt: clock.now(), primedStale: deps.mode.cached(instances, config.appName, instanceId) === 'out' }),
-        (error: unknown): Prime => ({ error: `cannot read the callers' view: ${describeError(error)}` }),
-      )
-      .finally(stage.cancel);
-  });
-  const pending = primes.filter((prime) => prime !== undefined);
-  if (pending.length === 0) return { gate: Promise.resolve(), primes };
+  const reads = deps.config.servers.map((_server, index) => (primed[index] === true ? undefined : primeOne(deps, instanceId, index, until)));
+  const primes = reads.map((read) => read?.prime);
+  const answers = reads.filter((read) => read !== undefined).map((read) => read.answered);
+  if (answers.length === 0) return { gate: Promise.resolve(), primes };
   const headStart = new AbortController();
-  const gate = Promise.race([Promise.all(pending).then(() => undefined), clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]).then(() => headStart.abort());
+  const gate = Promise.race([Promise.all(answers).then(() => undefined), deps.clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]).then(() => headStart.abort());
   return { gate, primes };
+}
+
+/** One server's prime: `answered` once the server answered it (or the read ended without an answer), `prime` once read and judged. */
+function primeOne(deps: DrainDeps, instanceId: string, index: number, until: Until): { readonly answered: Promise<void>; readonly prime: Promise<Prime> } {
+  const { config, clock, eureka } = deps;
+  const stage = untilSignal(clock, until);
+  let answeredAt: number | undefined;
+  let opened!: () => void;
+  const answered = new Promise<void>((resolve) => (opened = resolve));
+  const onAnswered = (): void => {
+    answeredAt ??= clock.now();
+    opened();
+  };
+  const prime = eureka
+    .getApplication(config.servers[index]!, config.appName, stage.signal, onAnswered)
+    .then(
+      (instances): Prime => ({ primedAt: answeredAt ?? clock.now(), primedStale: deps.mode.cached(instances, config.appName, instanceId) === 'out' }),
+      (error: unknown): Prime => ({ error: `cannot read the callers' view: ${describeError(error)}` }),
+    )
+    .finally(() => {
+      stage.cancel();
+      opened();
+    });
+  return { answered, prime };
 }
 
 /**

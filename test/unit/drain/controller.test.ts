@@ -147,6 +147,17 @@ describe('DrainController', () => {
     expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
   });
 
+  test('issue 23: the overrides go as soon as both servers answered the primes, before the primes’ bodies are read, and the proof still holds', async () => {
+    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID }); // no locate read: take-out primes
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_application: 20 }, applicationBodyMs: 400, cacheDelayMs: SECOND });
+    const report = await f.clock.run(f.controller.prestop());
+    const primes = f.eureka.calls.filter((c) => c.op === 'get_application').slice(0, 2);
+    const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
+    expect(puts.map((c) => c.at - primes[0]!.at)).toEqual([20, 20]);
+    expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
+  });
+
   test('a hanging server does not hold up the override on the others', async () => {
     const f = controllerFixture({ DRAINER_GRACE_PERIOD_SECONDS: '150' });
     f.eureka.register({ instanceId: INSTANCE_ID });

@@ -9,6 +9,7 @@ import { keepOut } from '../../../src/drain/keep-out';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
 import { locate } from '../../../src/drain/locate';
 import { primeViews, takeOut } from '../../../src/drain/take-out';
+import { PRIME_TOLERANCE_MS } from '../../../src/drain/timing';
 import { tellApp } from '../../../src/drain/tell-app';
 import { waitClients } from '../../../src/drain/wait-clients';
 import { waitTail } from '../../../src/drain/wait-tail';
@@ -67,6 +68,33 @@ describe('primeViews', () => {
       { primedAt: start + 50, primedStale: false },
       { primedAt: start + 50, primedStale: true },
     ]);
+  });
+
+  test('issue 23: the gate opens when the servers answered the primes (headers in), not after the head start nor the bodies', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_application: 30 }, applicationBodyMs: 500 });
+    const start = f.clock.now();
+    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(f.clock.now()).toBe(start + 30);
+    // Each prime counts from its answer: the server had computed the view by then.
+    expect(await f.clock.run(Promise.all(priming.primes))).toEqual([
+      { primedAt: start + 30, primedStale: false },
+      { primedAt: start + 30, primedStale: false },
+    ]);
+    expect(f.clock.now()).toBe(start + 530);
+  });
+
+  test('issue 23: a prime the server never answers holds the gate only up to the head start', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[1]!.label).hangOps.add('get_application');
+    const start = f.clock.now();
+    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(f.clock.now()).toBe(start + PRIME_TOLERANCE_MS);
+    expect(await priming.primes[0]).toEqual({ primedAt: start, primedStale: false });
   });
 
   test('a server locate already primed is not read again; one that cannot be read says why', async () => {
