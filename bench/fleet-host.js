@@ -28,8 +28,8 @@ const { DrainController } = need('drain/controller');
 const { companionMode } = need('drain/companion-mode');
 const { createAppExit } = need('app-exit');
 const { probePort } = need('app-probe');
-const { createApp } = need('http');
-const { startServer } = need('server');
+const { createApp } = need('http/routes');
+const { startServer } = need('http/server');
 
 function host(env, index) {
   const config = parseConfig(env, { requireTarget: true });
