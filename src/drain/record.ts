@@ -1,10 +1,11 @@
 import type { AppExitResult } from '../app-exit';
-import type { ChangeAnswer, DrainDeps } from './deps';
+import type { ChangeAnswer } from './deps';
 import type { LiveDeadlines } from './live-deadlines';
+import type { Prime } from './take-out';
 
 /**
- * What one drain learned and did on one Eureka server: that server's cell, filled by its per-server steps
- * (take-out, verify, keep-out) as the evidence comes, so /drain and the waits read it live; read by the report.
+ * What one drain learned and did on one Eureka server: that server's cell, filled from its per-server steps'
+ * results (take-out, verify, keep-out) as they arrive, so /drain and the waits read it live; read by the report.
  */
 export interface ServerState {
   readonly server: string;
@@ -26,8 +27,6 @@ export interface ServerState {
   settledAt?: number;
   /** Times our override vanished during the waits and was put back. */
   restored: number;
-  /** keep-out.ts could not repeat the change yet (logged once until it can). */
-  restorePending?: boolean;
   error?: string;
   cleanup?: 'pending' | 'deleted' | 'deleted_again' | 'absent' | 'failed' | 'unreachable' | 'skipped';
 }
@@ -81,14 +80,13 @@ export function newRecord(serverLabels: readonly string[], startedAt: number, de
   };
 }
 
-/**
- * The mode's change on one server (take-out, a verify retry, a keep-out
- * restore): tracked so an abort waits for it to land, and its answer written
- * into that server's cell, which the waits and /drain read.
- */
-export async function changeOn(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<void> {
-  const state = record.servers[index]!;
-  recordChange(state, await track(record, deps.mode.change(deps, record.instanceId!, deps.config.servers[index]!, signal)));
+/** One server's cell after its prime was read (take-out.ts primeViews). */
+export function recordPrime(state: ServerState, prime: Prime): void {
+  if ('error' in prime) state.error = prime.error;
+  else {
+    state.primedAt = prime.primedAt;
+    state.primedStale = prime.primedStale;
+  }
 }
 
 /** One server's cell after a change's answer: accepted moves `changedAt` (and sets `putAt` the first time). */
@@ -101,12 +99,10 @@ export function recordChange(state: ServerState, answer: ChangeAnswer): void {
   } else state.error = answer.error;
 }
 
-/** Registers a take-out request so an abort can wait for it to land. */
-export function track<T>(record: DrainRecord, promise: Promise<T>): Promise<T> {
-  record.inFlight.add(promise);
-  void promise.then(
-    () => record.inFlight.delete(promise),
-    () => record.inFlight.delete(promise),
-  );
-  return promise;
+/** One server's cell after keep-out.ts put a vanished change back: accepted, what was proven before proves nothing now. */
+export function recordRestore(state: ServerState, answer: ChangeAnswer): void {
+  recordChange(state, answer);
+  if (answer.put !== 'ok') return;
+  state.restored++;
+  delete state.cacheVerifiedAt;
 }

@@ -4,7 +4,7 @@ import { DrainAborted } from './deps';
 import { keepOut } from './keep-out';
 import { locate } from './locate';
 import type { ProgressEvent } from './machine';
-import type { DrainRecord } from './record';
+import { recordChange, recordPrime, recordRestore, type DrainRecord } from './record';
 import { primeViews, takeOut } from './take-out';
 import { isVerified, serverSettledAt, verificationCutoff } from './timing';
 import { tellApp } from './tell-app';
@@ -17,8 +17,8 @@ import { waitTail } from './wait-tail';
  * takes the deps, what it needs and a signal, and returns what it found;
  * none calls another or holds state. This function writes each result into
  * the record as it arrives, so /drain and the metrics see the drain's
- * progress; the per-server steps (take-out, verify, keep-out) fill their
- * server's own cell as the evidence comes. `step` tells the lifecycle
+ * progress, the per-server results (each prime, each change's answer, each
+ * restore) into their server's own cell. `step` tells the lifecycle
  * (machine.ts) where the drain is.
  * An abort (the signal, with DrainAborted) ends the waits; in-flight PUTs are
  * let land and the instance is put back before this returns 'aborted'.
@@ -74,11 +74,14 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
   else {
     step('located', { instanceId: record.instanceId, mode: deps.mode.name });
     await deps.mode.begin(deps, record);
+    const id = record.instanceId;
     let attempted = 0;
-    const primed = primeViews(deps, record, takeOutBy);
+    const priming = primeViews(deps, id, record.servers.map((s) => s.primedAt !== undefined), takeOutBy);
+    // Each prime's answer goes into its cell when it comes; verify.ts judges it when a proof arrives (not yet in: not trusted).
+    priming.primes.forEach((prime, i) => void prime?.then((found) => recordPrime(record.servers[i]!, found)));
     await Promise.all(
       config.servers.map(async (_server, i) => {
-        await takeOut(deps, record, i, takeOutBy, primed);
+        recordChange(record.servers[i]!, await takeOut(deps, id, i, takeOutBy, priming.gate, record.inFlight));
         if (++attempted === config.servers.length) step('taken_out', { servers: record.servers.map((s) => ({ server: s.server, put: s.put })) });
         const registeredAt = await verify(deps, record, i, signal);
         if (registeredAt !== undefined) record.registeredAt = Math.max(record.registeredAt ?? 0, registeredAt);
@@ -97,7 +100,15 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
   // The window's end by the evidence so far, asked again on every poll (keep-out may move it) and recorded for /drain.
   const windowEnd = (): number => (record.windowEnd = windowEndOf(record.servers, startedAt, config.timings));
   const watch = new AbortController();
-  const watching = keepOut(deps, record, AbortSignal.any([watch.signal, signal]));
+  const watching =
+    record.instanceId === undefined
+      ? Promise.resolve([])
+      : keepOut(
+          deps,
+          { instanceId: record.instanceId, tookChange: record.servers.map((s) => s.changedAt !== undefined), answerBy: deadlines.time((d) => d.answerBy), inFlight: record.inFlight },
+          AbortSignal.any([watch.signal, signal]),
+          (i, answer) => recordRestore(record.servers[i]!, answer),
+        );
   try {
     if ((await waitClients(deps, windowEnd, deadlines.time((d) => d.answerBy), signal)) === 'deadline') record.cutShort = true;
     record.windowWaitedUntil = clock.now();

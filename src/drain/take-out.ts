@@ -1,59 +1,96 @@
 import { describeError } from '../errors';
-import type { DrainDeps } from './deps';
-import { changeOn, type DrainRecord } from './record';
+import type { ChangeAnswer, DrainDeps } from './deps';
 import { PRIME_TOLERANCE_MS } from './timing';
 import { untilSignal, type Until } from './until';
 
+/** What priming one server's callers' view found: when the server answered it and whether it already showed us out, or why it could not be read. */
+export type Prime = { readonly primedAt: number; readonly primedStale: boolean } | { readonly error: string };
+
+/** The primes of one drain: the gate every change waits on, and each server's prime as it arrives. */
+export interface Priming {
+  /** Opens once every prime was answered by its server (headers in), or PRIME_TOLERANCE_MS passed, whichever comes first. */
+  readonly gate: Promise<void>;
+  /** One entry a server, in config order; undefined where the server needed no prime. */
+  readonly primes: readonly (Promise<Prime> | undefined)[];
+}
+
 /**
  * Step 2a, every server at once: prime the callers' view (which only makes a
- * later proof trustworthy, see verify.ts) where locate.ts did not already read
- * it offering us. Returns the gate every change waits on: all those primes
- * answered, or PRIME_TOLERANCE_MS passed, whichever comes first. The gate is
- * shared because a prime must land before the change can reach its server
- * from any server (timing.ts primedInTime): a server primed by locate must
- * not send its change ahead of the others' primes. Nothing to prime, no wait.
+ * later proof trustworthy, see verify.ts) where `primed` says locate.ts did
+ * not already read it offering us. A prime counts once the server answered
+ * it: the status and headers arrive after the server took the view from its
+ * cache (computing it then if nobody had asked), so the body is read, decoded
+ * and judged after the changes went out, not before.
+ *
+ * The gate every change waits on opens when every prime was answered, or
+ * PRIME_TOLERANCE_MS passed, whichever comes first; a prime answered later
+ * still counts, at its worst case if it was too late (timing.ts
+ * primedInTime). It is shared because a prime must land before the change
+ * can reach its server from any server: a server primed by locate must not
+ * send its change ahead of the others' primes. Nothing to prime, no wait.
  */
-export function primeViews(deps: DrainDeps, record: DrainRecord, until: Until): Promise<void> {
-  const { config, clock, eureka } = deps;
-  const id = record.instanceId!;
-  const primes = config.servers.flatMap((server, index) => {
-    const state = record.servers[index]!;
-    if (state.primedAt !== undefined) return [];
-    const stage = untilSignal(clock, until);
-    return [
-      eureka
-        .getApplication(server, config.appName, stage.signal)
-        .then(
-          (instances) => {
-            state.primedAt = clock.now();
-            state.primedStale = deps.mode.cached(instances, config.appName, id) === 'out';
-          },
-          (error: unknown) => {
-            state.error = `cannot read the callers' view: ${describeError(error)}`;
-          },
-        )
-        .finally(stage.cancel),
-    ];
-  });
-  if (primes.length === 0) return Promise.resolve();
+export function primeViews(deps: DrainDeps, instanceId: string, primed: readonly boolean[], until: Until): Priming {
+  const reads = deps.config.servers.map((_server, index) => (primed[index] === true ? undefined : primeOne(deps, instanceId, index, until)));
+  const primes = reads.map((read) => read?.prime);
+  const answers = reads.filter((read) => read !== undefined).map((read) => read.answered);
+  if (answers.length === 0) return { gate: Promise.resolve(), primes };
   const headStart = new AbortController();
-  return Promise.race([Promise.all(primes).then(() => undefined), clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]).then(() => headStart.abort());
+  const gate = Promise.race([Promise.all(answers).then(() => undefined), deps.clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]).then(() => headStart.abort());
+  return { gate, primes };
+}
+
+/** One server's prime: `answered` once the server answered it (or the read ended without an answer), `prime` once read and judged. */
+function primeOne(deps: DrainDeps, instanceId: string, index: number, until: Until): { readonly answered: Promise<void>; readonly prime: Promise<Prime> } {
+  const { config, clock, eureka } = deps;
+  const stage = untilSignal(clock, until);
+  let answeredAt: number | undefined;
+  let opened!: () => void;
+  const answered = new Promise<void>((resolve) => (opened = resolve));
+  const onAnswered = (): void => {
+    answeredAt ??= clock.now();
+    opened();
+  };
+  const prime = eureka
+    .getApplication(config.servers[index]!, config.appName, stage.signal, onAnswered)
+    .then(
+      (instances): Prime => ({ primedAt: answeredAt ?? clock.now(), primedStale: deps.mode.cached(instances, config.appName, instanceId) === 'out' }),
+      (error: unknown): Prime => ({ error: `cannot read the callers' view: ${describeError(error)}` }),
+    )
+    .finally(() => {
+      stage.cancel();
+      opened();
+    });
+  return { answered, prime };
 }
 
 /**
  * Step 2b, one server: take the instance out of it (the mode's change: the
  * OUT_OF_SERVICE override in companion mode, a cancel in owner mode), once
- * the primes' gate opened. Taking out never waits on evidence longer than that.
- * The change runs under `until` only (followed if the deadline moves
- * earlier), never under the abort signal: an abort waits for it to land
- * instead of leaving a request the server may still apply.
+ * the primes' gate opened; returns the server's answer. Taking out never
+ * waits on evidence longer than that. The change runs under `until` only
+ * (followed if the deadline moves earlier), never under the abort signal: an
+ * abort waits for it to land instead of leaving a request the server may
+ * still apply.
  */
-export async function takeOut(deps: DrainDeps, record: DrainRecord, index: number, until: Until, primed: Promise<void>): Promise<void> {
-  await primed;
+export async function takeOut(deps: DrainDeps, instanceId: string, index: number, until: Until, gate: Promise<void>, inFlight: Set<Promise<unknown>>): Promise<ChangeAnswer> {
+  await gate;
   const stage = untilSignal(deps.clock, until);
   try {
-    await changeOn(deps, record, index, stage.signal);
+    return await changeOn(deps, instanceId, index, inFlight, stage.signal);
   } finally {
     stage.cancel();
   }
+}
+
+/**
+ * The mode's change on one server (take-out, a verify retry, a keep-out
+ * restore), registered in `inFlight` until it lands so an abort can wait for
+ * it; returns the server's answer (record.ts recordChange writes it).
+ */
+export function changeOn(deps: DrainDeps, instanceId: string, index: number, inFlight: Set<Promise<unknown>>, signal: AbortSignal): Promise<ChangeAnswer> {
+  const change = deps.mode.change(deps, instanceId, deps.config.servers[index]!, signal);
+  inFlight.add(change);
+  const landed = (): boolean => inFlight.delete(change);
+  void change.then(landed, landed);
+  return change;
 }

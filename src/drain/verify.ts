@@ -2,7 +2,8 @@ import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import { deltaEvidence } from './evidence';
 import { proofReadTimes } from './read-schedule';
-import { changeOn, type DrainRecord } from './record';
+import { recordChange, type DrainRecord } from './record';
+import { changeOn } from './take-out';
 import { primedInTime, staleKeyHeld, verificationCutoff, verifyPause } from './timing';
 import { sleepBefore, untilSignal } from './until';
 
@@ -53,7 +54,7 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
         if (state.put !== 'ok') {
           const putStage = untilSignal(clock, cutoffTime);
-          await changeOn(deps, record, index, putStage.signal).finally(putStage.cancel);
+          recordChange(state, await changeOn(deps, id, index, record.inFlight, putStage.signal).finally(putStage.cancel));
         }
         if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);

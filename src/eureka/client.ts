@@ -87,6 +87,8 @@ interface RequestSpec {
   readonly body?: string;
   /** 404 is an answer here, not an error. */
   readonly notFoundIsAnswer?: boolean;
+  /** Runs when an answer's status and headers arrived (not on an error status that will be retried or thrown). */
+  readonly onAnswered?: () => void;
 }
 
 interface Answer {
@@ -112,9 +114,14 @@ export class EurekaClient {
     this.bodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
   }
 
-  /** GET apps/{APP} (cached on the server); [] when the app has no instances. */
-  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal): Promise<EurekaInstance[]> {
-    const answer = await this.request(server, { operation: 'get_application', method: 'GET', path: `apps/${enc(app)}`, notFoundIsAnswer: true }, signal);
+  /**
+   * GET apps/{APP} (cached on the server); [] when the app has no instances.
+   * `onAnswered` runs once the server's answer begins (status and headers in,
+   * before the body is read): the server had taken the view from its cache by
+   * then, which is all a prime needs (drain/take-out.ts).
+   */
+  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaInstance[]> {
+    const answer = await this.request(server, { operation: 'get_application', method: 'GET', path: `apps/${enc(app)}`, notFoundIsAnswer: true, ...(onAnswered ? { onAnswered } : {}) }, signal);
     if (answer.status === 404) return [];
     return this.decode(server, 'get_application', () => decodeApplicationDocument(answer.body));
   }
@@ -301,6 +308,7 @@ export class EurekaClient {
       status = response.status;
       const stream = asStream(response.data);
       const ok = status >= 200 && status < 300;
+      if (ok || (status === 404 && spec.notFoundIsAnswer)) spec.onAnswered?.();
       if (ok && limit !== undefined) {
         const declared = Number(response.headers['content-length']);
         const body = await readBody(stream, limit, { ...(Number.isFinite(declared) ? { declaredLength: declared } : {}), signal: attemptSignal, progress });

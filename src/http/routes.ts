@@ -73,6 +73,8 @@ export function createApp(deps: HttpDeps): express.Express {
     controller.hookRefused();
   };
 
+  // The token's digest once, here: a /prestop spends its CPU on the override, not on hashing a constant (issue 23).
+  const tokenDigest = config.token === undefined ? undefined : digest(config.token);
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     const source = normalizeAddress(req.socket.remoteAddress ?? '');
     if (!sourceAllowed(source)) {
@@ -82,7 +84,7 @@ export function createApp(deps: HttpDeps): express.Express {
       res.status(403).json({ error: 'forbidden', message: 'source address not allowed (see DRAINER_ALLOWED_SOURCES / NODE_IP)' });
       return;
     }
-    if (config.token !== undefined && !tokenMatches(req, config.token)) {
+    if (tokenDigest !== undefined && !tokenMatches(req, tokenDigest)) {
       metrics.prestopRequest('unauthorized');
       refusedKubelet(req, 'unauthorized', source);
       logRefusal('unauthorized', source, req.path, 'refused a call without a valid token');
@@ -160,13 +162,13 @@ export function planJson(plan: Plan): Record<string, unknown> {
 /** RFC 7235: the scheme is case-insensitive and 1*SP separates it from the credentials; we also take tabs. */
 const BEARER = /^bearer[ \t]+(\S+)$/i;
 
-function tokenMatches(req: Request, token: string): boolean {
+function tokenMatches(req: Request, tokenDigest: Buffer): boolean {
   const bearer = BEARER.exec(req.headers.authorization ?? '');
   const presented = bearer ? bearer[1] : req.headers['x-drainer-token'];
   if (typeof presented !== 'string') return false;
   // Hashing first gives equal lengths, so neither the comparison's time nor
   // an early length check tells a caller how long the token is.
-  return timingSafeEqual(digest(presented), digest(token));
+  return timingSafeEqual(digest(presented), tokenDigest);
 }
 
 function digest(text: string): Buffer {

@@ -48,6 +48,29 @@ describe('DrainController', () => {
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
   });
 
+  test('/drain mid-drain: each server’s results as they arrive (the change accepted, then the proof, then a restore)', async () => {
+    // A 3 s cache: the proof read comes one interval (+ 500 ms) after the change (read-schedule.ts).
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '3000' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 3 * SECOND;
+    const servers = () => f.controller.snapshot().servers as { put: string; cacheVerifiedMs: number | null; verified: boolean; restored: number }[];
+    const drain = f.controller.prestop();
+    await f.clock.advance(SECOND);
+    expect(servers().map((s) => [s.put, s.verified])).toEqual([
+      ['ok', false],
+      ['ok', false],
+    ]);
+    await f.clock.advance(4 * SECOND);
+    expect(servers().every((s) => s.verified && s.cacheVerifiedMs !== null)).toBe(true);
+    f.eureka.reRegister(INSTANCE_ID); // a config refresh in the app: the override is gone
+    await f.clock.advance(5 * SECOND);
+    expect(servers().map((s) => [s.put, s.restored])).toEqual([
+      ['ok', 1],
+      ['ok', 1],
+    ]);
+    await f.clock.run(drain);
+  });
+
   test('issue 10/23: per server, locate (the prime) + put + live proof + one read of the delta, then one keep-out check per poll of the window', async () => {
     // Cache 1 s, fetch 1 s, LB 2 s, tail 1 s (the fleet bench's settings); the cache flips 700 ms after the override.
     const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000', EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1', SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s', DRAINER_TAIL_SECONDS: '1' });
@@ -123,6 +146,17 @@ describe('DrainController', () => {
     const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
     expect(puts.map((c) => c.at - puts[0]!.at)).toEqual([0, 0]);
     expect(puts[0]!.at - f.eureka.calls[0]!.at).toBe(200); // the shared head start, not 0
+    expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
+  });
+
+  test('issue 23: the overrides go as soon as both servers answered the primes, before the primes’ bodies are read, and the proof still holds', async () => {
+    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID }); // no locate read: take-out primes
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_application: 20 }, applicationBodyMs: 400, cacheDelayMs: SECOND });
+    const report = await f.clock.run(f.controller.prestop());
+    const primes = f.eureka.calls.filter((c) => c.op === 'get_application').slice(0, 2);
+    const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
+    expect(puts.map((c) => c.at - primes[0]!.at)).toEqual([20, 20]);
     expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
   });
 

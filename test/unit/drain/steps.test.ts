@@ -4,8 +4,12 @@
  * the whole drain).
  */
 import { deadlineRules } from '../../../src/drain/deadlines';
+import type { ChangeAnswer } from '../../../src/drain/deps';
+import { keepOut } from '../../../src/drain/keep-out';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
 import { locate } from '../../../src/drain/locate';
+import { primeViews, takeOut, type Priming } from '../../../src/drain/take-out';
+import { PRIME_TOLERANCE_MS } from '../../../src/drain/timing';
 import { tellApp } from '../../../src/drain/tell-app';
 import { waitClients } from '../../../src/drain/wait-clients';
 import { waitTail } from '../../../src/drain/wait-tail';
@@ -48,6 +52,130 @@ describe('locate', () => {
     expect(found.instanceId).toBeUndefined();
     expect(found.servers).toEqual([{}, {}]);
     expect(found.problem).toMatch(/^instance not found in eureka \(app DEMO, POD_IP 10\.0\.0\.9, port 8080\): no server lists it;/);
+  });
+});
+
+/** Each server's prime; a server the step did not prime fails the test (here every server is primed). */
+function primesOf(priming: Priming): Promise<unknown>[] {
+  return priming.primes.map((p, i) => p ?? Promise.reject(new Error(`server ${i} was not primed`)));
+}
+
+describe('primeViews', () => {
+  test('each server not primed yet: when its view was read and whether it already showed us out; the gate opens when all answered', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[1]!.label).deltaFilter = (list) => list.map((i) => ({ ...i, status: 'OUT_OF_SERVICE' })); // an earlier drain's override
+    for (const s of f.servers) f.eureka.model(s.label).latency = { get_application: 50 };
+    const start = f.clock.now();
+    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(f.clock.now()).toBe(start + 50);
+    expect(await Promise.all(primesOf(priming))).toEqual([
+      { primedAt: start + 50, primedStale: false },
+      { primedAt: start + 50, primedStale: true },
+    ]);
+  });
+
+  test('issue 23: the gate opens when the servers answered the primes (headers in), not after the head start nor the bodies', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_application: 30 }, applicationBodyMs: 500 });
+    const start = f.clock.now();
+    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(f.clock.now()).toBe(start + 30);
+    // Each prime counts from its answer: the server had computed the view by then.
+    expect(await f.clock.run(Promise.all(primesOf(priming)))).toEqual([
+      { primedAt: start + 30, primedStale: false },
+      { primedAt: start + 30, primedStale: false },
+    ]);
+    expect(f.clock.now()).toBe(start + 530);
+  });
+
+  test('issue 23: a prime the server never answers holds the gate only up to the head start', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[1]!.label).hangOps.add('get_application');
+    const start = f.clock.now();
+    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(f.clock.now()).toBe(start + PRIME_TOLERANCE_MS);
+    expect(await priming.primes[0]).toEqual({ primedAt: start, primedStale: false });
+  });
+
+  test('a server locate already primed is not read again; one that cannot be read says why', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[1]!.label).down = true;
+    const priming = primeViews(f.deps, INSTANCE_ID, [true, false], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(priming.primes[0]).toBeUndefined();
+    expect(await priming.primes[1]).toEqual({ error: expect.stringMatching(/^cannot read the callers' view: /) as unknown });
+    expect(f.eureka.calls.filter((c) => c.op === 'get_application').map((c) => c.server)).toEqual([f.servers[1]!.label]);
+  });
+
+  test('nothing to prime: the gate is open at once', async () => {
+    const f = stepFixture();
+    const start = f.clock.now();
+    const priming = primeViews(f.deps, INSTANCE_ID, [true, true], f.deadlines.time((d) => d.takeOutBy));
+    await f.clock.run(priming.gate);
+    expect(f.clock.now()).toBe(start);
+    expect(f.eureka.calls).toEqual([]);
+  });
+});
+
+describe('takeOut', () => {
+  test('after the gate: the server’s answer, the request tracked in flight until it landed', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    f.eureka.model(f.servers[0]!.label).latency = { put_status: 30 };
+    const start = f.clock.now();
+    const inFlight = new Set<Promise<unknown>>();
+    const taking = takeOut(f.deps, INSTANCE_ID, 0, f.deadlines.time((d) => d.takeOutBy), f.clock.sleep(20), inFlight);
+    await f.clock.advance(20);
+    expect(f.eureka.count('put_status')).toBe(1);
+    expect(inFlight.size).toBe(1);
+    expect(await f.clock.run(taking)).toEqual({ put: 'ok', at: start + 50 });
+    expect(inFlight.size).toBe(0);
+  });
+
+  test('a server that does not list the instance: not_found, and why', async () => {
+    const f = stepFixture();
+    const answer = await f.clock.run(takeOut(f.deps, INSTANCE_ID, 1, f.deadlines.time((d) => d.takeOutBy), Promise.resolve(), new Set()));
+    expect(answer).toEqual({ put: 'not_found', error: 'instance not registered on this server (yet)' });
+  });
+});
+
+describe('keepOut', () => {
+  const input = (f: ReturnType<typeof stepFixture>, tookChange: boolean[]) => ({ instanceId: INSTANCE_ID, tookChange, answerBy: f.deadlines.time((d) => d.answerBy), inFlight: new Set<Promise<unknown>>() });
+
+  test('our override vanished on one server: put back, its answer reported as it arrives, one problem line', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    await f.eureka.setStatusOverride(f.servers[1]!, 'DEMO', INSTANCE_ID, 'OUT_OF_SERVICE'); // server 0 lost it (shows UP)
+    const stop = new AbortController();
+    const restored: [number, ChangeAnswer][] = [];
+    const problems = await f.clock.run(
+      keepOut(f.deps, input(f, [true, true]), stop.signal, (i, answer) => {
+        restored.push([i, answer]);
+        stop.abort();
+      }),
+    );
+    expect(restored).toEqual([[0, { put: 'ok', at: f.clock.now() }]]);
+    expect(problems).toEqual([expect.stringMatching(/the instance was offered again \(seen UP\/UNKNOWN\) and was taken out again/) as unknown]);
+    expect(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).toEqual([f.servers[1]!.label, f.servers[0]!.label]);
+  });
+
+  test('a server that never took the change is not watched (it already counts at its worst case)', async () => {
+    const f = stepFixture();
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    const stop = new AbortController();
+    void f.clock.sleep(5 * SECOND).then(() => stop.abort());
+    const restored: number[] = [];
+    const problems = await f.clock.run(keepOut(f.deps, input(f, [false, false]), stop.signal, (i) => restored.push(i)));
+    expect(problems).toEqual([]);
+    expect(restored).toEqual([]);
+    expect(f.eureka.calls).toEqual([]);
   });
 });
 

@@ -54,6 +54,34 @@ describe('EurekaClient', () => {
     expect(request.headers['x-netflix-discovery-replication']).toBeUndefined();
   });
 
+  test('getApplication tells when the answer began: after the headers, before the body ended (a prime counts from then)', async () => {
+    let endBody!: () => void;
+    const bodyEnds = new Promise<void>((resolve) => (endBody = resolve));
+    const events: string[] = [];
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"application":{"name":"DEMO","instance":[{"instanceId":"i-1","app":"DEMO",');
+      void bodyEnds.then(() => {
+        events.push('body ended');
+        res.end('"status":"UP","port":{"$":8080}}]}}');
+      });
+    };
+    const instances = await client().getApplication(eureka, 'DEMO', undefined, () => {
+      events.push('answered');
+      endBody();
+    });
+    expect(events).toEqual(['answered', 'body ended']);
+    expect(instances.map((i) => i.instanceId)).toEqual(['i-1']);
+  });
+
+  test('getApplication: an error status is not an answer (a retry is), a 404 is', async () => {
+    let calls = 0;
+    handler = (_req, res) => (++calls === 1 ? res.writeHead(503).end('busy') : res.writeHead(404).end());
+    let answered = 0;
+    expect(await client().getApplication(eureka, 'DEMO', undefined, () => answered++)).toEqual([]);
+    expect([calls, answered]).toEqual([2, 1]);
+  });
+
   test('the override PUT carries value and lastDirtyTimestamp', async () => {
     handler = (_req, res) => res.writeHead(200).end();
     expect(await client().setStatusOverride(eureka, 'DEMO', 'i-1', 'OUT_OF_SERVICE', 1234)).toBe('ok');
