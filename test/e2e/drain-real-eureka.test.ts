@@ -70,13 +70,16 @@ test('a drain takes the instance out on every server, verifies, waits the scaled
   expect(report.instanceId).toBe(instanceId);
   expect(report.servers).toHaveLength(2);
   for (const s of report.servers) expect(s).toMatchObject({ put: 'ok', verified: true });
-  // Waited fetch (1 s) + LB (2 s) + tail (1 s) after the last server was verified, and no more than the plan.
-  const lastVerifiedMs = Math.max(...report.servers.map((s) => s.cacheVerifiedMs!));
-  expect(report.durationMs).toBeGreaterThanOrEqual(lastVerifiedMs + 4_000);
+  // Waited fetch (1 s) + LB (2 s) + tail (1 s) after the last server settled, and no more than the plan. A proof
+  // read one interval after the change settles its server one term after the change (timing.ts provenAt): never
+  // later than the proof itself.
+  for (const s of report.servers) expect(s.settledMs!).toBeLessThanOrEqual(s.cacheVerifiedMs!);
+  const lastSettledMs = Math.max(...report.servers.map((s) => s.settledMs!));
+  expect(report.durationMs).toBeGreaterThanOrEqual(lastSettledMs + 4_000);
   expect(report.durationMs).toBeLessThanOrEqual(report.plan.drainMs + 1_500);
   process.stdout.write(
     `real-eureka drain: ${report.durationMs} ms (plan ${report.plan.drainMs} ms; servers verified at ${report.servers
-      .map((s) => s.cacheVerifiedMs)
+      .map((s) => `${s.cacheVerifiedMs} (settled ${s.settledMs})`)
       .join(' / ')} ms; wall ${tookMs} ms)\n`,
   );
 
