@@ -89,14 +89,29 @@ export function recordPrime(state: ServerState, prime: Prime): void {
   }
 }
 
-/** One server's cell after a change's answer: accepted moves `changedAt` (and sets `putAt` the first time). */
+/** A piece of one server's evidence as a step reports it (verify.ts): the fields it sets; `error` given as undefined clears the cell's error. */
+export type ServerEvidencePiece = Partial<Pick<ServerState, 'put' | 'putAt' | 'changedAt' | 'liveVerifiedAt' | 'cacheVerifiedAt' | 'lastStaleSeenAt' | 'trusted' | 'error' | 'gaveUpAt'>>;
+
+/** One server's cell after a piece of its evidence arrived. */
+export function recordEvidence(state: ServerState, piece: ServerEvidencePiece): void {
+  Object.assign(state, piece);
+  if ('error' in piece && piece.error === undefined) delete state.error;
+}
+
+/** Pure: what a change's answer adds to a cell whose first accepted change was at `putAt`: accepted moves `changedAt` (and sets `putAt` the first time) and clears the error. */
+export function changeEvidence(answer: ChangeAnswer, putAt: number | undefined): ServerEvidencePiece {
+  return answer.put === 'ok' ? { put: 'ok', putAt: putAt ?? answer.at, changedAt: answer.at, error: undefined } : { put: answer.put, error: answer.error };
+}
+
+/** One server's cell after a change's answer (changeEvidence). */
 export function recordChange(state: ServerState, answer: ChangeAnswer): void {
-  state.put = answer.put;
-  if (answer.put === 'ok') {
-    state.putAt ??= answer.at;
-    state.changedAt = answer.at;
-    delete state.error;
-  } else state.error = answer.error;
+  recordEvidence(state, changeEvidence(answer, state.putAt));
+}
+
+/** Pure: when the first server accepted our change (it can reach every server by replication from then on). */
+export function firstPutAt(servers: readonly ServerState[]): number | undefined {
+  const times = servers.map((s) => s.putAt).filter((t): t is number => t !== undefined);
+  return times.length === 0 ? undefined : Math.min(...times);
 }
 
 /** One server's cell after keep-out.ts put a vanished change back: accepted, what was proven before proves nothing now. */

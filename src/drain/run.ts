@@ -4,7 +4,7 @@ import { DrainAborted } from './deps';
 import { keepOut } from './keep-out';
 import { locate } from './locate';
 import type { ProgressEvent } from './machine';
-import { recordChange, recordPrime, recordRestore, type DrainRecord } from './record';
+import { firstPutAt, recordChange, recordEvidence, recordPrime, recordRestore, type DrainRecord } from './record';
 import { primeViews, takeOut } from './take-out';
 import { isVerified, serverSettledAt, verificationCutoff } from './timing';
 import { tellApp } from './tell-app';
@@ -18,8 +18,8 @@ import { waitTail } from './wait-tail';
  * none calls another or holds state. This function writes each result into
  * the record as it arrives, so /drain and the metrics see the drain's
  * progress, the per-server results (each prime, each change's answer, each
- * restore) into their server's own cell. `step` tells the lifecycle
- * (machine.ts) where the drain is.
+ * piece of verify's evidence, each restore) into their server's own cell.
+ * `step` tells the lifecycle (machine.ts) where the drain is.
  * An abort (the signal, with DrainAborted) ends the waits; in-flight PUTs are
  * let land and the instance is put back before this returns 'aborted'.
  * Every bound is read from the record's live deadlines (live-deadlines.ts),
@@ -83,7 +83,21 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
       config.servers.map(async (_server, i) => {
         recordChange(record.servers[i]!, await takeOut(deps, id, i, takeOutBy, priming.gate, record.inFlight));
         if (++attempted === config.servers.length) step('taken_out', { servers: record.servers.map((s) => ({ server: s.server, put: s.put })) });
-        const registeredAt = await verify(deps, record, i, signal);
+        const state = record.servers[i]!;
+        const { registeredAt } = await verify(
+          deps,
+          {
+            instanceId: id,
+            index: i,
+            startedAt,
+            deadlines,
+            inFlight: record.inFlight,
+            taken: { put: state.put, putAt: state.putAt, changedAt: state.changedAt },
+            proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale, firstPutAt: firstPutAt(record.servers) }),
+          },
+          signal,
+          (piece) => recordEvidence(state, piece),
+        );
         if (registeredAt !== undefined) record.registeredAt = Math.max(record.registeredAt ?? 0, registeredAt);
       }),
     );

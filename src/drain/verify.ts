@@ -1,11 +1,41 @@
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
 import { deltaEvidence } from './evidence';
+import type { LiveDeadlines } from './live-deadlines';
 import { proofReadTimes } from './read-schedule';
-import { recordChange, type DrainRecord } from './record';
+import { changeEvidence, type ServerEvidencePiece, type ServerState } from './record';
 import { changeOn } from './take-out';
 import { primedInTime, staleKeyHeld, verificationCutoff, verifyPause } from './timing';
 import { sleepBefore, untilSignal } from './until';
+
+/** What verify needs of the drain so far, for one server. */
+export interface VerifyInput {
+  readonly instanceId: string;
+  /** The server's index in the config. */
+  readonly index: number;
+  readonly startedAt: number;
+  /** Nothing runs past the drain's deadline, followed as it moves. */
+  readonly deadlines: LiveDeadlines;
+  /** Where a PUT sent again is registered, so an abort waits for it to land. */
+  readonly inFlight: Set<Promise<unknown>>;
+  /** The server's answer to take-out's change. */
+  readonly taken: Pick<ServerState, 'put' | 'putAt' | 'changedAt'>;
+  /** What a proof is judged by, read when it arrives: the prime's answer may come in after verify started, and a peer's PUT may go first. */
+  readonly proofBasis: () => ProofBasis;
+}
+
+/** The prime of the server's callers' view (take-out.ts primeViews), and when the first server accepted our change. */
+export interface ProofBasis {
+  readonly primedAt?: number | undefined;
+  readonly primedStale?: boolean | undefined;
+  readonly firstPutAt?: number | undefined;
+}
+
+/** What verify found on one server: every piece it reported, merged (record.ts recordEvidence), and the registration time the live view showed. */
+export interface Verified {
+  readonly evidence: ServerEvidencePiece;
+  readonly registeredAt: number | undefined;
+}
 
 /**
  * Step 3, one server: prove that its callers no longer get the instance as
@@ -30,20 +60,28 @@ import { sleepBefore, untilSignal } from './until';
  * the new one); what is not proven by then counts at its worst case, a key
  * seen stale past the tick at its auto-expiry (timing.ts).
  *
- * The server's evidence goes into its own cell (`record.servers[index]`, read
- * live by /drain); returns the registration time the live view showed (a
- * newer one later means the app registered again: watch-app.ts).
+ * Each piece of the server's evidence is reported through `found` as it
+ * arrives (run.ts writes it into the server's cell, read live by /drain);
+ * returns all of it, and the registration time the live view showed (a newer
+ * one later means the app registered again: watch-app.ts).
  */
-export async function verify(deps: DrainDeps, record: DrainRecord, index: number, signal: AbortSignal): Promise<number | undefined> {
+export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortSignal, found: (piece: ServerEvidencePiece) => void): Promise<Verified> {
   const { config, clock, eureka } = deps;
+  const { instanceId: id, index, startedAt } = input;
   const server = config.servers[index]!;
-  const state = record.servers[index]!;
-  const id = record.instanceId!;
+  /** What verify knows of the server: take-out's answer, then every piece found since. */
+  const known: ServerEvidencePiece = { ...input.taken };
+  const evidence: ServerEvidencePiece = {};
+  const report = (piece: ServerEvidencePiece): void => {
+    Object.assign(known, piece);
+    Object.assign(evidence, piece);
+    found(piece);
+  };
   let registeredAt: number | undefined;
   /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over). */
   let readsFor: number | undefined;
   let reads = 0;
-  const cutoffTime = record.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(state.changedAt, record.startedAt, config.timings, config.verifyPollMs)));
+  const cutoffTime = input.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(known.changedAt, startedAt, config.timings, config.verifyPollMs)));
   try {
     for (;;) {
       // After an abort nothing may send another PUT: the instance is being put back.
@@ -52,19 +90,19 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
       const round = untilSignal(clock, cutoffTime, signal, 'verification cutoff reached');
       try {
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
-        if (state.put !== 'ok') {
+        if (known.put !== 'ok') {
           const putStage = untilSignal(clock, cutoffTime);
-          recordChange(state, await changeOn(deps, id, index, record.inFlight, putStage.signal).finally(putStage.cancel));
+          report(changeEvidence(await changeOn(deps, id, index, input.inFlight, putStage.signal).finally(putStage.cancel), known.putAt));
         }
-        if (state.put === 'ok' && state.liveVerifiedAt === undefined) {
+        if (known.put === 'ok' && known.liveVerifiedAt === undefined) {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);
           if (live !== null) registeredAt = Math.max(registeredAt ?? 0, live.registrationTimestamp);
           const seen = deps.mode.live(live, config.appName, id);
-          if (seen === 'out') state.liveVerifiedAt = clock.now();
-          else if (seen === 'absent') state.put = 'not_found';
+          if (seen === 'out') report({ liveVerifiedAt: clock.now() });
+          else if (seen === 'absent') report({ put: 'not_found' });
         }
-        if (state.liveVerifiedAt !== undefined) {
-          const changedAt = state.changedAt ?? state.liveVerifiedAt;
+        if (known.liveVerifiedAt !== undefined) {
+          const changedAt = known.changedAt ?? known.liveVerifiedAt;
           if (readsFor !== changedAt) [readsFor, reads] = [changedAt, 0];
           const due = proofReadTimes(changedAt, config.timings.serverCacheMs);
           // A read that is late for its slot and the next covers both: it is sent after both ticks.
@@ -74,62 +112,58 @@ export async function verify(deps: DrainDeps, record: DrainRecord, index: number
             const sentAt = clock.now();
             const seen = deltaEvidence((await eureka.getDelta(server, round.signal)).instances, config.appName, id);
             if (seen === 'out') {
-              proven(deps, record, index, reads);
-              return registeredAt;
+              report(proven(deps, input, known.liveVerifiedAt, reads));
+              return { evidence, registeredAt };
             }
-            state.lastStaleSeenAt = sentAt;
-            if (staleKeyHeld(state, config.timings)) {
-              state.error = "the callers' view still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry";
+            report({ lastStaleSeenAt: sentAt });
+            if (staleKeyHeld(known, config.timings)) {
+              report({ error: "the callers' view still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry" });
             }
           }
         }
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        state.error = round.expired() ? `no answer before the verification cutoff (${describeError(error)})` : describeError(error);
+        report({ error: round.expired() ? `no answer before the verification cutoff (${describeError(error)})` : describeError(error) });
       } finally {
         round.cancel();
       }
       // Both proof reads sent and neither proved it: the worst case counts it from here (timing.ts serverSettledAt).
-      if (state.liveVerifiedAt !== undefined && reads >= 2) return registeredAt;
+      if (known.liveVerifiedAt !== undefined && reads >= 2) return { evidence, registeredAt };
       // The last pause ends at the cutoff, so a request just before it is still sent.
       const now = clock.now();
       const left = cutoffTime.at() - now;
-      if (left <= 0) return registeredAt;
+      if (left <= 0) return { evidence, registeredAt };
       const pause =
-        state.liveVerifiedAt !== undefined && readsFor !== undefined
+        known.liveVerifiedAt !== undefined && readsFor !== undefined
           ? proofReadTimes(readsFor, config.timings.serverCacheMs)[reads]! - now
           : verifyPause(config.verifyPollMs, config.timings.serverCacheMs);
       await sleepBefore(clock, Math.max(0, Math.min(pause, left)), cutoffTime, signal);
     }
   } finally {
-    state.gaveUpAt = clock.now();
+    report({ gaveUpAt: clock.now() });
   }
 }
 
 /** The callers' view showed us out: whether it proves our change is the prime's to say (primedInTime, primedStale). */
-function proven(deps: DrainDeps, record: DrainRecord, index: number, reads: number): void {
-  const state = record.servers[index]!;
-  state.cacheVerifiedAt = deps.clock.now();
-  const inTime = primedInTime(state.primedAt, firstPutAt(record));
-  state.trusted = inTime && state.primedStale !== true;
-  if (state.trusted) delete state.error;
-  else
-    state.error = !inTime
+function proven(deps: DrainDeps, input: VerifyInput, liveVerifiedAt: number, reads: number): ServerEvidencePiece {
+  const { primedAt, primedStale, firstPutAt } = input.proofBasis();
+  const cacheVerifiedAt = deps.clock.now();
+  const inTime = primedInTime(primedAt, firstPutAt);
+  const trusted = inTime && primedStale !== true;
+  const error = trusted
+    ? undefined
+    : !inTime
       ? "the callers' view was primed too late to prove anything; counted at its worst case"
       : "the callers' view already showed the instance out before our change (an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case";
   deps.logger.info(
     {
-      server: deps.config.servers[index]!.label,
-      liveMs: state.liveVerifiedAt! - record.startedAt,
-      cacheMs: state.cacheVerifiedAt - record.startedAt,
+      server: deps.config.servers[input.index]!.label,
+      liveMs: liveVerifiedAt - input.startedAt,
+      cacheMs: cacheVerifiedAt - input.startedAt,
       proofReads: reads,
-      trusted: state.trusted,
+      trusted,
     },
     'server verified: callers no longer get the instance as UP',
   );
-}
-
-function firstPutAt(record: DrainRecord): number | undefined {
-  const times = record.servers.map((s) => s.putAt).filter((t): t is number => t !== undefined);
-  return times.length === 0 ? undefined : Math.min(...times);
+  return { cacheVerifiedAt, trusted, error };
 }

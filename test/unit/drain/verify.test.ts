@@ -1,18 +1,21 @@
 /**
- * verify.ts on its own (issue 23): given the callers' delta's answers at these times, verify reads it N times
- * and leaves this evidence in the server's cell. Reads of the callers' view are counted per server, at the
- * scaled (3 s) and at the default (30 s) cache interval.
+ * verify.ts on its own (issue 23, issue 24 A1): given the callers' delta's answers at these times, verify reads
+ * it N times, reports these pieces of evidence in this order and returns them. Reads of the callers' view are
+ * counted per server, at the scaled (3 s) and at the default (30 s) cache interval.
  */
 import { deadlineRules } from '../../../src/drain/deadlines';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
-import { newRecord } from '../../../src/drain/record';
+import { firstPutAt, newRecord, recordEvidence, type ServerEvidencePiece } from '../../../src/drain/record';
 import { serverSettledAt, staleKeyHeld } from '../../../src/drain/timing';
 import { verify } from '../../../src/drain/verify';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
 const SECOND = 1000;
 
-/** Two servers, the instance registered UP and primed on both at the start; verify runs from the PUT on. */
+/**
+ * Two servers, the instance registered UP and primed on both at the start; verify runs from the PUT on, its
+ * pieces written into the record as run.ts does and kept, per server, in the order they came.
+ */
 function verifyFixture(cacheMs: number) {
   const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(cacheMs), DRAINER_GRACE_PERIOD_SECONDS: '600' });
   f.eureka.register({ instanceId: INSTANCE_ID });
@@ -26,11 +29,51 @@ function verifyFixture(cacheMs: number) {
   );
   record.instanceId = INSTANCE_ID;
   for (const state of record.servers) Object.assign(state, { primedAt: start, primedStale: false });
-  const run = () => f.clock.run(Promise.all(f.servers.map((_, i) => verify(f.deps, record, i, new AbortController().signal))));
+  const pieces: ServerEvidencePiece[][] = f.servers.map(() => []);
+  const verifyOne = (index: number) => {
+    const state = record.servers[index]!;
+    const input = {
+      instanceId: INSTANCE_ID,
+      index,
+      startedAt: start,
+      deadlines,
+      inFlight: record.inFlight,
+      taken: { put: state.put },
+      proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale, firstPutAt: firstPutAt(record.servers) }),
+    };
+    return verify(f.deps, input, new AbortController().signal, (piece) => {
+      pieces[index]!.push(piece);
+      recordEvidence(state, piece);
+    });
+  };
+  const run = () => f.clock.run(Promise.all(f.servers.map((_, i) => verifyOne(i))));
   /** The reads of the callers' view verify sent to one server, as times after the start. */
   const proofReads = (index: number) => f.eureka.calls.filter((c) => c.op === 'get_delta' && c.server === f.servers[index]!.label).map((c) => c.at - start);
-  return { ...f, start, record, run, proofReads };
+  return { ...f, start, record, pieces, run, proofReads };
 }
+
+test('given these answers, verify reports these pieces in this order and returns them (the PUT, the live view, a stale read, the proof, the end)', async () => {
+  const cacheMs = 3 * SECOND;
+  const f = verifyFixture(cacheMs);
+  for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
+  f.eureka.model(f.servers[1]!.label).deltaLagMs = cacheMs; // the first proof read still finds us offered
+  const [, lagging] = await f.run();
+  const [stale, proof] = [f.start + cacheMs + 500, f.start + 2 * cacheMs + 500];
+  expect(f.pieces[1]).toStrictEqual([
+    { put: 'ok', putAt: f.start, changedAt: f.start, error: undefined },
+    { liveVerifiedAt: f.start },
+    { lastStaleSeenAt: stale },
+    { cacheVerifiedAt: proof, trusted: true, error: undefined },
+    { gaveUpAt: proof },
+  ]);
+  expect(lagging).toStrictEqual({
+    evidence: { put: 'ok', putAt: f.start, changedAt: f.start, liveVerifiedAt: f.start, lastStaleSeenAt: stale, cacheVerifiedAt: proof, trusted: true, error: undefined, gaveUpAt: proof },
+    registeredAt: f.start,
+  });
+  // The cell run.ts keeps for /drain holds what was reported, the error cleared by the accepted PUT and the proof.
+  expect(f.record.servers[1]).toEqual({ server: f.servers[1]!.label, restored: 0, primedAt: f.start, primedStale: false, ...lagging!.evidence });
+  expect(f.record.servers[1]).not.toHaveProperty('error');
+});
 
 describe.each([3 * SECOND, 30 * SECOND])('verify at a %i ms cache', (cacheMs) => {
   const slack = Math.min(cacheMs / 4, 500);
