@@ -100,7 +100,7 @@ export interface WebhookServer {
   readonly server: Server;
   /** The pair being served. */
   current(): TlsPair;
-  /** Reads the files now; resolves when done (tests use it; the timer calls it too). */
+  /** Reads the files (after any read in progress); resolves when done (tests use it; the timer calls it too). */
   reload(): Promise<void>;
   /** Stops the reload timer and the server; resolves when open requests are answered. */
   close(): Promise<void>;
@@ -204,11 +204,21 @@ export function startWebhookServer(options: WebhookServerOptions): WebhookServer
     options.metrics.certificateLoaded(next.validTo.getTime() / 1000);
     log.info({ subject: next.subject, serialNumber: next.serialNumber, validTo: next.validTo.toISOString(), fingerprint256: next.fingerprint256 }, 'serving a new TLS certificate');
   }
+  let queued: Promise<void> | undefined;
   const reload = (): Promise<void> => {
-    reloading ??= readFiles().finally(() => {
-      reloading = undefined;
+    if (reloading === undefined) {
+      reloading = readFiles().finally(() => {
+        reloading = undefined;
+      });
+      return reloading;
+    }
+    // A read in progress may have read the files before the caller changed them: one more read after it, shared by
+    // everyone who asks meanwhile (the timer included), so a reload always sees what was written before it was asked.
+    queued ??= reloading.then(() => {
+      queued = undefined;
+      return reload();
     });
-    return reloading;
+    return queued;
   };
   const timer = setInterval(() => void reload(), options.reloadIntervalMs);
   timer.unref();

@@ -314,4 +314,15 @@ describe('certificate rotation (run last: it changes what is served)', () => {
     await until('the third certificate', async () => ((await call(port, third.cert, { method: 'GET', path: '/healthz' }).catch(() => undefined))?.fingerprint === third.fingerprint ? true : undefined));
     expect(webhook.current().subject).toBe('CN=third');
   });
+
+  test('a reload asked while a read is in progress reads again after it: it sees what was written before it was asked', async () => {
+    for (const pair of [second, third, second, third, second, third]) {
+      const inProgress = webhook.reload(); // the timer's read, say, which may read the files before they change
+      replace(certFile, pair.cert);
+      replace(keyFile, pair.key);
+      await webhook.reload();
+      expect(webhook.current().fingerprint256).toBe(pair.fingerprint);
+      await inProgress;
+    }
+  });
 });
