@@ -151,11 +151,18 @@ test('a mismatched hook token: both hooks 401 at once, SIGTERM at once, the drai
   // Never better than what happened: nothing held the app, so the report is cut_short and says why.
   expect(report!.outcome).toBe('cut_short');
   expect(report!.problems.join('\n')).toContain('started after a refused preStop call');
-  // The override reached both servers (before the app's own cancel removed the entry).
-  expect(outA).toBeDefined();
-  expect(outB).toBeDefined();
-  expect(outA! - appSigterm).toBeLessThan(2_000);
-  expect(outB! - appSigterm).toBeLessThan(2_000);
+  // Out of both servers within 2 s of SIGTERM: by our override, or, on a server where the app's own cancel (it got
+  // SIGTERM at once) removed the entry before the override arrived, by that cancel (a Spring app that stops in
+  // 200 ms wins that race: 1 of 2 CI runs on 2026-12-06). The override must have reached at least one server: the app
+  // cancels on the server its client talks to, and the other one learns of it only by replication.
+  const goneAt = (side: 'a' | 'b'): number | undefined => samples.find((x) => x.at >= appSigterm - 50 && x[side] === 'absent')?.at;
+  const outOrGoneA = outA ?? goneAt('a');
+  const outOrGoneB = outB ?? goneAt('b');
+  expect(outA ?? outB).toBeDefined();
+  expect(outOrGoneA).toBeDefined();
+  expect(outOrGoneB).toBeDefined();
+  expect(outOrGoneA! - appSigterm).toBeLessThan(2_000);
+  expect(outOrGoneB! - appSigterm).toBeLessThan(2_000);
   expect(record.drainer!.exitCode).toBe(0);
   expect(await s.liveOnBoth(target.instanceId)).toEqual([null, null]);
   // What the drain cannot change: the app got SIGTERM at once and stops accepting, while callers keep selecting
