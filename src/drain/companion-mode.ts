@@ -1,7 +1,7 @@
 import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { ChangeAnswer, DrainDeps, TakeOutMode } from './deps';
-import { appViewEvidence, liveEvidence } from './evidence';
+import { liveEvidence } from './evidence';
 import { putBack } from './put-back';
 
 /** One PUT of the override; accepted at the time the server answered (the change reached it then). */
@@ -9,7 +9,7 @@ async function putOverride(deps: DrainDeps, instanceId: string, server: EurekaSe
   const { eureka, clock, config, logger } = deps;
   try {
     const outcome = await eureka.setStatusOverride(server, config.appName, instanceId, 'OUT_OF_SERVICE', clock.now(), signal);
-    return outcome === 'ok' ? { put: 'ok', at: clock.now() } : { put: 'not_found', error: 'instance not registered on this server (yet)' };
+    return outcome === 'ok' ? { put: 'ok', at: clock.now() } : { put: 'not_found', error: 'instance not registered on this server (cancelled by the app, evicted, or not replicated here yet)' };
   } catch (error) {
     const failed = { put: 'failed', error: describeError(error) } as const;
     logger.warn({ server: server.label, err: error }, 'out-of-service request failed');
@@ -24,6 +24,5 @@ export const companionMode: TakeOutMode = {
   begin: async () => undefined,
   change: putOverride,
   live: liveEvidence,
-  cached: appViewEvidence,
   putBack: (deps, record) => (record.instanceId === undefined ? Promise.resolve([]) : putBack(deps, record.instanceId)),
 };

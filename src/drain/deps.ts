@@ -9,7 +9,6 @@ import type { Plan } from '../plan';
 import type { InFlightReading } from '../tail';
 import type { EurekaServerConfig } from '../config';
 import type { EurekaInstance } from '../eureka/codec';
-import type { Evidence } from './evidence';
 import type { DrainRecord } from './record';
 
 /** What the drain's steps may use. Each step takes these, what it needs and a signal, and returns what it found; none holds state. */
@@ -46,8 +45,6 @@ export interface TakeOutMode {
   change(deps: DrainDeps, instanceId: string, server: EurekaServerConfig, signal: AbortSignal): Promise<ChangeAnswer>;
   /** The live view: is the change in force on this server? */
   live(instance: EurekaInstance | null, app: string, id: string): 'out' | 'offered' | 'absent';
-  /** The cached view of the app (same tick as the callers' delta): does it prove callers stop getting the instance? */
-  cached(instances: readonly EurekaInstance[], app: string, id: string): Evidence;
   /** Undo the change everywhere (abort, or the app came back); returns one line per failure. */
   putBack(deps: DrainDeps, record: DrainRecord): Promise<string[]>;
 }

@@ -15,20 +15,6 @@ function ours(instance: EurekaInstance, app: string, id: string): boolean {
 }
 
 /**
- * The app's own cached view (`/apps/{APP}`): the full list of the app's
- * instances, refreshed on the same cache tick as the delta callers poll
- * (proven by the contract test), but sized by the app, not by the fleet's
- * recent changes — during a mass drain the delta carries the whole wave.
- * Ours listed as exactly OUT_OF_SERVICE/DOWN, or not listed at all
- * (cancelled), is out; listed any other way is offered.
- */
-export function appViewEvidence(instances: readonly EurekaInstance[], app: string, id: string): Evidence {
-  const entry = instances.find((i) => ours(i, app, id));
-  if (entry === undefined) return 'out';
-  return OUT_STATUSES.has(entry.status) ? 'out' : 'offered';
-}
-
-/**
  * The delta callers poll (`/apps/delta`): the instances changed in the last 3 minutes. Ours there as exactly
  * OUT_OF_SERVICE/DOWN, or DELETED (a cancel), is out. Ours missing is not: a delta from before our change does
  * not list it (the key kept a value loaded before the change: test/e2e/eureka-cache-race.test.ts).

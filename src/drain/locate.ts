@@ -1,10 +1,9 @@
 import { describeError } from '../errors';
-import type { EurekaInstance } from '../eureka/codec';
 import { findOwnInstance } from '../eureka/find-instance';
 import type { DrainDeps } from './deps';
 import { untilSignal, type MovingTime } from './until';
 
-/** What locate found: our instance id (if any server lists it), and what each server's answer already told. */
+/** What locate found: our instance id (if any server lists it), and which servers could not be asked. */
 export interface Located {
   readonly instanceId: string | undefined;
   /** One entry a server, in config order. */
@@ -14,8 +13,6 @@ export interface Located {
 }
 
 export interface LocatedServer {
-  /** When this server's answer (its app view, the key verify.ts polls) offered our instance: it is the prime. */
-  readonly primedAt?: number;
   /** Why this server could not be asked. */
   readonly error?: string;
 }
@@ -24,12 +21,8 @@ export interface LocatedServer {
  * Step 1: which instance is ours. The app list is served from the response
  * cache, so a fresh registration may appear late: poll until `giveUpAt`
  * (read on every poll: it moves when the drain's deadline does; `signal`
- * ends a request in flight at the same time).
- *
- * The list it reads is the app's cached view, the key verify.ts polls: a
- * server's answer that arrived before locate returned (so before any change
- * was sent) and offered our instance is that server's prime, and take-out.ts
- * does not read it again (one request less per server; issue 10).
+ * ends a request in flight at the same time). The app's view it reads is
+ * not the callers' key, so it primes nothing: take-out.ts primes the delta.
  */
 export async function locate(deps: DrainDeps, giveUpAt: MovingTime, signal: AbortSignal): Promise<Located> {
   const { config, clock, eureka, logger } = deps;
@@ -39,22 +32,10 @@ export async function locate(deps: DrainDeps, giveUpAt: MovingTime, signal: Abor
   const onServerError = (server: (typeof config.servers)[number], error: unknown): void => {
     errors.set(config.servers.indexOf(server), `cannot list the app: ${describeError(error)}`);
   };
-  const answers = new Map<number, { at: number; instances: readonly EurekaInstance[] }>();
-  const onServerAnswer = (server: (typeof config.servers)[number], instances: readonly EurekaInstance[]): void => {
-    answers.set(config.servers.indexOf(server), { at: clock.now(), instances });
-  };
   try {
     for (;;) {
-      const id = await findOwnInstance(config, eureka, logger, bound.signal, onServerError, onServerAnswer);
-      if (id !== undefined) {
-        const servers = config.servers.map((_server, i): LocatedServer => {
-          const answer = answers.get(i);
-          const primedAt = answer && deps.mode.cached(answer.instances, config.appName, id) === 'offered' ? answer.at : undefined;
-          const error = errors.get(i);
-          return { ...(primedAt !== undefined ? { primedAt } : {}), ...(error !== undefined ? { error } : {}) };
-        });
-        return { instanceId: id, servers };
-      }
+      const id = await findOwnInstance(config, eureka, logger, bound.signal, onServerError);
+      if (id !== undefined) return { instanceId: id, servers: serversWith(config.servers, errors) };
       if (clock.now() + config.verifyPollMs >= giveUpAt.at()) return notFound(deps, 'no server lists it', errors);
       await clock.sleep(config.verifyPollMs, bound.signal);
     }
@@ -72,10 +53,15 @@ function notFound(deps: DrainDeps, why: string, errors: ReadonlyMap<number, stri
   logger.error({ app: config.appName, podIp: config.podIp, port: config.appPort, why }, 'own instance not found in eureka: callers may still select it; waiting the full plan');
   return {
     instanceId: undefined,
-    servers: config.servers.map((_server, i) => {
-      const error = errors.get(i);
-      return error === undefined ? {} : { error };
-    }),
+    servers: serversWith(config.servers, errors),
     problem: `instance not found in eureka (app ${config.appName}, POD_IP ${config.podIp ?? '-'}, port ${config.appPort}): ${why}; nothing could be taken out; waiting the full plan`,
   };
+}
+
+/** Each server's entry: why it could not be asked, where it could not. */
+function serversWith(servers: DrainDeps['config']['servers'], errors: ReadonlyMap<number, string>): LocatedServer[] {
+  return servers.map((_server, i) => {
+    const error = errors.get(i);
+    return error === undefined ? {} : { error };
+  });
 }

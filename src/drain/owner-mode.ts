@@ -1,7 +1,6 @@
 import type { EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { DrainDeps, TakeOutMode } from './deps';
-import { appViewEvidence } from './evidence';
 import { REPLICATION_SETTLE_MS } from './replication-settle';
 
 /** What the drain needs of the owner-mode registrar (src/owner/registrar.ts). */
@@ -42,8 +41,7 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
       }
     },
     live: (instance) => (instance === null ? 'out' : 'offered'),
-    cached: appViewEvidence,
-    async putBack(deps) {
+      async putBack(deps) {
       try {
         await registration.resume(AbortSignal.timeout(deps.config.eurekaTimeoutMs * (deps.config.eurekaRetries + 2)));
         return [];

@@ -63,10 +63,6 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
   located.servers.forEach((found, i) => {
     const state = record.servers[i]!;
     if (found.error !== undefined) state.error = found.error;
-    if (found.primedAt !== undefined) {
-      state.primedAt = found.primedAt;
-      state.primedStale = false;
-    }
   });
   if (located.problem !== undefined) record.problems.push(located.problem);
 
@@ -76,9 +72,9 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
     await deps.mode.begin(deps, record);
     const id = record.instanceId;
     let attempted = 0;
-    const priming = primeViews(deps, id, record.servers.map((s) => s.primedAt !== undefined), takeOutBy);
+    const priming = primeViews(deps, id, takeOutBy);
     // Each prime's answer goes into its cell when it comes; verify.ts judges it when a proof arrives (not yet in: not trusted).
-    priming.primes.forEach((prime, i) => void prime?.then((found) => recordPrime(record.servers[i]!, found)));
+    priming.primes.forEach((prime, i) => void prime.then((found) => recordPrime(record.servers[i]!, found)));
     await Promise.all(
       config.servers.map(async (_server, i) => {
         recordChange(record.servers[i]!, await takeOut(deps, id, i, takeOutBy, priming.gate, record.inFlight));

@@ -1,5 +1,6 @@
 import { describeError } from '../errors';
 import type { ChangeAnswer, DrainDeps } from './deps';
+import { deltaEvidence } from './evidence';
 import { PRIME_TOLERANCE_MS } from './timing';
 import { untilSignal, type Until } from './until';
 
@@ -10,33 +11,38 @@ export type Prime = { readonly primedAt: number; readonly primedStale: boolean }
 export interface Priming {
   /** Opens once every prime was answered by its server (headers in), or PRIME_TOLERANCE_MS passed, whichever comes first. */
   readonly gate: Promise<void>;
-  /** One entry a server, in config order; undefined where the server needed no prime. */
-  readonly primes: readonly (Promise<Prime> | undefined)[];
+  /** One entry a server, in config order. */
+  readonly primes: readonly Promise<Prime>[];
 }
 
 /**
- * Step 2a, every server at once: prime the callers' view (which only makes a
- * later proof trustworthy, see verify.ts) where `primed` says locate.ts did
- * not already read it offering us. A prime counts once the server answered
- * it: the status and headers arrive after the server took the view from its
- * cache (computing it then if nobody had asked), so the body is read, decoded
- * and judged after the changes went out, not before.
+ * Step 2a, every server at once: prime the callers' view, the delta they
+ * poll (which only makes a later proof trustworthy, see verify.ts): read the
+ * key the proof will read before the change can reach the server, so the
+ * proof shows what the server's cache tick did, not a key computed fresh on
+ * the proof's own request. It is the delta, not the app's view, because that
+ * is the key callers read and the proof reads, and because it is small: it
+ * holds the instances changed in the last 3 minutes, gzipped, where the app's
+ * view holds every instance of the app (issue 23: ~0.9 KiB an instance on the
+ * wire, read by every drain of a wave at once). A prime counts once the
+ * server answered it: the status and headers arrive after the server took
+ * the delta from its cache, so the body is read, decoded and judged after
+ * the changes went out, not before.
  *
  * The gate every change waits on opens when every prime was answered, or
  * PRIME_TOLERANCE_MS passed, whichever comes first; a prime answered later
  * still counts, at its worst case if it was too late (timing.ts
  * primedInTime). It is shared because a prime must land before the change
- * can reach its server from any server: a server primed by locate must not
- * send its change ahead of the others' primes. Nothing to prime, no wait.
+ * can reach its server from any server (the servers replicate it).
  */
-export function primeViews(deps: DrainDeps, instanceId: string, primed: readonly boolean[], until: Until): Priming {
-  const reads = deps.config.servers.map((_server, index) => (primed[index] === true ? undefined : primeOne(deps, instanceId, index, until)));
-  const primes = reads.map((read) => read?.prime);
-  const answers = reads.filter((read) => read !== undefined).map((read) => read.answered);
-  if (answers.length === 0) return { gate: Promise.resolve(), primes };
+export function primeViews(deps: DrainDeps, instanceId: string, until: Until): Priming {
+  const reads = deps.config.servers.map((_server, index) => primeOne(deps, instanceId, index, until));
   const headStart = new AbortController();
-  const gate = Promise.race([Promise.all(answers).then(() => undefined), deps.clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined)]).then(() => headStart.abort());
-  return { gate, primes };
+  const gate = Promise.race([
+    Promise.all(reads.map((read) => read.answered)).then(() => undefined),
+    deps.clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined),
+  ]).then(() => headStart.abort());
+  return { gate, primes: reads.map((read) => read.prime) };
 }
 
 /** One server's prime: `answered` once the server answered it (or the read ended without an answer), `prime` once read and judged. */
@@ -51,9 +57,9 @@ function primeOne(deps: DrainDeps, instanceId: string, index: number, until: Unt
     opened();
   };
   const prime = eureka
-    .getApplication(config.servers[index]!, config.appName, stage.signal, onAnswered)
+    .getDelta(config.servers[index]!, stage.signal, onAnswered)
     .then(
-      (instances): Prime => ({ primedAt: answeredAt ?? clock.now(), primedStale: deps.mode.cached(instances, config.appName, instanceId) === 'out' }),
+      (delta): Prime => ({ primedAt: answeredAt ?? clock.now(), primedStale: deltaEvidence(delta.instances, config.appName, instanceId) === 'out' }),
       (error: unknown): Prime => ({ error: `cannot read the callers' view: ${describeError(error)}` }),
     )
     .finally(() => {

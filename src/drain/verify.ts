@@ -48,11 +48,11 @@ export interface Verified {
  * proves nothing about it: an invalidation that lands while the server
  * reloads a key is lost (google/guava#1881), and the delta then serves its
  * old value while the app's key shows the change (2 of 101 overrides in
- * test/e2e/eureka-cache-race.test.ts). The app's key is read only as the
- * prime (take-out.ts): a key nobody asked for is computed fresh on its first
- * read and would look verified too early, so a proof counts only if that
- * prime landed before the change could reach the server and did not already
- * show us out.
+ * test/e2e/eureka-cache-race.test.ts). The same key was read before the
+ * change as the prime (take-out.ts): a key nobody asked for is computed fresh
+ * on its first read and would look verified too early, so a proof counts only
+ * if that prime landed before the change could reach the server and did not
+ * already show us out.
  *
  * Gives up after the second proof read (or one cache term plus slack after
  * the drain started while no PUT was accepted), never past the drain's
@@ -92,7 +92,9 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
         // A PUT is never cancelled by an abort (take-out.ts): bounded by the cutoff only.
         if (known.put !== 'ok') {
           const putStage = untilSignal(clock, cutoffTime);
-          report(changeEvidence(await changeOn(deps, id, index, input.inFlight, putStage.signal).finally(putStage.cancel), known.putAt));
+          const answer = await changeOn(deps, id, index, input.inFlight, putStage.signal).finally(putStage.cancel);
+          // A PUT the cutoff cut short says nothing new: a server that said the instance is not there keeps saying so.
+          if (!(answer.put === 'failed' && putStage.expired() && known.put === 'not_found')) report(changeEvidence(answer, known.putAt));
         }
         if (known.put === 'ok' && known.liveVerifiedAt === undefined) {
           const live = await eureka.getInstance(server, config.appName, id, round.signal);

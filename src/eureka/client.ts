@@ -114,14 +114,9 @@ export class EurekaClient {
     this.bodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
   }
 
-  /**
-   * GET apps/{APP} (cached on the server); [] when the app has no instances.
-   * `onAnswered` runs once the server's answer begins (status and headers in,
-   * before the body is read): the server had taken the view from its cache by
-   * then, which is all a prime needs (drain/take-out.ts).
-   */
-  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaInstance[]> {
-    const answer = await this.request(server, { operation: 'get_application', method: 'GET', path: `apps/${enc(app)}`, notFoundIsAnswer: true, ...(onAnswered ? { onAnswered } : {}) }, signal);
+  /** GET apps/{APP} (cached on the server); [] when the app has no instances. */
+  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal): Promise<EurekaInstance[]> {
+    const answer = await this.request(server, { operation: 'get_application', method: 'GET', path: `apps/${enc(app)}`, notFoundIsAnswer: true }, signal);
     if (answer.status === 404) return [];
     return this.decode(server, 'get_application', () => decodeApplicationDocument(answer.body));
   }
@@ -132,9 +127,14 @@ export class EurekaClient {
     return this.decode(server, 'get_applications', () => decodeApplicationsDocument(answer.body));
   }
 
-  /** GET apps/delta (cached): the key callers poll, so what callers see. */
-  async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
-    const answer = await this.request(server, { operation: 'get_delta', method: 'GET', path: 'apps/delta' }, signal);
+  /**
+   * GET apps/delta (cached): the key callers poll, so what callers see.
+   * `onAnswered` runs once the server's answer begins (status and headers in,
+   * before the body is read): the server had taken the delta from its cache
+   * by then, which is all a prime needs (drain/take-out.ts).
+   */
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaApplications> {
+    const answer = await this.request(server, { operation: 'get_delta', method: 'GET', path: 'apps/delta', ...(onAnswered ? { onAnswered } : {}) }, signal);
     return this.decode(server, 'get_delta', () => decodeApplicationsDocument(answer.body));
   }
 

@@ -15,7 +15,6 @@ export async function findOwnInstance(
   logger: Logger,
   signal?: AbortSignal,
   onServerError?: (server: Config['servers'][number], error: unknown) => void,
-  onServerAnswer?: (server: Config['servers'][number], instances: readonly EurekaInstance[]) => void,
 ): Promise<string | undefined> {
   if (config.instanceId) return config.instanceId;
   // The first server whose list holds our instance answers: a dead or
@@ -28,7 +27,6 @@ export async function findOwnInstance(
         .getApplication(server, config.appName, signal)
         .then(
           (instances) => {
-            onServerAnswer?.(server, instances);
             seen.push(...instances);
             const match = locateInstance(seen, { podIp: config.podIp, port: config.appPort });
             if (match) resolve(match);

@@ -15,8 +15,8 @@ interface ServerModel {
   hang: boolean;
   /** Per-operation latency in ms, on the injected clock. */
   latency: Partial<Record<string, number>>;
-  /** How long the app's view takes from its answer's headers (after `latency`) to the end of its body: a large app, a busy reader. */
-  applicationBodyMs: number;
+  /** How long the delta takes from its answer's headers (after `latency`) to the end of its body: a large wave, a busy reader. */
+  deltaBodyMs: number;
   /** Operations that never answer on this server (only the caller's signal ends them). */
   hangOps: Set<string>;
   /** Operations answered with HTTP 503 until this clock time. */
@@ -39,7 +39,7 @@ export class MemoryEureka implements EurekaApi {
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, applicationBodyMs: 0, deltaLagMs: 0, cancelled: new Map() });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, deltaBodyMs: 0, deltaLagMs: 0, cancelled: new Map() });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -132,11 +132,9 @@ export class MemoryEureka implements EurekaApi {
   }
 
   /** The app's cached view: like the delta, it shows a change only `cacheDelayMs` after it. */
-  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaInstance[]> {
+  async getApplication(server: EurekaServerConfig, app: string, signal?: AbortSignal): Promise<EurekaInstance[]> {
     const model = await this.enter('get_application', server, undefined, signal);
     const instances = this.cachedView(model).filter((i) => i.app === app);
-    onAnswered?.();
-    if (model.applicationBodyMs > 0) await this.clock.sleep(model.applicationBodyMs, signal);
     return model.deltaFilter ? model.deltaFilter(instances) : instances;
   }
 
@@ -148,8 +146,10 @@ export class MemoryEureka implements EurekaApi {
     });
   }
 
-  async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaApplications> {
     const model = await this.enter('get_delta', server, undefined, signal);
+    onAnswered?.();
+    if (model.deltaBodyMs > 0) await this.clock.sleep(model.deltaBodyMs, signal);
     const instances = [...model.instances.values()].map((i) => {
       const cached = model.cachedStatus.get(i.instanceId);
       const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + model.deltaLagMs ? cached.status : cached.previous;

@@ -42,8 +42,8 @@ describe('DrainController', () => {
     await f.clock.run(f.controller.prestop());
     for (const server of f.servers) {
       const calls = f.eureka.calls.filter((c) => c.server === server.label);
-      expect(calls.filter((c) => c.op === 'get_application').length).toBeGreaterThan(0);
-      expect(calls.findIndex((c) => c.op === 'get_application')).toBeLessThan(calls.findIndex((c) => c.op === 'put_status'));
+      expect(calls.filter((c) => c.op === 'get_delta').length).toBeGreaterThan(0);
+      expect(calls.findIndex((c) => c.op === 'get_delta')).toBeLessThan(calls.findIndex((c) => c.op === 'put_status'));
     }
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
   });
@@ -71,7 +71,7 @@ describe('DrainController', () => {
     await f.clock.run(drain);
   });
 
-  test('issue 10/23: per server, locate (the prime) + put + live proof + one read of the delta, then one keep-out check per poll of the window', async () => {
+  test('issue 10/23: per server, locate + the prime of the delta + put + live proof + one proof read of the delta, then one keep-out check per poll of the window', async () => {
     // Cache 1 s, fetch 1 s, LB 2 s, tail 1 s (the fleet bench's settings); the cache flips 700 ms after the override.
     const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000', EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1', SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s', DRAINER_TAIL_SECONDS: '1' });
     f.eureka.register({ instanceId: INSTANCE_ID });
@@ -82,11 +82,11 @@ describe('DrainController', () => {
     for (const server of f.servers) {
       const calls = f.eureka.calls.filter((c) => c.server === server.label);
       const put = calls.findIndex((c) => c.op === 'put_status');
-      // locate's read of the app's view is the prime: no second read before the override
-      expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application']);
+      // locate reads the app's view to find the instance; the prime is the callers' own key, the delta
+      expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application', 'get_delta']);
       const verifiedAt = Date.parse(report.startedAt) + report.servers[f.servers.indexOf(server)]!.cacheVerifiedMs!;
       const verification = calls.filter((c) => c.at <= verifiedAt);
-      expect(verification.map((c) => c.op)).toEqual(['get_application', 'put_status', 'get_instance', 'get_delta']);
+      expect(verification.map((c) => c.op)).toEqual(['get_application', 'get_delta', 'put_status', 'get_instance', 'get_delta']);
       // keep-out: the first check one poll after the proof, then one per poll until the tail ends (fetch + LB + tail)
       const keepOut = calls.filter((c) => c.at > verifiedAt);
       expect(keepOut.every((c) => c.op === 'get_instance')).toBe(true);
@@ -119,28 +119,14 @@ describe('DrainController', () => {
     expect(report.servers.map((s) => s.verified)).toEqual([true, false]);
     // Stale at the second read (6.5 s): + 60 s expiry + 3 s tick, then 30 s fetch + 35 s LB + 10 s tail; not one cache term.
     expect(report.durationMs).toBe(6_500 + 63 * SECOND + 75 * SECOND);
-    expect(f.eureka.count('get_delta')).toBe(3); // one proof read on the prompt server, two on the held one
+    expect(f.eureka.count('get_delta')).toBe(2 + 3); // the primes, then one proof read on the prompt server, two on the held one
   });
 
-  test("a server whose list did not offer us at locate time is primed again before its override", async () => {
-    const f = controllerFixture();
+  test("a server whose prime was answered waits for the others' primes (up to the tolerance) before its override", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_INSTANCE_ID: INSTANCE_ID });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    const lagging = f.eureka.model(f.servers[1]!.label);
-    lagging.deltaFilter = (list) => list.filter((i) => i.instanceId !== INSTANCE_ID); // its cache does not list the fresh registration yet
-    const report = await f.clock.run(f.controller.prestop());
-    const calls = f.eureka.calls.filter((c) => c.server === f.servers[1]!.label);
-    const put = calls.findIndex((c) => c.op === 'put_status');
-    expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application', 'get_application']); // locate's, then take-out's prime
-    expect(report.servers[1]!.verified).toBe(false); // never listed as offered: proves nothing
-    expect(report.servers[0]!.verified).toBe(true);
-  });
-
-  test("a server primed by locate waits for the others' primes (up to the tolerance) before its override", async () => {
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    // Server 1 answers every list 250 ms late: locate returns on server 0's answer, so server 1 is primed by take-out.
-    // Its prime lands at 250 ms; if server 0's override went out at once it would be too late (> 0 + 200 ms).
-    f.eureka.model(f.servers[1]!.label).latency = { get_application: 250 };
+    // Server 1 answers every delta 250 ms late: its prime lands at 250 ms, too late if server 0's override went out at once (> 0 + 200 ms).
+    f.eureka.model(f.servers[1]!.label).latency = { get_delta: 250 };
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND; // the model answers after its latency: the prime must still see us offered
     const report = await f.clock.run(f.controller.prestop());
     const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
@@ -150,11 +136,11 @@ describe('DrainController', () => {
   });
 
   test('issue 23: the overrides go as soon as both servers answered the primes, before the primes’ bodies are read, and the proof still holds', async () => {
-    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID }); // no locate read: take-out primes
+    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID }); // no locate read
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_application: 20 }, applicationBodyMs: 400, cacheDelayMs: SECOND });
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_delta: 20 }, deltaBodyMs: 400, cacheDelayMs: SECOND });
     const report = await f.clock.run(f.controller.prestop());
-    const primes = f.eureka.calls.filter((c) => c.op === 'get_application').slice(0, 2);
+    const primes = f.eureka.calls.filter((c) => c.op === 'get_delta').slice(0, 2);
     const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
     expect(puts.map((c) => c.at - primes[0]!.at)).toEqual([20, 20]);
     expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
@@ -172,7 +158,7 @@ describe('DrainController', () => {
   test('a server whose view was primed only after the change could reach it proves nothing: worst case for it', async () => {
     const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    f.eureka.model(f.servers[1]!.label).latency = { get_application: 2_000 }; // its prime lands 2 s after server 0's override
+    f.eureka.model(f.servers[1]!.label).latency = { get_delta: 2_000 }; // its prime lands 2 s after server 0's override
     const report = await f.clock.run(f.controller.prestop());
     expect(report.servers[0]!.verified).toBe(true);
     expect(report.servers[1]).toMatchObject({ verified: false, error: expect.stringContaining('primed too late') });

@@ -1,4 +1,4 @@
-import { appViewEvidence, deltaEvidence, liveEvidence } from '../../../src/drain/evidence';
+import { deltaEvidence, liveEvidence } from '../../../src/drain/evidence';
 import type { EurekaInstance } from '../../../src/eureka/codec';
 
 const ID = '10.0.0.1:demo:8080';
@@ -17,17 +17,6 @@ describe('what an answer of Eureka proves (only positive evidence for our app an
     ['absent', null, 'absent'],
   ])('live view: %s', (_name, live, expected) => {
     expect(liveEvidence(live, 'demo', ID)).toBe(expected);
-  });
-
-  test.each<[string, EurekaInstance[], string]>([
-    ['listed OUT_OF_SERVICE', [instance({ status: 'OUT_OF_SERVICE' })], 'out'],
-    ['listed DOWN', [instance({ status: 'DOWN' })], 'out'],
-    ['not listed (cancelled)', [instance({ instanceId: 'other' })], 'out'],
-    ['listed up in lower case', [instance({ status: 'up' })], 'offered'],
-    ['listed with no status', [instance({ status: '' })], 'offered'],
-    ['only another app lists our id', [instance({ app: 'OTHER', status: 'OUT_OF_SERVICE' }), instance({ status: 'UP' })], 'offered'],
-  ])("app's cached view: %s", (_name, list, expected) => {
-    expect(appViewEvidence(list, 'demo', ID)).toBe(expected);
   });
 
   test.each<[string, EurekaInstance[], string]>([

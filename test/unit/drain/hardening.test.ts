@@ -176,10 +176,9 @@ describe('B. timing', () => {
   });
 
   test('B7: a slow callers\' view read does not hold up the PUT', async () => {
-    // An explicit instance id: the lookup by POD_IP reads the same (slow) app list.
     const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) f.eureka.model(s.label).latency = { get_application: 1_500 };
+    for (const s of f.servers) f.eureka.model(s.label).latency = { get_delta: 1_500 };
     const drain = f.controller.prestop();
     await f.clock.advance(400);
     expect(putTimes(f, 0)[0]).toBeDefined();
@@ -189,10 +188,9 @@ describe('B. timing', () => {
   });
 
   test('B7: a hanging callers\' view: the instance is still taken out on every server, counted at its worst case', async () => {
-    // An explicit instance id: the lookup by POD_IP reads the same (hanging) app list.
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_INSTANCE_ID: INSTANCE_ID });
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) f.eureka.model(s.label).hangOps.add('get_application');
+    for (const s of f.servers) f.eureka.model(s.label).hangOps.add('get_delta');
     const report = await f.clock.run(f.controller.prestop());
     expect(f.eureka.count('put_status')).toBe(2);
     expect(report.servers.map((s) => s.put)).toEqual(['ok', 'ok']);

@@ -8,7 +8,7 @@ import type { ChangeAnswer } from '../../../src/drain/deps';
 import { keepOut } from '../../../src/drain/keep-out';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
 import { locate } from '../../../src/drain/locate';
-import { primeViews, takeOut, type Priming } from '../../../src/drain/take-out';
+import { primeViews, takeOut } from '../../../src/drain/take-out';
 import { PRIME_TOLERANCE_MS } from '../../../src/drain/timing';
 import { tellApp } from '../../../src/drain/tell-app';
 import { waitClients } from '../../../src/drain/wait-clients';
@@ -26,23 +26,21 @@ function stepFixture(env: Record<string, string> = {}, options: Parameters<typeo
 }
 
 describe('locate', () => {
-  test('the instance listed by both servers: its id, and each answer as that server’s prime', async () => {
+  test('the instance listed by both servers: its id, and nothing wrong with either', async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
-    const at = f.clock.now();
     const found = await f.clock.run(locate(f.deps, f.deadlines.time((d) => d.takeOutBy), f.signal));
-    expect(found).toEqual({ instanceId: INSTANCE_ID, servers: [{ primedAt: at }, { primedAt: at }] });
+    expect(found).toEqual({ instanceId: INSTANCE_ID, servers: [{}, {}] });
   });
 
-  test('one server down: found on the other, the down one says why it could not be asked and is not primed', async () => {
+  test('one server down: found on the other, the down one says why it could not be asked', async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
     f.eureka.model(f.servers[0]!.label).down = true;
     const found = await f.clock.run(locate(f.deps, f.deadlines.time((d) => d.takeOutBy), f.signal));
     expect(found.instanceId).toBe(INSTANCE_ID);
-    expect(found.servers[0]!.primedAt).toBeUndefined();
     expect(found.servers[0]!.error).toMatch(/^cannot list the app: /);
-    expect(found.servers[1]!.primedAt).toBeDefined();
+    expect(found.servers[1]).toEqual({});
   });
 
   test('listed nowhere until the cutoff: no id, and the problem says what was looked for', async () => {
@@ -55,22 +53,17 @@ describe('locate', () => {
   });
 });
 
-/** Each server's prime; a server the step did not prime fails the test (here every server is primed). */
-function primesOf(priming: Priming): Promise<unknown>[] {
-  return priming.primes.map((p, i) => p ?? Promise.reject(new Error(`server ${i} was not primed`)));
-}
-
 describe('primeViews', () => {
-  test('each server not primed yet: when its view was read and whether it already showed us out; the gate opens when all answered', async () => {
+  test("every server's delta: when it was read and whether it already showed us out; the gate opens when all answered", async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
     f.eureka.model(f.servers[1]!.label).deltaFilter = (list) => list.map((i) => ({ ...i, status: 'OUT_OF_SERVICE' })); // an earlier drain's override
-    for (const s of f.servers) f.eureka.model(s.label).latency = { get_application: 50 };
+    for (const s of f.servers) f.eureka.model(s.label).latency = { get_delta: 50 };
     const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
     await f.clock.run(priming.gate);
     expect(f.clock.now()).toBe(start + 50);
-    expect(await Promise.all(primesOf(priming))).toEqual([
+    expect(await Promise.all(priming.primes)).toEqual([
       { primedAt: start + 50, primedStale: false },
       { primedAt: start + 50, primedStale: true },
     ]);
@@ -79,13 +72,13 @@ describe('primeViews', () => {
   test('issue 23: the gate opens when the servers answered the primes (headers in), not after the head start nor the bodies', async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_application: 30 }, applicationBodyMs: 500 });
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_delta: 30 }, deltaBodyMs: 500 });
     const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
     await f.clock.run(priming.gate);
     expect(f.clock.now()).toBe(start + 30);
     // Each prime counts from its answer: the server had computed the view by then.
-    expect(await f.clock.run(Promise.all(primesOf(priming)))).toEqual([
+    expect(await f.clock.run(Promise.all(priming.primes))).toEqual([
       { primedAt: start + 30, primedStale: false },
       { primedAt: start + 30, primedStale: false },
     ]);
@@ -95,32 +88,23 @@ describe('primeViews', () => {
   test('issue 23: a prime the server never answers holds the gate only up to the head start', async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
-    f.eureka.model(f.servers[1]!.label).hangOps.add('get_application');
+    f.eureka.model(f.servers[1]!.label).hangOps.add('get_delta');
     const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, [false, false], f.deadlines.time((d) => d.takeOutBy));
+    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
     await f.clock.run(priming.gate);
     expect(f.clock.now()).toBe(start + PRIME_TOLERANCE_MS);
     expect(await priming.primes[0]).toEqual({ primedAt: start, primedStale: false });
   });
 
-  test('a server locate already primed is not read again; one that cannot be read says why', async () => {
+  test('a server whose delta cannot be read says why; the others are primed', async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
     f.eureka.model(f.servers[1]!.label).down = true;
-    const priming = primeViews(f.deps, INSTANCE_ID, [true, false], f.deadlines.time((d) => d.takeOutBy));
+    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
     await f.clock.run(priming.gate);
-    expect(priming.primes[0]).toBeUndefined();
+    expect(await priming.primes[0]).toEqual({ primedAt: f.clock.now(), primedStale: false });
     expect(await priming.primes[1]).toEqual({ error: expect.stringMatching(/^cannot read the callers' view: /) as unknown });
-    expect(f.eureka.calls.filter((c) => c.op === 'get_application').map((c) => c.server)).toEqual([f.servers[1]!.label]);
-  });
-
-  test('nothing to prime: the gate is open at once', async () => {
-    const f = stepFixture();
-    const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, [true, true], f.deadlines.time((d) => d.takeOutBy));
-    await f.clock.run(priming.gate);
-    expect(f.clock.now()).toBe(start);
-    expect(f.eureka.calls).toEqual([]);
+    expect(f.eureka.calls.map((c) => c.op)).toEqual(['get_delta', 'get_delta']);
   });
 });
 
@@ -142,7 +126,7 @@ describe('takeOut', () => {
   test('a server that does not list the instance: not_found, and why', async () => {
     const f = stepFixture();
     const answer = await f.clock.run(takeOut(f.deps, INSTANCE_ID, 1, f.deadlines.time((d) => d.takeOutBy), Promise.resolve(), new Set()));
-    expect(answer).toEqual({ put: 'not_found', error: 'instance not registered on this server (yet)' });
+    expect(answer).toEqual({ put: 'not_found', error: 'instance not registered on this server (cancelled by the app, evicted, or not replicated here yet)' });
   });
 });
 

@@ -140,3 +140,14 @@ test('the evidence keeps its meaning: a prime that landed after the change could
   ]);
   expect(f.record.servers[1]!.error).toMatch(/primed too late/);
 });
+
+test('an instance gone from a server (the app cancelled it first): asked again until the cutoff, and the report still says it was not registered, not that the cutoff cut a request', async () => {
+  const f = verifyFixture(3 * SECOND);
+  f.eureka.appCancelled(INSTANCE_ID);
+  for (const s of f.servers) f.eureka.model(s.label).latency = { put_status: 50 }; // a real server takes a while to answer
+  await f.run();
+  const puts = f.eureka.calls.filter((c) => c.op === 'put_status' && c.server === f.servers[0]!.label);
+  expect(puts.length).toBeGreaterThan(1); // a registration that has not replicated here yet may still come
+  expect(f.record.servers[0]).toMatchObject({ put: 'not_found', error: expect.stringMatching(/^instance not registered on this server/) as unknown });
+  expect(f.record.servers[0]!.error).not.toMatch(/cutoff|deadline/);
+});

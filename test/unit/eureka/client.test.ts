@@ -54,31 +54,32 @@ describe('EurekaClient', () => {
     expect(request.headers['x-netflix-discovery-replication']).toBeUndefined();
   });
 
-  test('getApplication tells when the answer began: after the headers, before the body ended (a prime counts from then)', async () => {
+  test('getDelta tells when the answer began: after the headers, before the body ended (a prime counts from then)', async () => {
     let endBody!: () => void;
     const bodyEnds = new Promise<void>((resolve) => (endBody = resolve));
     const events: string[] = [];
     handler = (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.write('{"application":{"name":"DEMO","instance":[{"instanceId":"i-1","app":"DEMO",');
+      res.write('{"applications":{"versions__delta":"1","apps__hashcode":"UP_1_","application":[{"name":"DEMO","instance":[{"instanceId":"i-1","app":"DEMO",');
       void bodyEnds.then(() => {
         events.push('body ended');
-        res.end('"status":"UP","port":{"$":8080}}]}}');
+        res.end('"status":"OUT_OF_SERVICE","actionType":"MODIFIED","port":{"$":8080}}]}]}}');
       });
     };
-    const instances = await client().getApplication(eureka, 'DEMO', undefined, () => {
+    const delta = await client().getDelta(eureka, undefined, () => {
       events.push('answered');
       endBody();
     });
     expect(events).toEqual(['answered', 'body ended']);
-    expect(instances.map((i) => i.instanceId)).toEqual(['i-1']);
+    expect(delta.instances.map((i) => [i.instanceId, i.actionType])).toEqual([['i-1', 'MODIFIED']]);
   });
 
-  test('getApplication: an error status is not an answer (a retry is), a 404 is', async () => {
+  test('getDelta: an error status is not an answer (its retry is)', async () => {
     let calls = 0;
-    handler = (_req, res) => (++calls === 1 ? res.writeHead(503).end('busy') : res.writeHead(404).end());
+    handler = (_req, res) =>
+      ++calls === 1 ? res.writeHead(503).end('busy') : res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}');
     let answered = 0;
-    expect(await client().getApplication(eureka, 'DEMO', undefined, () => answered++)).toEqual([]);
+    expect((await client().getDelta(eureka, undefined, () => answered++)).instances).toEqual([]);
     expect([calls, answered]).toEqual([2, 1]);
   });
 
