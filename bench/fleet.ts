@@ -458,6 +458,8 @@ interface WaveResult {
   failed: number;
   reRegistrations: number;
   failureSample: string[];
+  /** Why servers of drains that were not fully verified were not: each report's server errors, digits blanked, counted. */
+  unverifiedReasons: Record<string, number>;
   /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
   overrideArrivalMs: Record<string, Spread & { missing: number }>;
   /** Per server label: the mean per drain of requests and KiB by kind, as the proxy saw them until /prestop answered. */
@@ -679,9 +681,12 @@ async function runWave(
       drained.map(async (i, k) => {
         const t0 = Date.now();
         let outcome: string;
+        let reasons: string[] = [];
         try {
           const answer = await getText(i.drainer!.port, '/prestop', 60_000);
-          outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? `HTTP ${answer.status}`;
+          const report = JSON.parse(answer.body) as { outcome?: string; servers?: { verified?: boolean; error?: string | null }[] };
+          outcome = report.outcome ?? `HTTP ${answer.status}`;
+          reasons = (report.servers ?? []).filter((s) => s.verified !== true).map((s) => (s.error ?? 'no error given').replace(/\d+/g, '#'));
         } catch (e) {
           outcome = `error: ${(e as Error).message}`;
         }
@@ -691,7 +696,7 @@ async function runWave(
         const arrivals = i.proxies.map((p) => (p.firstOverrideAt === undefined ? undefined : p.firstOverrideAt - t0));
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, bytes, kinds, arrivals, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, reasons, bytes, kinds, arrivals, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
@@ -731,6 +736,7 @@ async function runWave(
       failed: failures.length,
       reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
+      unverifiedReasons: countBy(drains.flatMap((d) => d.reasons)),
       overrideArrivalMs: Object.fromEntries(
         labels.map((label, s) => {
           const seen = drains.map((d) => d.arrivals[s]).filter((ms): ms is number => ms !== undefined);
@@ -858,4 +864,11 @@ export async function main(args: string[]): Promise<number> {
   ];
   process.stdout.write(`${tables.join('\n\n')}\n\nrun: ${out.seconds} s, ${out.cpus}, ${out.memGiB} GiB, node ${out.node}\n`);
   return 0;
+}
+
+/** How often each string occurs. */
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
 }

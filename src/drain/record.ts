@@ -108,12 +108,6 @@ export function recordChange(state: ServerState, answer: ChangeAnswer): void {
   recordEvidence(state, changeEvidence(answer, state.putAt));
 }
 
-/** Pure: when the first server accepted our change (it can reach every server by replication from then on). */
-export function firstPutAt(servers: readonly ServerState[]): number | undefined {
-  const times = servers.map((s) => s.putAt).filter((t): t is number => t !== undefined);
-  return times.length === 0 ? undefined : Math.min(...times);
-}
-
 /** One server's cell after keep-out.ts put a vanished change back: accepted, what was proven before proves nothing now. */
 export function recordRestore(state: ServerState, answer: ChangeAnswer): void {
   recordChange(state, answer);

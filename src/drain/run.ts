@@ -4,7 +4,7 @@ import { DrainAborted } from './deps';
 import { keepOut } from './keep-out';
 import { locate } from './locate';
 import type { ProgressEvent } from './machine';
-import { firstPutAt, recordChange, recordEvidence, recordPrime, recordRestore, type DrainRecord } from './record';
+import { recordChange, recordEvidence, recordPrime, recordRestore, type DrainRecord } from './record';
 import { primeViews, takeOut } from './take-out';
 import { isVerified, serverSettledAt, verificationCutoff } from './timing';
 import { tellApp } from './tell-app';
@@ -89,7 +89,7 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
             deadlines,
             inFlight: record.inFlight,
             taken: { put: state.put, putAt: state.putAt, changedAt: state.changedAt },
-            proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale, firstPutAt: firstPutAt(record.servers) }),
+            proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale }),
           },
           signal,
           (piece) => recordEvidence(state, piece),

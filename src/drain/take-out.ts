@@ -1,7 +1,7 @@
 import { describeError } from '../errors';
 import type { ChangeAnswer, DrainDeps } from './deps';
 import { deltaEvidence } from './evidence';
-import { PRIME_TOLERANCE_MS } from './timing';
+import { PRIME_HEAD_START_MS } from './timing';
 import { untilSignal, type Until } from './until';
 
 /** What priming one server's callers' view found: when the server answered it and whether it already showed us out, or why it could not be read. */
@@ -9,7 +9,7 @@ export type Prime = { readonly primedAt: number; readonly primedStale: boolean }
 
 /** The primes of one drain: the gate every change waits on, and each server's prime as it arrives. */
 export interface Priming {
-  /** Opens once every prime was answered by its server (headers in), or PRIME_TOLERANCE_MS passed, whichever comes first. */
+  /** Opens once every prime was answered by its server (headers in), or PRIME_HEAD_START_MS passed, whichever comes first. */
   readonly gate: Promise<void>;
   /** One entry a server, in config order. */
   readonly primes: readonly Promise<Prime>[];
@@ -18,9 +18,8 @@ export interface Priming {
 /**
  * Step 2a, every server at once: prime the callers' view, the delta they
  * poll (which only makes a later proof trustworthy, see verify.ts): read the
- * key the proof will read before the change can reach the server, so the
- * proof shows what the server's cache tick did, not a key computed fresh on
- * the proof's own request. It is the delta, not the app's view, because that
+ * key the proof will read, so the proof shows what the server's cache tick
+ * did, not a key computed fresh on the proof's own request. It is the delta, not the app's view, because that
  * is the key callers read and the proof reads, and because it is small: it
  * holds the instances changed in the last 3 minutes, gzipped, where the app's
  * view holds every instance of the app (issue 23: ~0.9 KiB an instance on the
@@ -30,17 +29,18 @@ export interface Priming {
  * the changes went out, not before.
  *
  * The gate every change waits on opens when every prime was answered, or
- * PRIME_TOLERANCE_MS passed, whichever comes first; a prime answered later
- * still counts, at its worst case if it was too late (timing.ts
- * primedInTime). It is shared because a prime must land before the change
- * can reach its server from any server (the servers replicate it).
+ * PRIME_HEAD_START_MS passed, whichever comes first: a prime that reaches its
+ * server before the change is the likeliest to show the instance still
+ * offered, which is what lets a proof count (timing.ts primeVerdict; a prime
+ * answered later counts too, if it still showed us offered). It is shared
+ * because a change also reaches the other servers by replication.
  */
 export function primeViews(deps: DrainDeps, instanceId: string, until: Until): Priming {
   const reads = deps.config.servers.map((_server, index) => primeOne(deps, instanceId, index, until));
   const headStart = new AbortController();
   const gate = Promise.race([
     Promise.all(reads.map((read) => read.answered)).then(() => undefined),
-    deps.clock.sleep(PRIME_TOLERANCE_MS, headStart.signal).catch(() => undefined),
+    deps.clock.sleep(PRIME_HEAD_START_MS, headStart.signal).catch(() => undefined),
   ]).then(() => headStart.abort());
   return { gate, primes: reads.map((read) => read.prime) };
 }

@@ -12,8 +12,7 @@ export interface ServerEvidence {
   readonly lastStaleSeenAt?: number | undefined;
   /**
    * False when the callers' view on this server cannot prove a fresh change:
-   * it was first read after the change may already have reached it (by
-   * replication from a peer), or it already showed us out before our PUT.
+   * its prime was not read, or it already showed us out (timing.ts primeVerdict).
    */
   readonly trusted?: boolean | undefined;
   /** Our override vanished and was put back: what we saw before proves nothing about now. */
@@ -25,13 +24,27 @@ export function isVerified(evidence: ServerEvidence): boolean {
   return evidence.cacheVerifiedAt !== undefined && evidence.trusted === true && (evidence.restored ?? 0) === 0;
 }
 
-/** Replication batches leave a peer after about 500 ms; a prime this close to the first override is in time. */
-export const PRIME_TOLERANCE_MS = 200;
+/**
+ * How long the changes wait for the primes' answers at most (take-out.ts): a prime that reaches its server
+ * before the change does is the likeliest to show the instance still offered (below), and a busy server must
+ * not hold the override up for long.
+ */
+export const PRIME_HEAD_START_MS = 200;
 
-/** Pure: was this server's view primed before the change could reach it from any server? */
-export function primedInTime(primedAt: number | undefined, firstPutAt: number | undefined): boolean {
-  if (primedAt === undefined) return false;
-  return firstPutAt === undefined || primedAt <= firstPutAt + PRIME_TOLERANCE_MS;
+/** What the prime of a server's callers' delta says about a later proof on it (verify.ts). */
+export type PrimeVerdict = 'proves' | 'not_read' | 'already_out';
+
+/**
+ * Pure: may a read of the callers' delta showing the instance out prove our change? Only if the prime was
+ * answered and showed it still offered: the key then held a value from before the change in the server's
+ * read-only cache, which only a tick replaces, so a later read showing it out is what every caller gets.
+ * When the prime was answered does not matter: a read after the change is served from that cache as well
+ * (test/e2e/eureka-contract.test.ts, "a late prime"); a prime that already saw the change (a tick between,
+ * a key nobody had asked for and computed fresh, an earlier drain, the app's own DOWN) shows us out.
+ */
+export function primeVerdict(primedAt: number | undefined, primedStale: boolean | undefined): PrimeVerdict {
+  if (primedAt === undefined) return 'not_read';
+  return primedStale === true ? 'already_out' : 'proves';
 }
 
 /**

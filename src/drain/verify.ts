@@ -5,7 +5,7 @@ import type { LiveDeadlines } from './live-deadlines';
 import { proofReadTimes } from './read-schedule';
 import { changeEvidence, type ServerEvidencePiece, type ServerState } from './record';
 import { changeOn } from './take-out';
-import { primedInTime, staleKeyHeld, verificationCutoff, verifyPause } from './timing';
+import { primeVerdict, staleKeyHeld, type PrimeVerdict, verificationCutoff, verifyPause } from './timing';
 import { sleepBefore, untilSignal } from './until';
 
 /** What verify needs of the drain so far, for one server. */
@@ -20,15 +20,14 @@ export interface VerifyInput {
   readonly inFlight: Set<Promise<unknown>>;
   /** The server's answer to take-out's change. */
   readonly taken: Pick<ServerState, 'put' | 'putAt' | 'changedAt'>;
-  /** What a proof is judged by, read when it arrives: the prime's answer may come in after verify started, and a peer's PUT may go first. */
+  /** What a proof is judged by, read when it arrives: the prime's answer may come in after verify started. */
   readonly proofBasis: () => ProofBasis;
 }
 
-/** The prime of the server's callers' view (take-out.ts primeViews), and when the first server accepted our change. */
+/** The prime of the server's callers' view (take-out.ts primeViews), as far as it has been read. */
 export interface ProofBasis {
   readonly primedAt?: number | undefined;
   readonly primedStale?: boolean | undefined;
-  readonly firstPutAt?: number | undefined;
 }
 
 /** What verify found on one server: every piece it reported, merged (record.ts recordEvidence), and the registration time the live view showed. */
@@ -146,17 +145,20 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
   }
 }
 
-/** The callers' view showed us out: whether it proves our change is the prime's to say (primedInTime, primedStale). */
+/** Why a proof of the callers' view counts at its worst case, by what its prime said. */
+const PRIME_ERRORS: Readonly<Record<PrimeVerdict, string | undefined>> = {
+  proves: undefined,
+  not_read: "the callers' view could not be read before the proof (its prime failed or had not answered): the proof may be the server computing the view for our own read; counted at its worst case",
+  already_out: "the callers' view already showed the instance out when it was primed (a cache tick after our change, an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case",
+};
+
+/** The callers' view showed us out: whether it proves our change is the prime's to say (timing.ts primeVerdict). */
 function proven(deps: DrainDeps, input: VerifyInput, liveVerifiedAt: number, reads: number): ServerEvidencePiece {
-  const { primedAt, primedStale, firstPutAt } = input.proofBasis();
+  const { primedAt, primedStale } = input.proofBasis();
   const cacheVerifiedAt = deps.clock.now();
-  const inTime = primedInTime(primedAt, firstPutAt);
-  const trusted = inTime && primedStale !== true;
-  const error = trusted
-    ? undefined
-    : !inTime
-      ? "the callers' view was primed too late to prove anything; counted at its worst case"
-      : "the callers' view already showed the instance out before our change (an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case";
+  const verdict = primeVerdict(primedAt, primedStale);
+  const trusted = verdict === 'proves';
+  const error = PRIME_ERRORS[verdict];
   deps.logger.info(
     {
       server: deps.config.servers[input.index]!.label,

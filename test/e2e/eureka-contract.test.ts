@@ -3,6 +3,7 @@
  * Eureka server (test/e2e/spring/eureka-server), started once for this file.
  * These document the server behaviour the drainer is built on (eureka-facts §2–§4).
  */
+import axios from 'axios';
 import { systemClock } from '../../src/clock';
 import { parseConfig, type EurekaServerConfig } from '../../src/config';
 import { EurekaClient } from '../../src/eureka/client';
@@ -89,6 +90,45 @@ test('the live view changes at once; the cached delta callers poll changes only 
   // Order, not wall-clock numbers: live first, cached view after.
   expect(liveAt).toBeLessThanOrEqual(deltaAt);
   process.stdout.write(`live view changed after ${liveAt - putAt} ms, cached delta after ${deltaAt - putAt} ms (${staleReads} stale reads)\n`);
+});
+
+/**
+ * Issue 23: the drain primes the delta (take-out.ts) and proves on the delta (verify.ts). A proof counts only if
+ * the prime showed the instance still offered (verify.ts proven): then the key held a value from before the
+ * change, served from the read-only cache, and a later read showing it out came from a tick, the same answer
+ * every caller gets. That must hold even for a prime answered after the override reached the server (a busy
+ * server answers the prime late): a read after the change is not computed fresh, it is the cached value. Here
+ * the "late prime" is sent after the PUT was answered. A tick can fall between the two (a few ms of a 2 s
+ * interval), so one round of four may already show the change; a server that computed the delta per request
+ * would show it in all four.
+ */
+test('issue 23: a delta read after the override still offers the instance until a tick (a late prime is the cached value)', async () => {
+  const rounds: { latePrime: string; proof: string }[] = [];
+  const status = async (id: string): Promise<string> => (await client.getDelta(server)).instances.find((i) => i.instanceId === id)?.status ?? 'absent';
+  for (let round = 0; round < 4; round++) {
+    const app = await newApp();
+    await pollUntil('delta shows the instance UP', async () => ((await status(app.instanceId)) === 'UP' ? true : undefined));
+    const putAt = Date.now();
+    await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', putAt);
+    const latePrime = await status(app.instanceId);
+    await new Promise((r) => setTimeout(r, putAt + 2_000 + 500 - Date.now())); // the drain's proof read: one interval + 500 ms
+    rounds.push({ latePrime, proof: await status(app.instanceId) });
+  }
+  process.stdout.write(`the delta right after the override / one interval + 500 ms after it: ${rounds.map((r) => `${r.latePrime}/${r.proof}`).join(', ')}\n`);
+  expect(rounds.filter((r) => r.latePrime === 'UP').length).toBeGreaterThanOrEqual(3);
+  // What the proof read found is printed, not asserted: the cache race can hold a key (eureka-cache-race.test.ts).
+});
+
+/** Issue 23: why the prime reads the delta and not the app's view: what each costs on the wire (eureka-facts §1.3). */
+test('issue 23: asked for gzip, the server gzips the delta; the app view is sent as it is', async () => {
+  await newApp();
+  const encodingOf = async (path: string): Promise<string> => {
+    const answer = await axios.get<unknown>(`${server.url}${path}`, { headers: { Accept: 'application/json', 'Accept-Encoding': 'gzip' }, decompress: false, responseType: 'arraybuffer' });
+    return String(answer.headers['content-encoding'] ?? 'identity');
+  };
+  const [delta, appView] = [await encodingOf('apps/delta'), await encodingOf('apps/DEMO')];
+  process.stdout.write(`content-encoding asked for gzip: /apps/delta ${delta}, /apps/DEMO ${appView}\n`);
+  expect({ delta, appView }).toEqual({ delta: 'gzip', appView: 'identity' });
 });
 
 test('locate by pod IP and port finds the right instance among several', async () => {

@@ -9,7 +9,7 @@ import { keepOut } from '../../../src/drain/keep-out';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
 import { locate } from '../../../src/drain/locate';
 import { primeViews, takeOut } from '../../../src/drain/take-out';
-import { PRIME_TOLERANCE_MS } from '../../../src/drain/timing';
+import { PRIME_HEAD_START_MS } from '../../../src/drain/timing';
 import { tellApp } from '../../../src/drain/tell-app';
 import { waitClients } from '../../../src/drain/wait-clients';
 import { waitTail } from '../../../src/drain/wait-tail';
@@ -92,7 +92,7 @@ describe('primeViews', () => {
     const start = f.clock.now();
     const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
     await f.clock.run(priming.gate);
-    expect(f.clock.now()).toBe(start + PRIME_TOLERANCE_MS);
+    expect(f.clock.now()).toBe(start + PRIME_HEAD_START_MS);
     expect(await priming.primes[0]).toEqual({ primedAt: start, primedStale: false });
   });
 

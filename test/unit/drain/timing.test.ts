@@ -1,4 +1,4 @@
-import { clientWindowEnd, isVerified, primedInTime, serverSettledAt, staleKeyHeld, verificationCutoff, verifyPause, type ServerEvidence } from '../../../src/drain/timing';
+import { clientWindowEnd, isVerified, primeVerdict, serverSettledAt, staleKeyHeld, verificationCutoff, verifyPause, type ServerEvidence } from '../../../src/drain/timing';
 import { testConfig } from '../../helpers/config';
 
 const timings = testConfig().timings; // 30 s cache, 30 s fetch, 35 s LoadBalancer
@@ -55,12 +55,12 @@ describe('drain timing: when may a server last have offered the instance? (issue
   });
 
   test.each([
-    [undefined, 100, false],
-    [90, 100, true],
-    [250, 100, true],
-    [400, 100, false],
-    [50, undefined, true],
-  ])('primed at %s, first override at %s: in time = %s', (primedAt, firstPutAt, expected) => {
-    expect(primedInTime(primedAt, firstPutAt)).toBe(expected);
+    [undefined, undefined, 'not_read'],
+    [undefined, false, 'not_read'],
+    [90, false, 'proves'],
+    [5_000, false, 'proves'], // answered late, still offering us: the cached value from before the change
+    [90, true, 'already_out'],
+  ] as const)('primed at %s, already showing us out %s: %s', (primedAt, primedStale, expected) => {
+    expect(primeVerdict(primedAt, primedStale)).toBe(expected);
   });
 });

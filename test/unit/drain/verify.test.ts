@@ -5,7 +5,7 @@
  */
 import { deadlineRules } from '../../../src/drain/deadlines';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
-import { firstPutAt, newRecord, recordEvidence, type ServerEvidencePiece } from '../../../src/drain/record';
+import { newRecord, recordEvidence, type ServerEvidencePiece } from '../../../src/drain/record';
 import { serverSettledAt, staleKeyHeld } from '../../../src/drain/timing';
 import { verify } from '../../../src/drain/verify';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
@@ -16,8 +16,8 @@ const SECOND = 1000;
  * Two servers, the instance registered UP and primed on both at the start; verify runs from the PUT on, its
  * pieces written into the record as run.ts does and kept, per server, in the order they came.
  */
-function verifyFixture(cacheMs: number) {
-  const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(cacheMs), DRAINER_GRACE_PERIOD_SECONDS: '600' });
+function verifyFixture(cacheMs: number, servers = 2) {
+  const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(cacheMs), DRAINER_GRACE_PERIOD_SECONDS: '600' }, { servers });
   f.eureka.register({ instanceId: INSTANCE_ID });
   const start = f.clock.now();
   const deadlines = new LiveDeadlines(deadlineRules(f.plan, f.config.timings), start, start);
@@ -39,7 +39,7 @@ function verifyFixture(cacheMs: number) {
       deadlines,
       inFlight: record.inFlight,
       taken: { put: state.put },
-      proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale, firstPutAt: firstPutAt(record.servers) }),
+      proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale }),
     };
     return verify(f.deps, input, new AbortController().signal, (piece) => {
       pieces[index]!.push(piece);
@@ -130,15 +130,20 @@ test('a PUT refused at first: the schedule runs from the accepted PUT, the refus
   expect(f.record.servers[0]!.trusted).toBe(true);
 });
 
-test('the evidence keeps its meaning: a prime that landed after the change could reach the server proves nothing', async () => {
-  const f = verifyFixture(3 * SECOND);
-  f.record.servers[1]!.primedAt = f.start + 1_000; // > the first PUT (at the start) + the 200 ms tolerance
+test('the evidence keeps its meaning: a prime that already showed us out, or was never read, proves nothing; one answered late that still offered us does', async () => {
+  const f = verifyFixture(3 * SECOND, 3);
+  Object.assign(f.record.servers[0]!, { primedAt: f.start + 1_000, primedStale: false }); // answered after the PUT, the cached value from before it
+  Object.assign(f.record.servers[1]!, { primedAt: f.start, primedStale: true }); // a tick between, an earlier drain, the app's own DOWN
+  Object.assign(f.record.servers[2]!, { primedAt: undefined, primedStale: undefined }); // the prime failed
   await f.run();
   expect(f.record.servers.map((s) => [s.cacheVerifiedAt !== undefined, s.trusted])).toEqual([
     [true, true],
     [true, false],
+    [true, false],
   ]);
-  expect(f.record.servers[1]!.error).toMatch(/primed too late/);
+  expect(f.record.servers[0]!.error).toBeUndefined();
+  expect(f.record.servers[1]!.error).toMatch(/already showed the instance out when it was primed/);
+  expect(f.record.servers[2]!.error).toMatch(/could not be read before the proof/);
 });
 
 test('an instance gone from a server (the app cancelled it first): asked again until the cutoff, and the report still says it was not registered, not that the cutoff cut a request', async () => {
