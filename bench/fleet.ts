@@ -54,7 +54,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EurekaServerConfig } from '../src/config';
 import { HeartbeatingApp } from '../test/e2e/support/fake-app';
-import { copyCounters, diffProxyCounters, REQUEST_KINDS, startProxy, type Proxy, type RequestKind } from './eureka-proxy';
+import { copyCounters, diffProxyCounters, ProxyHost, REQUEST_KINDS, type Proxy, type RequestKind } from './eureka-proxy';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../test/e2e/support/spring-app';
 
 const ROOT = resolve(__dirname, '..');
@@ -308,7 +308,10 @@ function parseCounters(text: string): EurekaCounters {
     let m = /^eureka_drainer_eureka_requests_total\{([^}]*)\} (\S+)/.exec(line);
     if (m) {
       const op = /operation="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
-      byOperation[op] = (byOperation[op] ?? 0) + Number(m[2]);
+      const result = /result="([^"]*)"/.exec(m[1]!)?.[1] ?? 'success';
+      // A request that did not succeed is counted apart, by what happened to it (a timeout is network_error).
+      const key = result === 'success' || result === 'not_found' ? op : `${op} ${result}`;
+      byOperation[key] = (byOperation[key] ?? 0) + Number(m[2]);
       requests += Number(m[2]);
       continue;
     }
@@ -456,10 +459,15 @@ interface WaveResult {
   /** The caller's failed registry reads during the wave (it kept its previous list). */
   callerFetchErrors: number;
   failed: number;
+  /** Failed requests by target (a drained instance before its /prestop answered, after it, after its port closed; one that stays) and error, with the times they were recorded after the wave's start (a timeout 2 s after its send). */
+  failuresByCause: Record<string, { count: number; atMs: Spread }>;
   reRegistrations: number;
   failureSample: string[];
   /** Why servers of drains that were not fully verified were not: each report's server errors, digits blanked, counted. */
   unverifiedReasons: Record<string, number>;
+  /** From /prestop to the prime (the first delta GET) passing the proxy, per server; and from the override passing to the prime's answer beginning (negative: before). */
+  primeSentMs: Spread;
+  primeAnswerAfterPutMs: Spread;
   /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
   overrideArrivalMs: Record<string, Spread & { missing: number }>;
   /** Per server label: the mean per drain of requests and KiB by kind, as the proxy saw them until /prestop answered. */
@@ -625,7 +633,7 @@ async function runWave(
   try {
     log(`${variant.name} N=${n}: starting ${n} drainers${hosted ? `, ${options.perProcess} to a process (${processes} processes)` : ''}`);
     await mapLimit(drained, 6, async (i) => {
-      i.proxies = await Promise.all(jvms.map((j) => startProxy(j.host, j.port)));
+      i.proxies = await Promise.all(jvms.map((j) => proxyHost().startProxy(j.host, j.port)));
       if (!hosted) i.drainer = await startDrainerProcess(variant.dist, drainerEnv(i));
     });
     if (hosted) {
@@ -677,6 +685,8 @@ async function runWave(
     const cpu0 = jvms.map((j) => cpuSeconds(j.pid));
     const benchCpu0 = process.cpuUsage();
     const waveStart = Date.now();
+    /** When each drained instance's /prestop answered. */
+    const answeredAt = new Map<string, number>();
     const drains = await Promise.all(
       drained.map(async (i, k) => {
         const t0 = Date.now();
@@ -691,12 +701,16 @@ async function runWave(
           outcome = `error: ${(e as Error).message}`;
         }
         const ms = Date.now() - t0;
+        answeredAt.set(i.fake.instanceId, Date.now());
         const bytes = i.proxies.reduce((s, p) => s + p.down, 0) - bytesBefore[k]!;
         const kinds = i.proxies.map((p, s) => diffProxyCounters(kindsBefore[k]![s]!, p.counters));
         const arrivals = i.proxies.map((p) => (p.firstOverrideAt === undefined ? undefined : p.firstOverrideAt - t0));
+        // Per server: the prime's answer began this long after the override passed (negative: before it).
+        const primeAfterPut = i.proxies.map((p) => (p.firstDelta.answeredAt === undefined || p.firstOverrideAt === undefined ? undefined : p.firstDelta.answeredAt - p.firstOverrideAt));
+        const primeSent = i.proxies.map((p) => (p.firstDelta.sentAt === undefined ? undefined : p.firstDelta.sentAt - t0));
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, reasons, bytes, kinds, arrivals, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, reasons, bytes, kinds, arrivals, primeAfterPut, primeSent, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
@@ -734,9 +748,12 @@ async function runWave(
       callerSent: caller.sent - sentBefore,
       callerFetchErrors: caller.fetchErrors - fetchErrorsBefore,
       failed: failures.length,
+      failuresByCause: failureCauses(failures, drained, answeredAt, waveStart),
       reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
       unverifiedReasons: countBy(drains.flatMap((d) => d.reasons)),
+      primeSentMs: spread(drains.flatMap((d) => d.primeSent.filter((v): v is number => v !== undefined))),
+      primeAnswerAfterPutMs: spread(drains.flatMap((d) => d.primeAfterPut.filter((v): v is number => v !== undefined))),
       overrideArrivalMs: Object.fromEntries(
         labels.map((label, s) => {
           const seen = drains.map((d) => d.arrivals[s]).filter((ms): ms is number => ms !== undefined);
@@ -834,6 +851,10 @@ export function oneServiceTable(results: WaveResult[]): string {
   });
 }
 
+/** The worker thread every proxy of this run lives in (eureka-proxy.ts), started with the first one. */
+let proxies: ProxyHost | undefined;
+const proxyHost = (): ProxyHost => (proxies ??= new ProxyHost());
+
 export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const startedAt = Date.now();
@@ -843,6 +864,7 @@ export async function main(args: string[]): Promise<number> {
     for (const shape of options.shapes) for (const variant of options.variants) results.push(...(await runVariant(variant, shape, options)));
   } finally {
     await stopAll();
+    await proxies?.stop();
   }
   const out = {
     startedAt: new Date(startedAt).toISOString(),
@@ -871,4 +893,24 @@ function countBy(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
   return counts;
+}
+
+/** The caller's failures grouped by where the target was in its drain when the failure was recorded, and by error. */
+function failureCauses(
+  failures: readonly { at: number; id: string; detail: string }[],
+  drained: readonly Instance[],
+  answeredAt: ReadonlyMap<string, number>,
+  waveStart: number,
+): Record<string, { count: number; atMs: Spread }> {
+  const byId = new Map(drained.map((i) => [i.fake.instanceId, i]));
+  const groups = new Map<string, number[]>();
+  for (const f of failures) {
+    const instance = byId.get(f.id);
+    const answered = answeredAt.get(f.id);
+    const where =
+      instance === undefined ? 'an instance that stays' : instance.portClosedAt !== undefined && f.at >= instance.portClosedAt ? 'drained, port closed' : answered !== undefined && f.at >= answered ? 'drained, /prestop answered' : 'drained, still draining';
+    const key = `${where}: ${f.detail}`;
+    groups.set(key, [...(groups.get(key) ?? []), f.at - waveStart]);
+  }
+  return Object.fromEntries([...groups].map(([key, at]) => [key, { count: at.length, atMs: spread(at) }]));
 }

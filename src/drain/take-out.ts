@@ -57,7 +57,7 @@ function primeOne(deps: DrainDeps, instanceId: string, index: number, until: Unt
     opened();
   };
   const prime = eureka
-    .getDelta(config.servers[index]!, stage.signal, onAnswered)
+    .getDelta(config.servers[index]!, stage.signal, { onAnswered, once: true })
     .then(
       (delta): Prime => ({ primedAt: answeredAt ?? clock.now(), primedStale: deltaEvidence(delta.instances, config.appName, instanceId) === 'out' }),
       (error: unknown): Prime => ({ error: `cannot read the callers' view: ${describeError(error)}` }),

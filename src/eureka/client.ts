@@ -89,6 +89,14 @@ interface RequestSpec {
   readonly notFoundIsAnswer?: boolean;
   /** Runs when an answer's status and headers arrived (not on an error status that will be retried or thrown). */
   readonly onAnswered?: () => void;
+  /** One attempt, bounded by the caller's signal only: no per-request timeout, no retry (see getDelta's `once`). */
+  readonly once?: boolean;
+}
+
+/** How getDelta reads: `onAnswered` once the answer begins; `once`: one attempt, bounded by the caller's signal only. */
+export interface DeltaRead {
+  readonly onAnswered?: () => void;
+  readonly once?: boolean;
 }
 
 interface Answer {
@@ -131,10 +139,14 @@ export class EurekaClient {
    * GET apps/delta (cached): the key callers poll, so what callers see.
    * `onAnswered` runs once the server's answer begins (status and headers in,
    * before the body is read): the server had taken the delta from its cache
-   * by then, which is all a prime needs (drain/take-out.ts).
+   * by then, which is all a prime needs (drain/take-out.ts). `once` reads it
+   * in one attempt that only the caller's signal ends: what a prime holds was
+   * fixed when the server served it, however late the body is read (a busy
+   * drainer reads it late), and a second attempt would be served after the
+   * change it was meant to come before.
    */
-  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaApplications> {
-    const answer = await this.request(server, { operation: 'get_delta', method: 'GET', path: 'apps/delta', ...(onAnswered ? { onAnswered } : {}) }, signal);
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, read: DeltaRead = {}): Promise<EurekaApplications> {
+    const answer = await this.request(server, { operation: 'get_delta', method: 'GET', path: 'apps/delta', ...read }, signal);
     return this.decode(server, 'get_delta', () => decodeApplicationsDocument(answer.body));
   }
 
@@ -248,7 +260,7 @@ export class EurekaClient {
   }
 
   private async request(server: EurekaServerConfig, spec: RequestSpec, signal?: AbortSignal): Promise<Answer> {
-    const attempts = this.options.retries + 1;
+    const attempts = spec.once === true ? 1 : this.options.retries + 1;
     let lastError: EurekaRequestError | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       signal?.throwIfAborted();
@@ -279,7 +291,7 @@ export class EurekaClient {
     };
     // One signal for the whole exchange, body included, so a timeout is told
     // apart from the caller's cancellation by which of the two fired.
-    const attemptSignal = withTimeout(this.options.timeoutMs, signal);
+    const attemptSignal = spec.once === true && signal !== undefined ? signal : withTimeout(this.options.timeoutMs, signal);
     const limit = (this.bodyLimits as Partial<Record<EurekaOperation, number>>)[spec.operation];
     const progress: ReadProgress = { bytes: 0 };
     let status: number | undefined;

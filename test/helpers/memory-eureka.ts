@@ -1,7 +1,7 @@
 import type { Clock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
 import { EurekaRequestError } from '../../src/errors';
-import type { EurekaApi, Outcome } from '../../src/eureka/client';
+import type { DeltaRead, EurekaApi, Outcome } from '../../src/eureka/client';
 import type { EurekaApplications, EurekaInstance } from '../../src/eureka/codec';
 
 interface ServerModel {
@@ -146,9 +146,9 @@ export class MemoryEureka implements EurekaApi {
     });
   }
 
-  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, onAnswered?: () => void): Promise<EurekaApplications> {
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, read: DeltaRead = {}): Promise<EurekaApplications> {
     const model = await this.enter('get_delta', server, undefined, signal);
-    onAnswered?.();
+    read.onAnswered?.();
     if (model.deltaBodyMs > 0) await this.clock.sleep(model.deltaBodyMs, signal);
     const instances = [...model.instances.values()].map((i) => {
       const cached = model.cachedStatus.get(i.instanceId);

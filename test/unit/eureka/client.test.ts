@@ -66,9 +66,11 @@ describe('EurekaClient', () => {
         res.end('"status":"OUT_OF_SERVICE","actionType":"MODIFIED","port":{"$":8080}}]}]}}');
       });
     };
-    const delta = await client().getDelta(eureka, undefined, () => {
-      events.push('answered');
-      endBody();
+    const delta = await client().getDelta(eureka, undefined, {
+      onAnswered: () => {
+        events.push('answered');
+        endBody();
+      },
     });
     expect(events).toEqual(['answered', 'body ended']);
     expect(delta.instances.map((i) => [i.instanceId, i.actionType])).toEqual([['i-1', 'MODIFIED']]);
@@ -79,8 +81,25 @@ describe('EurekaClient', () => {
     handler = (_req, res) =>
       ++calls === 1 ? res.writeHead(503).end('busy') : res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}');
     let answered = 0;
-    expect((await client().getDelta(eureka, undefined, () => answered++)).instances).toEqual([]);
+    expect((await client().getDelta(eureka, undefined, { onAnswered: () => answered++ })).instances).toEqual([]);
     expect([calls, answered]).toEqual([2, 1]);
+  });
+
+  test('getDelta once (a prime): one attempt, not cut by the per-request timeout, only by the caller’s signal', async () => {
+    let calls = 0;
+    handler = (_req, res) => {
+      calls++;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"applications":{"versions__delta":"1","apps__hashcode":"",');
+      setTimeout(() => res.end('"application":[]}}'), 600); // twice the client's 300 ms timeout
+    };
+    const results: EurekaResult[] = [];
+    expect((await client(results).getDelta(eureka, AbortSignal.timeout(5_000), { once: true })).instances).toEqual([]);
+    expect([calls, results]).toEqual([1, ['success']]);
+    handler = (_req, res) => res.writeHead(503).end('busy');
+    await expect(client(results).getDelta(eureka, AbortSignal.timeout(5_000), { once: true })).rejects.toThrow(/answered HTTP 503/);
+    expect(calls).toBe(1); // the 503 handler does not count: one attempt of it, no retry
+    expect(results).toEqual(['success', 'server_error']);
   });
 
   test('the override PUT carries value and lastDirtyTimestamp', async () => {
