@@ -461,6 +461,8 @@ interface WaveResult {
   failed: number;
   /** Failed requests by target (a drained instance before its /prestop answered, after it, after its port closed; one that stays) and error, with the times they were recorded after the wave's start (a timeout 2 s after its send). */
   failuresByCause: Record<string, { count: number; atMs: Spread }>;
+  /** How late the bench's own event loop ran a 50 ms timer during the wave and the failure window (the caller and the apps it calls live on it): the worst lag and when, after the wave's start. */
+  benchLoopLag: { p99Ms: number; maxMs: number; maxAtMs: number };
   reRegistrations: number;
   failureSample: string[];
   /** Why servers of drains that were not fully verified were not: each report's server errors, digits blanked, counted. */
@@ -685,6 +687,7 @@ async function runWave(
     const cpu0 = jvms.map((j) => cpuSeconds(j.pid));
     const benchCpu0 = process.cpuUsage();
     const waveStart = Date.now();
+    const lag = watchLoopLag(waveStart);
     /** When each drained instance's /prestop answered. */
     const answeredAt = new Map<string, number>();
     const drains = await Promise.all(
@@ -720,6 +723,7 @@ async function runWave(
     // Callers may still hold the instance: count failures until 4 s after the last port closed.
     for (let until = Date.now() + 10_000; drained.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
     await sleep(4_000);
+    const benchLoopLag = lag.stop();
     const failures = caller.failures.slice(failuresBefore);
     const outcomes: Record<string, number> = {};
     for (const d of drains) outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
@@ -749,6 +753,7 @@ async function runWave(
       callerFetchErrors: caller.fetchErrors - fetchErrorsBefore,
       failed: failures.length,
       failuresByCause: failureCauses(failures, drained, answeredAt, waveStart),
+      benchLoopLag,
       reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
       unverifiedReasons: countBy(drains.flatMap((d) => d.reasons)),
@@ -913,4 +918,22 @@ function failureCauses(
     groups.set(key, [...(groups.get(key) ?? []), f.at - waveStart]);
   }
   return Object.fromEntries([...groups].map(([key, at]) => [key, { count: at.length, atMs: spread(at) }]));
+}
+
+/** Samples the bench's event-loop lag every 50 ms until stopped: a stalled loop fails the caller's requests by itself. */
+function watchLoopLag(since: number): { stop: () => { p99Ms: number; maxMs: number; maxAtMs: number } } {
+  const lags: { at: number; ms: number }[] = [];
+  let expected = Date.now() + 50;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    lags.push({ at: now - since, ms: Math.max(0, now - expected) });
+    expected = now + 50;
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const worst = lags.reduce((a, b) => (b.ms > a.ms ? b : a), { at: 0, ms: 0 });
+      return { p99Ms: quantile(lags.map((l) => l.ms), 0.99), maxMs: worst.ms, maxAtMs: worst.at };
+    },
+  };
 }
