@@ -41,7 +41,7 @@ export function ownerMode(registration: OwnedRegistration, settleMs = REPLICATIO
       }
     },
     live: (instance) => (instance === null ? 'out' : 'offered'),
-      async putBack(deps) {
+    async putBack(deps) {
       try {
         await registration.resume(AbortSignal.timeout(deps.config.eurekaTimeoutMs * (deps.config.eurekaRetries + 2)));
         return [];

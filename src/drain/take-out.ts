@@ -19,14 +19,15 @@ export interface Priming {
  * Step 2a, every server at once: prime the callers' view, the delta they
  * poll (which only makes a later proof trustworthy, see verify.ts): read the
  * key the proof will read, so the proof shows what the server's cache tick
- * did, not a key computed fresh on the proof's own request. It is the delta, not the app's view, because that
- * is the key callers read and the proof reads, and because it is small: it
- * holds the instances changed in the last 3 minutes, gzipped, where the app's
- * view holds every instance of the app (issue 23: ~0.9 KiB an instance on the
- * wire, read by every drain of a wave at once). A prime counts once the
- * server answered it: the status and headers arrive after the server took
- * the delta from its cache, so the body is read, decoded and judged after
- * the changes went out, not before.
+ * did, not a key computed fresh on the proof's own request. It is the delta,
+ * not the app's view, because that is the key callers read and the proof
+ * reads, and because it is small: it holds the instances changed in the last
+ * 3 minutes, gzipped, where the app's view holds every instance of the app
+ * (issue 23: ~0.9 KiB an instance on the wire, read by every drain of a wave
+ * at once). A prime counts once the server answered it: the status and
+ * headers arrive after the server took the delta from its cache, so the body
+ * is read, decoded and judged after the changes went out, not before. It is
+ * one attempt that only `until` ends (client.ts getDelta `once`).
  *
  * The gate every change waits on opens when every prime was answered, or
  * PRIME_HEAD_START_MS passed, whichever comes first: a prime that reaches its
