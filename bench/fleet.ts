@@ -392,11 +392,15 @@ class Caller {
     if (this.lb.length === 0) return;
     const target = this.lb[this.next++ % this.lb.length]!;
     this.sent++;
+    let connected = false;
     const req = httpGet({ host: '127.0.0.1', port: target.port, path: '/', agent: false, timeout: 2_000 }, (res) => {
       res.resume();
       res.on('end', () => (res.statusCode === 200 ? this.ok++ : this.failures.push({ at: Date.now(), id: target.id, detail: `HTTP ${res.statusCode}` })));
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('socket', (socket) => socket.once('connect', () => (connected = true)));
+    // A timeout says whether the connection was ever accepted: no connect is the server's accept queue, a connect
+    // without an answer its handler.
+    req.on('timeout', () => req.destroy(new Error(connected ? 'timeout (connected, no answer)' : 'timeout (never connected)')));
     req.on('error', (e: NodeJS.ErrnoException) => this.failures.push({ at: Date.now(), id: target.id, detail: e.code ?? e.message }));
   }
 
