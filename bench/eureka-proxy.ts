@@ -42,9 +42,6 @@ export function requestKind(method: string, path: string): RequestKind {
   return 'other';
 }
 
-export const copyCounters = (c: ProxyCounters): ProxyCounters =>
-  Object.fromEntries(REQUEST_KINDS.map((k) => [k, { ...c[k] }])) as ProxyCounters;
-
 export const diffProxyCounters = (before: ProxyCounters, after: ProxyCounters): ProxyCounters =>
   Object.fromEntries(REQUEST_KINDS.map((k) => [k, { requests: after[k].requests - before[k].requests, bytes: after[k].bytes - before[k].bytes }])) as ProxyCounters;
 

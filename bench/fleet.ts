@@ -54,7 +54,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EurekaServerConfig } from '../src/config';
 import { HeartbeatingApp } from '../test/e2e/support/fake-app';
-import { copyCounters, diffProxyCounters, ProxyHost, REQUEST_KINDS, type Proxy, type RequestKind } from './eureka-proxy';
+import { diffProxyCounters, ProxyHost, REQUEST_KINDS, type Proxy, type RequestKind } from './eureka-proxy';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../test/e2e/support/spring-app';
 
 const ROOT = resolve(__dirname, '..');
@@ -672,7 +672,7 @@ async function runWave(
     const drainerRss = quantile(drained.map((i) => rssMiB(i.drainer!.child.pid!) / (hosted ? drained.filter((o) => o.drainer!.child === i.drainer!.child).length : 1)), 0.5);
     const before = await mapLimit(drained, 20, async (i) => parseCounters((await getText(i.drainer!.port, '/metrics', 5_000)).body));
     const bytesBefore = drained.map((i) => i.proxies.reduce((s, p) => s + p.down, 0));
-    const kindsBefore = drained.map((i) => i.proxies.map((p) => copyCounters(p.counters)));
+    const kindsBefore = drained.map((i) => i.proxies.map((p) => p.counters));
     for (const i of drained) for (const p of i.proxies) p.resetOverride();
     const failuresBefore = caller.failures.length;
     const fetchErrorsBefore = caller.fetchErrors;

@@ -79,7 +79,15 @@ export type EurekaApi = Pick<EurekaClient, 'getApplication' | 'getDelta' | 'getI
 /** Found, or the server said 404. */
 export type Outcome = 'ok' | 'not_found';
 
-interface RequestSpec {
+/** How a read may be asked for beyond its path (getDelta takes these; every request honours them). */
+export interface DeltaRead {
+  /** Runs when an answer's status and headers arrived (not on an error status that will be retried or thrown). */
+  readonly onAnswered?: () => void;
+  /** One attempt, bounded by the caller's signal only: no per-request timeout, no retry (see getDelta). */
+  readonly once?: boolean;
+}
+
+interface RequestSpec extends DeltaRead {
   readonly operation: EurekaOperation;
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   readonly path: string;
@@ -87,16 +95,6 @@ interface RequestSpec {
   readonly body?: string;
   /** 404 is an answer here, not an error. */
   readonly notFoundIsAnswer?: boolean;
-  /** Runs when an answer's status and headers arrived (not on an error status that will be retried or thrown). */
-  readonly onAnswered?: () => void;
-  /** One attempt, bounded by the caller's signal only: no per-request timeout, no retry (see getDelta's `once`). */
-  readonly once?: boolean;
-}
-
-/** How getDelta reads: `onAnswered` once the answer begins; `once`: one attempt, bounded by the caller's signal only. */
-export interface DeltaRead {
-  readonly onAnswered?: () => void;
-  readonly once?: boolean;
 }
 
 interface Answer {
