@@ -27,7 +27,7 @@ const OWNERS = [
   ['HTTP client (axios, follow-redirects)', (u) => /node_modules\/(axios|follow-redirects|proxy-from-env|form-data|combined-stream|asynckit|mime-types|mime-db)\//.test(u)],
   ['Eureka client (dist/eureka: building requests, retries)', (u) => /\/dist\/eureka\//.test(u)],
   ['request handling (express, dist/http, dist/server)', (u) => /node_modules\/(express|router|body-parser|finalhandler|send|serve-static|on-finished|qs|debug|depd|cookie|content-type|type-is|accepts|negotiator|parseurl|statuses|vary|etag|fresh|encodeurl|escape-html|http-errors|raw-body|iconv-lite)\//.test(u) || /\/dist\/(http|server)\.js$/.test(u)],
-  ['drain steps (dist/drain: take-out, prime, verify, …)', (u) => /\/dist\/drain\//.test(u)],
+  ['drain steps (dist/drain: take-out, verify, …)', (u) => /\/dist\/drain\//.test(u)],
   ['drainer, other (dist/*)', (u) => /\/dist\//.test(u)],
   ['bench probe / host', (u) => /\/bench\//.test(u)],
 ];

@@ -6,7 +6,7 @@
  *
  * Every proxy runs in one worker thread (ProxyHost), not on the bench's own event loop: at N = 200 that loop also
  * sends the 200 /prestop calls, serves the apps the caller calls and cancels the drained ones, and with the 400
- * proxies on it the drainers' primes and PUTs passed it ~1 s after they were sent (2026-12-07). The counters live
+ * proxies on it the drainers' requests passed it ~1 s after they were sent (2026-12-07). The counters live
  * in shared memory, so the bench reads them as before, synchronously.
  *
  * Attribution: the drainer's HTTP client (axios over node:http) sends one request at a time on a connection and
@@ -53,15 +53,15 @@ export interface Proxy {
   readonly counters: ProxyCounters;
   /** Date.now() when the first override PUT since the last reset passed towards the server. */
   readonly firstOverrideAt: number | undefined;
-  /** Date.now() when the first delta GET since the last reset (the drain's prime) passed towards the server, and when its answer's first bytes came back. */
-  readonly firstDelta: { readonly sentAt: number | undefined; readonly answeredAt: number | undefined };
+  /** Date.now() when the first delta GET since the last reset (the drain's first proof read) passed towards the server. */
+  readonly firstDeltaAt: number | undefined;
   resetOverride(): void;
   close(): void;
 }
 
-/** One proxy's cells in the shared memory: bytes down, the three first-times (NaN: not yet), then requests and bytes per kind. */
-const CELL = { down: 0, firstOverrideAt: 1, deltaSentAt: 2, deltaAnsweredAt: 3, requests: 4, bytes: 4 + REQUEST_KINDS.length } as const;
-const CELLS_PER_PROXY = 4 + 2 * REQUEST_KINDS.length;
+/** One proxy's cells in the shared memory: bytes down, the two first-times (NaN: not yet), then requests and bytes per kind. */
+const CELL = { down: 0, firstOverrideAt: 1, firstDeltaAt: 2, requests: 3, bytes: 3 + REQUEST_KINDS.length } as const;
+const CELLS_PER_PROXY = 3 + 2 * REQUEST_KINDS.length;
 const MAX_PROXIES = 4096;
 
 type ToWorker = { start: number; host: string; targetPort: number } | { close: number };
@@ -98,7 +98,7 @@ export class ProxyHost {
     if (slot >= MAX_PROXIES) throw new Error(`more than ${MAX_PROXIES} proxies in one bench run`);
     const cells = this.cells.subarray(slot * CELLS_PER_PROXY, (slot + 1) * CELLS_PER_PROXY);
     cells.fill(0);
-    cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.deltaAnsweredAt + 1);
+    cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.firstDeltaAt + 1);
     const port = await new Promise<number>((resolve, reject) => {
       this.waiting.set(slot, { resolve, reject });
       this.worker.postMessage({ start: slot, host, targetPort } satisfies ToWorker);
@@ -114,11 +114,11 @@ export class ProxyHost {
       get firstOverrideAt() {
         return defined(cells[CELL.firstOverrideAt]!);
       },
-      get firstDelta() {
-        return { sentAt: defined(cells[CELL.deltaSentAt]!), answeredAt: defined(cells[CELL.deltaAnsweredAt]!) };
+      get firstDeltaAt() {
+        return defined(cells[CELL.firstDeltaAt]!);
       },
       // Before a wave, while no drain runs: nothing in the worker writes these cells then.
-      resetOverride: () => cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.deltaAnsweredAt + 1),
+      resetOverride: () => cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.firstDeltaAt + 1),
       close: () => this.worker.postMessage({ close: slot } satisfies ToWorker),
     };
   }
@@ -145,23 +145,18 @@ export function runProxies(): void {
     const server = createServer((client) => {
       const upstream = connect(m.targetPort, m.host);
       let current: RequestKind = 'other';
-      let primeConnection = false;
       sockets.add(client).add(upstream);
       client.on('data', (chunk: Buffer) => {
         for (const line of chunk.toString('latin1').matchAll(REQUEST_LINE)) {
           current = requestKind(line[1]!, line[2]!);
           cells[CELL.requests + REQUEST_KINDS.indexOf(current)]!++;
           if (current === 'put_override' && Number.isNaN(cells[CELL.firstOverrideAt])) cells[CELL.firstOverrideAt] = Date.now();
-          if (current === 'delta' && Number.isNaN(cells[CELL.deltaSentAt])) {
-            cells[CELL.deltaSentAt] = Date.now();
-            primeConnection = true;
-          }
+          if (current === 'delta' && Number.isNaN(cells[CELL.firstDeltaAt])) cells[CELL.firstDeltaAt] = Date.now();
         }
       });
       upstream.on('data', (chunk: Buffer) => {
         cells[CELL.down]! += chunk.length;
         cells[CELL.bytes + REQUEST_KINDS.indexOf(current)]! += chunk.length;
-        if (primeConnection && Number.isNaN(cells[CELL.deltaAnsweredAt])) cells[CELL.deltaAnsweredAt] = Date.now();
       });
       client.pipe(upstream);
       upstream.pipe(client);

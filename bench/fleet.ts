@@ -471,9 +471,8 @@ interface WaveResult {
   failureSample: string[];
   /** Why servers of drains that were not fully verified were not: each report's server errors, digits blanked, counted. */
   unverifiedReasons: Record<string, number>;
-  /** From /prestop to the prime (the first delta GET) passing the proxy, per server; and from the override passing to the prime's answer beginning (negative: before). */
-  primeSentMs: Spread;
-  primeAnswerAfterPutMs: Spread;
+  /** From the override passing the proxy to the first proof read (the drain's first delta GET) passing it, per server: the schedule says one cache interval + its slack. */
+  proofReadAfterPutMs: Spread;
   /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
   overrideArrivalMs: Record<string, Spread & { missing: number }>;
   /** Per server label: the mean per drain of requests and KiB by kind, as the proxy saw them until /prestop answered. */
@@ -712,12 +711,10 @@ async function runWave(
         const bytes = i.proxies.reduce((s, p) => s + p.down, 0) - bytesBefore[k]!;
         const kinds = i.proxies.map((p, s) => diffProxyCounters(kindsBefore[k]![s]!, p.counters));
         const arrivals = i.proxies.map((p) => (p.firstOverrideAt === undefined ? undefined : p.firstOverrideAt - t0));
-        // Per server: the prime's answer began this long after the override passed (negative: before it).
-        const primeAfterPut = i.proxies.map((p) => (p.firstDelta.answeredAt === undefined || p.firstOverrideAt === undefined ? undefined : p.firstDelta.answeredAt - p.firstOverrideAt));
-        const primeSent = i.proxies.map((p) => (p.firstDelta.sentAt === undefined ? undefined : p.firstDelta.sentAt - t0));
+        const proofAfterPut = i.proxies.map((p) => (p.firstDeltaAt === undefined || p.firstOverrideAt === undefined ? undefined : p.firstDeltaAt - p.firstOverrideAt));
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, reasons, bytes, kinds, arrivals, primeAfterPut, primeSent, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, reasons, bytes, kinds, arrivals, proofAfterPut, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
@@ -761,8 +758,7 @@ async function runWave(
       reRegistrations: instances.reduce((sum, i) => sum + i.fake.reRegistrations, 0),
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
       unverifiedReasons: countBy(drains.flatMap((d) => d.reasons)),
-      primeSentMs: spread(drains.flatMap((d) => d.primeSent.filter((v): v is number => v !== undefined))),
-      primeAnswerAfterPutMs: spread(drains.flatMap((d) => d.primeAfterPut.filter((v): v is number => v !== undefined))),
+      proofReadAfterPutMs: spread(drains.flatMap((d) => d.proofAfterPut.filter((v): v is number => v !== undefined))),
       overrideArrivalMs: Object.fromEntries(
         labels.map((label, s) => {
           const seen = drains.map((d) => d.arrivals[s]).filter((ms): ms is number => ms !== undefined);

@@ -21,8 +21,7 @@ export interface LocatedServer {
  * Step 1: which instance is ours. The app list is served from the response
  * cache, so a fresh registration may appear late: poll until `giveUpAt`
  * (read on every poll: it moves when the drain's deadline does; `signal`
- * ends a request in flight at the same time). The app's view it reads is
- * not the callers' key, so it primes nothing: take-out.ts primes the delta.
+ * ends a request in flight at the same time).
  */
 export async function locate(deps: DrainDeps, giveUpAt: MovingTime, signal: AbortSignal): Promise<Located> {
   const { config, clock, eureka, logger } = deps;

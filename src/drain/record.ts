@@ -1,7 +1,6 @@
 import type { AppExitResult } from '../app-exit';
 import type { ChangeAnswer } from './deps';
 import type { LiveDeadlines } from './live-deadlines';
-import type { Prime } from './take-out';
 
 /**
  * What one drain learned and did on one Eureka server: that server's cell, filled from its per-server steps'
@@ -10,15 +9,10 @@ import type { Prime } from './take-out';
 export interface ServerState {
   readonly server: string;
   put: 'pending' | 'ok' | 'not_found' | 'failed';
-  /** When the callers' view was read before the override (see verify.ts). */
-  primedAt?: number;
-  /** The primed view already showed us out (an earlier drain): it cannot prove a fresh change. */
-  primedStale?: boolean;
   /** When this server first accepted our override. */
   putAt?: number;
   /** When this server last accepted our override: the change reached it then (a restore moves it). */
   changedAt?: number;
-  trusted?: boolean;
   liveVerifiedAt?: number;
   cacheVerifiedAt?: number;
   lastStaleSeenAt?: number;
@@ -80,17 +74,8 @@ export function newRecord(serverLabels: readonly string[], startedAt: number, de
   };
 }
 
-/** One server's cell after its prime was read (take-out.ts primeViews). */
-export function recordPrime(state: ServerState, prime: Prime): void {
-  if ('error' in prime) state.error = prime.error;
-  else {
-    state.primedAt = prime.primedAt;
-    state.primedStale = prime.primedStale;
-  }
-}
-
 /** A piece of one server's evidence as a step reports it (verify.ts): the fields it sets; `error` given as undefined clears the cell's error. */
-export type ServerEvidencePiece = Partial<Pick<ServerState, 'put' | 'putAt' | 'changedAt' | 'liveVerifiedAt' | 'cacheVerifiedAt' | 'lastStaleSeenAt' | 'trusted' | 'error' | 'gaveUpAt'>>;
+export type ServerEvidencePiece = Partial<Pick<ServerState, 'put' | 'putAt' | 'changedAt' | 'liveVerifiedAt' | 'cacheVerifiedAt' | 'lastStaleSeenAt' | 'error' | 'gaveUpAt'>>;
 
 /** One server's cell after a piece of its evidence arrived. */
 export function recordEvidence(state: ServerState, piece: ServerEvidencePiece): void {

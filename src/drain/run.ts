@@ -4,8 +4,8 @@ import { DrainAborted } from './deps';
 import { keepOut } from './keep-out';
 import { locate } from './locate';
 import type { ProgressEvent } from './machine';
-import { recordChange, recordEvidence, recordPrime, recordRestore, type DrainRecord } from './record';
-import { primeViews, takeOut } from './take-out';
+import { recordChange, recordEvidence, recordRestore, type DrainRecord } from './record';
+import { takeOut } from './take-out';
 import { isVerified, serverSettledAt, verificationCutoff } from './timing';
 import { tellApp } from './tell-app';
 import { verify } from './verify';
@@ -17,7 +17,7 @@ import { waitTail } from './wait-tail';
  * takes the deps, what it needs and a signal, and returns what it found;
  * none calls another or holds state. This function writes each result into
  * the record as it arrives, so /drain and the metrics see the drain's
- * progress, the per-server results (each prime, each change's answer, each
+ * progress, the per-server results (each change's answer, each
  * piece of verify's evidence, each restore) into their server's own cell.
  * `step` tells the lifecycle (machine.ts) where the drain is.
  * An abort (the signal, with DrainAborted) ends the waits; in-flight PUTs are
@@ -72,12 +72,9 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
     await deps.mode.begin(deps, record);
     const id = record.instanceId;
     let attempted = 0;
-    const priming = primeViews(deps, id, takeOutBy);
-    // Each prime's answer goes into its cell when it comes; verify.ts judges it when a proof arrives (not yet in: not trusted).
-    priming.primes.forEach((prime, i) => void prime.then((found) => recordPrime(record.servers[i]!, found)));
     await Promise.all(
       config.servers.map(async (_server, i) => {
-        recordChange(record.servers[i]!, await takeOut(deps, id, i, takeOutBy, priming.gate, record.inFlight));
+        recordChange(record.servers[i]!, await takeOut(deps, id, i, takeOutBy, record.inFlight));
         if (++attempted === config.servers.length) step('taken_out', { servers: record.servers.map((s) => ({ server: s.server, put: s.put })) });
         const state = record.servers[i]!;
         const { registeredAt } = await verify(
@@ -89,7 +86,6 @@ async function runSteps(deps: DrainDeps, record: DrainRecord, signal: AbortSigna
             deadlines,
             inFlight: record.inFlight,
             taken: { put: state.put, putAt: state.putAt, changedAt: state.changedAt },
-            proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale }),
           },
           signal,
           (piece) => recordEvidence(state, piece),

@@ -10,41 +10,13 @@ export interface ServerEvidence {
   readonly cacheVerifiedAt?: number | undefined;
   /** When the last read that found the callers' view still offering the instance as UP was sent (it was served after). */
   readonly lastStaleSeenAt?: number | undefined;
-  /**
-   * False when the callers' view on this server cannot prove a fresh change:
-   * its prime was not read, or it already showed us out (timing.ts primeVerdict).
-   */
-  readonly trusted?: boolean | undefined;
   /** Our override vanished and was put back: what we saw before proves nothing about now. */
   readonly restored?: number | undefined;
 }
 
-/** Pure: did this server prove that its callers no longer get the instance as UP? */
+/** Pure: did this server prove that its callers no longer get the instance as UP (verify.ts), for the change in force now? */
 export function isVerified(evidence: ServerEvidence): boolean {
-  return evidence.cacheVerifiedAt !== undefined && evidence.trusted === true && (evidence.restored ?? 0) === 0;
-}
-
-/**
- * How long the changes wait for the primes' answers at most (take-out.ts): a prime that reaches its server
- * before the change does is the likeliest to show the instance still offered (below), and a busy server must
- * not hold the override up for long.
- */
-export const PRIME_HEAD_START_MS = 200;
-
-/** What the prime of a server's callers' delta says about a later proof on it (verify.ts). */
-export type PrimeVerdict = 'proves' | 'not_read' | 'already_out';
-
-/**
- * Pure: may a read of the callers' delta showing the instance out prove our change? Only if the prime was
- * answered and showed it still offered: the key then held a value from before the change in the server's
- * read-only cache, which only a tick replaces, so a later read showing it out is what every caller gets.
- * When the prime was answered does not matter: a read after the change is served from that cache as well
- * (test/e2e/eureka-contract.test.ts, "a late prime"); a prime that already saw the change (a tick between,
- * a key nobody had asked for and computed fresh, an earlier drain, the app's own DOWN) shows us out.
- */
-export function primeVerdict(primedAt: number | undefined, primedStale: boolean | undefined): PrimeVerdict {
-  if (primedAt === undefined) return 'not_read';
-  return primedStale === true ? 'already_out' : 'proves';
+  return evidence.cacheVerifiedAt !== undefined && (evidence.restored ?? 0) === 0;
 }
 
 /**
@@ -65,7 +37,7 @@ export function staleKeyHeld(evidence: ServerEvidence, timings: Timings): boolea
  *
  * The rule: a server's callers can be served a stale copy for one full
  * server-cache term after the change last reached that server's registry.
- * - Verified (a trusted read of the callers' view showed us out): the time of
+ * - Verified (a proof read of the callers' view showed us out): the time of
  *   that read, or one term after the change if that is earlier (provenAt).
  * - Not verified: the worst case, one server-cache term counted from when the
  *   change could last have reached it: the last PUT it accepted, or, if it
@@ -89,7 +61,7 @@ export function serverSettledAt(evidence: ServerEvidence, gaveUpAt: number, timi
 }
 
 /**
- * When a trusted proof settles its server. The proof is read a whole interval
+ * When a proof settles its server. The proof is read a whole interval
  * after the change (read-schedule.ts), so it shows the key was not held by the
  * race, and the tick that copied the change came within one term of it: the
  * same model as the unverified worst case, which the proof cannot make later.

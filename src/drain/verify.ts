@@ -5,7 +5,7 @@ import type { LiveDeadlines } from './live-deadlines';
 import { proofReadTimes } from './read-schedule';
 import { changeEvidence, type ServerEvidencePiece, type ServerState } from './record';
 import { changeOn } from './take-out';
-import { primeVerdict, staleKeyHeld, type PrimeVerdict, verificationCutoff, verifyPause } from './timing';
+import { staleKeyHeld, verificationCutoff, verifyPause } from './timing';
 import { sleepBefore, untilSignal } from './until';
 
 /** What verify needs of the drain so far, for one server. */
@@ -20,14 +20,6 @@ export interface VerifyInput {
   readonly inFlight: Set<Promise<unknown>>;
   /** The server's answer to take-out's change. */
   readonly taken: Pick<ServerState, 'put' | 'putAt' | 'changedAt'>;
-  /** What a proof is judged by, read when it arrives: the prime's answer may come in after verify started. */
-  readonly proofBasis: () => ProofBasis;
-}
-
-/** The prime of the server's callers' view (take-out.ts primeViews), as far as it has been read. */
-export interface ProofBasis {
-  readonly primedAt?: number | undefined;
-  readonly primedStale?: boolean | undefined;
 }
 
 /** What verify found on one server: every piece it reported, merged (record.ts recordEvidence), and the registration time the live view showed. */
@@ -47,11 +39,18 @@ export interface Verified {
  * proves nothing about it: an invalidation that lands while the server
  * reloads a key is lost (google/guava#1881), and the delta then serves its
  * old value while the app's key shows the change (2 of 101 overrides in
- * test/e2e/eureka-cache-race.test.ts). The same key was read before the
- * change as the prime (take-out.ts): a key nobody asked for is computed fresh
- * on its first read and would look verified too early, so a proof counts only
- * if that prime landed before the change could reach the server and did not
- * already show us out.
+ * test/e2e/eureka-cache-race.test.ts).
+ *
+ * Nothing needs reading before the change for the proof to count. Callers
+ * read the key from the server's read-only cache, which only a tick changes,
+ * and a tick copies a value loaded from the registry, so the key never shows
+ * the instance offered again once it has shown our change (the cache-race
+ * test counts 0 such answers in its run). A key nobody had read is computed
+ * on our read, from the registry that holds the change, and no caller held an
+ * older copy of it; a key that already showed us out before the change
+ * (the app's own DOWN, an earlier drain) had callers let go already. The same
+ * test checks the claim itself: no answer its readers got after a proof's
+ * settle time (timing.ts serverSettledAt) offered the instance.
  *
  * Gives up after the second proof read (or one cache term plus slack after
  * the drain started while no PUT was accepted), never past the drain's
@@ -145,29 +144,17 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
   }
 }
 
-/** Why a proof of the callers' view counts at its worst case, by what its prime said. */
-const PRIME_ERRORS: Readonly<Record<PrimeVerdict, string | undefined>> = {
-  proves: undefined,
-  not_read: "the callers' view could not be read before the proof (its prime failed or had not answered): the proof may be the server computing the view for our own read; counted at its worst case",
-  already_out: "the callers' view already showed the instance out when it was primed (a cache tick after our change, an earlier drain, or the app's own DOWN); it proves nothing about our change; counted at its worst case",
-};
-
-/** The callers' view showed us out: whether it proves our change is the prime's to say (timing.ts primeVerdict). */
+/** The callers' view showed us out: the proof, logged once per server. */
 function proven(deps: DrainDeps, input: VerifyInput, liveVerifiedAt: number, reads: number): ServerEvidencePiece {
-  const { primedAt, primedStale } = input.proofBasis();
   const cacheVerifiedAt = deps.clock.now();
-  const verdict = primeVerdict(primedAt, primedStale);
-  const trusted = verdict === 'proves';
-  const error = PRIME_ERRORS[verdict];
   deps.logger.info(
     {
       server: deps.config.servers[input.index]!.label,
       liveMs: liveVerifiedAt - input.startedAt,
       cacheMs: cacheVerifiedAt - input.startedAt,
       proofReads: reads,
-      trusted,
     },
     'server verified: callers no longer get the instance as UP',
   );
-  return { cacheVerifiedAt, trusted, error };
+  return { cacheVerifiedAt, error: undefined };
 }

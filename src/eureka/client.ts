@@ -79,15 +79,7 @@ export type EurekaApi = Pick<EurekaClient, 'getApplication' | 'getDelta' | 'getI
 /** Found, or the server said 404. */
 export type Outcome = 'ok' | 'not_found';
 
-/** How a read may be asked for beyond its path (getDelta takes these; every request honours them). */
-export interface DeltaRead {
-  /** Runs when an answer's status and headers arrived (not on an error status that will be retried or thrown). */
-  readonly onAnswered?: () => void;
-  /** One attempt, bounded by the caller's signal only: no per-request timeout, no retry (see getDelta). */
-  readonly once?: boolean;
-}
-
-interface RequestSpec extends DeltaRead {
+interface RequestSpec {
   readonly operation: EurekaOperation;
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   readonly path: string;
@@ -133,18 +125,9 @@ export class EurekaClient {
     return this.decode(server, 'get_applications', () => decodeApplicationsDocument(answer.body));
   }
 
-  /**
-   * GET apps/delta (cached): the key callers poll, so what callers see.
-   * `onAnswered` runs once the server's answer begins (status and headers in,
-   * before the body is read): the server had taken the delta from its cache
-   * by then, which is all a prime needs (drain/take-out.ts). `once` reads it
-   * in one attempt that only the caller's signal ends: what a prime holds was
-   * fixed when the server served it, however late the body is read (a busy
-   * drainer reads it late), and a second attempt would be served after the
-   * change it was meant to come before.
-   */
-  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, read: DeltaRead = {}): Promise<EurekaApplications> {
-    const answer = await this.request(server, { operation: 'get_delta', method: 'GET', path: 'apps/delta', ...read }, signal);
+  /** GET apps/delta (cached): the key callers poll, so what callers see. */
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
+    const answer = await this.request(server, { operation: 'get_delta', method: 'GET', path: 'apps/delta' }, signal);
     return this.decode(server, 'get_delta', () => decodeApplicationsDocument(answer.body));
   }
 
@@ -258,7 +241,7 @@ export class EurekaClient {
   }
 
   private async request(server: EurekaServerConfig, spec: RequestSpec, signal?: AbortSignal): Promise<Answer> {
-    const attempts = spec.once === true ? 1 : this.options.retries + 1;
+    const attempts = this.options.retries + 1;
     let lastError: EurekaRequestError | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       signal?.throwIfAborted();
@@ -289,7 +272,7 @@ export class EurekaClient {
     };
     // One signal for the whole exchange, body included, so a timeout is told
     // apart from the caller's cancellation by which of the two fired.
-    const attemptSignal = spec.once === true && signal !== undefined ? signal : withTimeout(this.options.timeoutMs, signal);
+    const attemptSignal = withTimeout(this.options.timeoutMs, signal);
     const limit = (this.bodyLimits as Partial<Record<EurekaOperation, number>>)[spec.operation];
     const progress: ReadProgress = { bytes: 0 };
     let status: number | undefined;
@@ -318,7 +301,6 @@ export class EurekaClient {
       status = response.status;
       const stream = asStream(response.data);
       const ok = status >= 200 && status < 300;
-      if (ok || (status === 404 && spec.notFoundIsAnswer)) spec.onAnswered?.();
       if (ok && limit !== undefined) {
         const declared = Number(response.headers['content-length']);
         const body = await readBody(stream, limit, { ...(Number.isFinite(declared) ? { declaredLength: declared } : {}), signal: attemptSignal, progress });

@@ -17,12 +17,20 @@
  * what a proof read on a view needs: the live view has every change at once; a view never goes back to stale
  * once it has shown a change; and the next change (an invalidation) plus a few ticks ends any staleness. How
  * often a view stayed stale past the next tick is printed, not asserted: it is what this test measures.
+ *
+ * And the drainer's own claim, read from the callers' side: its proof reads on the delta (nothing read before
+ * the change, src/drain/verify.ts), applied to these answers, give each change a settle time
+ * (src/drain/timing.ts serverSettledAt); no delta answer to a request sent from then on may still offer the
+ * instance. The same check with the settle time at the change itself must find such answers, or it could not
+ * fail.
  */
 import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
 import { proofReadTimes } from '../../src/drain/read-schedule';
+import { serverSettledAt, type ServerEvidence } from '../../src/drain/timing';
 import { EurekaClient } from '../../src/eureka/client';
 import type { EurekaInstance } from '../../src/eureka/codec';
+import { testConfig } from '../helpers/config';
 import { Prng } from '../helpers/prng';
 import { CACHED_VIEWS, measureStaleness, type CachedView, type OverrideChange, type ViewAnswer } from './support/cache-staleness';
 import { registerForAnHour } from './support/fake-app';
@@ -41,6 +49,8 @@ const PAST_TICK_MS = 2 * CACHE_MS;
 /** After the next change, every view shows the change within this (a few ticks, whatever the machine's load). */
 const RECOVER_MS = 5_000;
 const APP = 'DEMO';
+/** How long after a settle time the answers are checked: well inside the 3 minutes the delta keeps a change. */
+const CLAIM_WINDOW_MS = 60_000;
 
 let server: EurekaServerConfig;
 const client = new EurekaClient({ timeoutMs: 10_000, retries: 0, clock: systemClock });
@@ -137,9 +147,29 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
   // at or after each proof read's time is what that read would have seen.
   const deltaAnswers = answers.filter((a) => a.view === 'delta').sort((a, b) => a.sentAt - b.sentAt);
   const schedule = { first: 0, second: 0, held: [] as string[], heldFreshBeforeNextChange: [] as string[] };
+  const timings = { ...testConfig().timings, serverCacheMs: CACHE_MS };
+  /** Delta answers offering a changed instance though sent after the drainer's settle time for it, and the same after the change itself. */
+  const claim = { checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0 };
+  const offeredFrom = (change: OverrideChange, from: number): ViewAnswer[] =>
+    deltaAnswers.filter((a) => a.sentAt >= from && a.sentAt < from + CLAIM_WINDOW_MS && !a.out.has(change.id));
   changes.slice(0, -1).forEach((change, i) => {
     const reads = proofReadTimes(change.appliedAt, CACHE_MS);
-    const seen = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at)?.out.has(change.id));
+    const answered = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at));
+    const seen = answered.map((a) => a?.out.has(change.id));
+    // What the drain would know: the change, each proof read that still offered it (sent then), the one that showed it out.
+    const proof = answered.findIndex((a) => a?.out.has(change.id) === true);
+    if (proof >= 0) {
+      const evidence: ServerEvidence = {
+        changedAt: change.appliedAt,
+        cacheVerifiedAt: answered[proof]!.receivedAt,
+        ...(proof > 0 ? { lastStaleSeenAt: answered[proof - 1]!.sentAt } : {}),
+      };
+      const settledAt = serverSettledAt(evidence, answered[proof]!.receivedAt, timings);
+      claim.checked++;
+      const late = offeredFrom(change, settledAt);
+      if (late.length > 0) claim.offeredAfterSettle.push(`${change.id}: ${late.length} answers, the first sent ${late[0]!.sentAt - settledAt} ms after the settle time (${settledAt - change.appliedAt} ms after the change)`);
+      if (offeredFrom(change, change.appliedAt).length > 0) claim.offeredAfterChange++;
+    }
     if (seen[0] === true) schedule.first++;
     else if (seen[1] === true) schedule.second++;
     else {
@@ -158,10 +188,15 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
     `  the drainer's schedule on the delta: proven by the first read ${schedule.first}, by the second ${schedule.second}, held (counted until the key's expiry) ${schedule.held.length} of ${changes.length - 1}`,
+    `  the drainer's claim: ${claim.checked} proven changes; delta answers offering the instance after its settle time: ${claim.offeredAfterSettle.length === 0 ? 'none' : claim.offeredAfterSettle.join('; ')}; after the change itself (the check's control): ${claim.offeredAfterChange} changes`,
     `  read errors: ${readErrors.length}${readErrors.length > 0 ? ` (first: ${readErrors[0]})` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  // The drainer's claim holds on the callers' key: nothing offered after a proof's settle time, though plenty after the changes.
+  expect(claim.offeredAfterSettle).toEqual([]);
+  expect(claim.checked).toBeGreaterThanOrEqual(changes.length / 2);
+  expect(claim.offeredAfterChange).toBeGreaterThan(0);
   // What "held" stands for (timing.ts staleKeyHeld): no later tick ended it, only the next change (an invalidation) did.
   expect(schedule.heldFreshBeforeNextChange).toEqual([]);
   // Always true: the live view has every change as soon as the PUT is answered.

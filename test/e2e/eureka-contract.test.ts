@@ -7,6 +7,7 @@ import axios from 'axios';
 import { systemClock } from '../../src/clock';
 import { parseConfig, type EurekaServerConfig } from '../../src/config';
 import { EurekaClient } from '../../src/eureka/client';
+import { decodeApplicationsDocument } from '../../src/eureka/codec';
 import { findOwnInstance } from '../../src/eureka/find-instance';
 import { captureLogs } from '../helpers/capture-logs';
 import { HeartbeatingApp, registrationDocument } from './support/fake-app';
@@ -23,6 +24,15 @@ async function newApp(ip = '127.0.0.1'): Promise<HeartbeatingApp> {
   const app = new HeartbeatingApp([server], ip, await freePort(ip).catch(() => nextPort++));
   await app.register();
   return app;
+}
+
+/** Our instance's status in a delta: the one callers poll, or (with `region`) the same delta under a cache key of its own. */
+async function deltaStatus(id: string, region?: string): Promise<string> {
+  const instances =
+    region === undefined
+      ? (await client.getDelta(server)).instances
+      : decodeApplicationsDocument((await axios.get<string>(`${server.url}apps/delta`, { params: { regions: region }, headers: { Accept: 'application/json' }, responseType: 'text' })).data).instances;
+  return instances.find((i) => i.instanceId === id)?.status ?? 'absent';
 }
 
 beforeAll(async () => {
@@ -93,33 +103,51 @@ test('the live view changes at once; the cached delta callers poll changes only 
 });
 
 /**
- * Issue 23: the drain primes the delta (take-out.ts) and proves on the delta (verify.ts). A proof counts only if
- * the prime showed the instance still offered (verify.ts proven): then the key held a value from before the
- * change, served from the read-only cache, and a later read showing it out came from a tick, the same answer
- * every caller gets. That must hold even for a prime answered after the override reached the server (a busy
- * server answers the prime late): a read after the change is not computed fresh, it is the cached value. Here
- * the "late prime" is sent after the PUT was answered. A tick can fall between the two (a few ms of a 2 s
- * interval), so one round of four may already show the change; a server that computed the delta per request
- * would show it in all four.
+ * Issue 23: the drain proves on the delta callers poll (verify.ts), reading nothing before its change. A read
+ * right after the change is served the key's cached value, not one computed per request: it shows the change
+ * only after a tick, as every caller's read does. Here the read is sent after the PUT was answered; a tick can
+ * fall between the two (a few ms of a 2 s interval), so one round of four may already show the change; a
+ * server that computed the delta per request would show it in all four.
  */
-test('issue 23: a delta read after the override still offers the instance until a tick (a late prime is the cached value)', async () => {
-  const rounds: { latePrime: string; proof: string }[] = [];
-  const status = async (id: string): Promise<string> => (await client.getDelta(server)).instances.find((i) => i.instanceId === id)?.status ?? 'absent';
+test('issue 23: a delta read right after the override still offers the instance until a tick (the cached value callers get)', async () => {
+  const rounds: { atOnce: string; proof: string }[] = [];
   for (let round = 0; round < 4; round++) {
     const app = await newApp();
-    await pollUntil('delta shows the instance UP', async () => ((await status(app.instanceId)) === 'UP' ? true : undefined));
+    await pollUntil('delta shows the instance UP', async () => ((await deltaStatus(app.instanceId)) === 'UP' ? true : undefined));
     const putAt = Date.now();
     await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', putAt);
-    const latePrime = await status(app.instanceId);
+    const atOnce = await deltaStatus(app.instanceId);
     await new Promise((r) => setTimeout(r, putAt + 2_000 + 500 - Date.now())); // the drain's proof read: one interval + 500 ms
-    rounds.push({ latePrime, proof: await status(app.instanceId) });
+    rounds.push({ atOnce, proof: await deltaStatus(app.instanceId) });
   }
-  process.stdout.write(`the delta right after the override / one interval + 500 ms after it: ${rounds.map((r) => `${r.latePrime}/${r.proof}`).join(', ')}\n`);
-  expect(rounds.filter((r) => r.latePrime === 'UP').length).toBeGreaterThanOrEqual(3);
+  process.stdout.write(`the delta right after the override / one interval + 500 ms after it: ${rounds.map((r) => `${r.atOnce}/${r.proof}`).join(', ')}\n`);
+  expect(rounds.filter((r) => r.atOnce === 'UP').length).toBeGreaterThanOrEqual(3);
   // What the proof read found is printed, not asserted: the cache race can hold a key (eureka-cache-race.test.ts).
 });
 
-/** Issue 23: why the prime reads the delta and not the app's view: what each costs on the wire (eureka-facts §1.3). */
+/**
+ * Issue 23: why a proof needs no read before the change. A key nobody has asked for is not in the server's
+ * read-only cache, so its first read is computed from the registry and already shows the change, a tick
+ * before the key callers poll does. A proof read on such a key says nothing about a tick, and needs to: no
+ * caller held an older copy of a key that did not exist, and once in the cache the key changes only on ticks,
+ * never back (eureka-cache-race.test.ts). Each round here reads a key of its own, the delta for a remote region
+ * this server does not know (`?regions=`: the same instances, another cache key).
+ */
+test('issue 23: a delta key nobody had read is computed on its first read, with the change; the key callers poll shows it after a tick', async () => {
+  const rounds: { cold: string; callers: string }[] = [];
+  for (let round = 0; round < 4; round++) {
+    const app = await newApp();
+    await pollUntil('delta shows the instance UP', async () => ((await deltaStatus(app.instanceId)) === 'UP' ? true : undefined));
+    await client.setStatusOverride(server, 'DEMO', app.instanceId, 'OUT_OF_SERVICE', Date.now());
+    const [cold, callers] = await Promise.all([deltaStatus(app.instanceId, `cold-${Date.now()}-${round}`), deltaStatus(app.instanceId)]);
+    rounds.push({ cold, callers });
+  }
+  process.stdout.write(`right after the override, a key read for the first time / the callers' delta: ${rounds.map((r) => `${r.cold}/${r.callers}`).join(', ')}\n`);
+  expect(rounds.map((r) => r.cold)).toEqual(['OUT_OF_SERVICE', 'OUT_OF_SERVICE', 'OUT_OF_SERVICE', 'OUT_OF_SERVICE']);
+  expect(rounds.filter((r) => r.callers === 'UP').length).toBeGreaterThanOrEqual(3);
+});
+
+/** Issue 23: why the proof reads the delta and not the app's view: what each costs on the wire (eureka-facts §1.3). */
 test('issue 23: asked for gzip, the server gzips the delta; the app view is sent as it is', async () => {
   await newApp();
   const encodingOf = async (path: string): Promise<string> => {

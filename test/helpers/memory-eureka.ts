@@ -1,7 +1,7 @@
 import type { Clock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
 import { EurekaRequestError } from '../../src/errors';
-import type { DeltaRead, EurekaApi, Outcome } from '../../src/eureka/client';
+import type { EurekaApi, Outcome } from '../../src/eureka/client';
 import type { EurekaApplications, EurekaInstance } from '../../src/eureka/codec';
 
 interface ServerModel {
@@ -15,8 +15,6 @@ interface ServerModel {
   hang: boolean;
   /** Per-operation latency in ms, on the injected clock. */
   latency: Partial<Record<string, number>>;
-  /** How long the delta takes from its answer's headers (after `latency`) to the end of its body: a large wave, a busy reader. */
-  deltaBodyMs: number;
   /** Operations that never answer on this server (only the caller's signal ends them). */
   hangOps: Set<string>;
   /** Operations answered with HTTP 503 until this clock time. */
@@ -39,7 +37,7 @@ export class MemoryEureka implements EurekaApi {
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, deltaBodyMs: 0, deltaLagMs: 0, cancelled: new Map() });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, deltaLagMs: 0, cancelled: new Map() });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -146,10 +144,8 @@ export class MemoryEureka implements EurekaApi {
     });
   }
 
-  async getDelta(server: EurekaServerConfig, signal?: AbortSignal, read: DeltaRead = {}): Promise<EurekaApplications> {
+  async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
     const model = await this.enter('get_delta', server, undefined, signal);
-    read.onAnswered?.();
-    if (model.deltaBodyMs > 0) await this.clock.sleep(model.deltaBodyMs, signal);
     const instances = [...model.instances.values()].map((i) => {
       const cached = model.cachedStatus.get(i.instanceId);
       const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + model.deltaLagMs ? cached.status : cached.previous;

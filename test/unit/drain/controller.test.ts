@@ -36,14 +36,15 @@ describe('DrainController', () => {
     expect(report.actual.tailEndedBy).toBe('fixed');
   });
 
-  test("each server's callers view is primed before its override, and the override goes to every server", async () => {
+  test('the override is the first request to each server once the instance is found, and goes to every server', async () => {
     const f = controllerFixture({}, { servers: 3 });
     f.eureka.register({ instanceId: INSTANCE_ID });
     await f.clock.run(f.controller.prestop());
     for (const server of f.servers) {
-      const calls = f.eureka.calls.filter((c) => c.server === server.label);
-      expect(calls.filter((c) => c.op === 'get_delta').length).toBeGreaterThan(0);
-      expect(calls.findIndex((c) => c.op === 'get_delta')).toBeLessThan(calls.findIndex((c) => c.op === 'put_status'));
+      const ops = f.eureka.calls.filter((c) => c.server === server.label).map((c) => c.op);
+      // locate reads the app's view; nothing else comes before the change
+      expect(ops.slice(0, ops.indexOf('put_status'))).toEqual(['get_application']);
+      expect(ops.indexOf('get_delta')).toBeGreaterThan(ops.indexOf('put_status'));
     }
     expect(new Set(f.eureka.calls.filter((c) => c.op === 'put_status').map((c) => c.server)).size).toBe(3);
   });
@@ -71,7 +72,7 @@ describe('DrainController', () => {
     await f.clock.run(drain);
   });
 
-  test('issue 10/23: per server, locate + the prime of the delta + put + live proof + one proof read of the delta, then one keep-out check per poll of the window', async () => {
+  test('issue 10/23: per server, locate + put + live proof + one proof read of the delta, then one keep-out check per poll of the window', async () => {
     // Cache 1 s, fetch 1 s, LB 2 s, tail 1 s (the fleet bench's settings); the cache flips 700 ms after the override.
     const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '1000', EUREKA_CLIENT_REGISTRYFETCHINTERVALSECONDS: '1', SPRING_CLOUD_LOADBALANCER_CACHE_TTL: '2s', DRAINER_TAIL_SECONDS: '1' });
     f.eureka.register({ instanceId: INSTANCE_ID });
@@ -82,11 +83,11 @@ describe('DrainController', () => {
     for (const server of f.servers) {
       const calls = f.eureka.calls.filter((c) => c.server === server.label);
       const put = calls.findIndex((c) => c.op === 'put_status');
-      // locate reads the app's view to find the instance; the prime is the callers' own key, the delta
-      expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application', 'get_delta']);
+      // locate reads the app's view to find the instance; nothing is read of the callers' view before the change
+      expect(calls.slice(0, put).map((c) => c.op)).toEqual(['get_application']);
       const verifiedAt = Date.parse(report.startedAt) + report.servers[f.servers.indexOf(server)]!.cacheVerifiedMs!;
       const verification = calls.filter((c) => c.at <= verifiedAt);
-      expect(verification.map((c) => c.op)).toEqual(['get_application', 'get_delta', 'put_status', 'get_instance', 'get_delta']);
+      expect(verification.map((c) => c.op)).toEqual(['get_application', 'put_status', 'get_instance', 'get_delta']);
       // keep-out: the first check one poll after the proof, then one per poll until the tail ends (fetch + LB + tail)
       const keepOut = calls.filter((c) => c.at > verifiedAt);
       expect(keepOut.every((c) => c.op === 'get_instance')).toBe(true);
@@ -119,30 +120,19 @@ describe('DrainController', () => {
     expect(report.servers.map((s) => s.verified)).toEqual([true, false]);
     // Stale at the second read (6.5 s): + 60 s expiry + 3 s tick, then 30 s fetch + 35 s LB + 10 s tail; not one cache term.
     expect(report.durationMs).toBe(6_500 + 63 * SECOND + 75 * SECOND);
-    expect(f.eureka.count('get_delta')).toBe(2 + 3); // the primes, then one proof read on the prompt server, two on the held one
+    expect(f.eureka.count('get_delta')).toBe(3); // one proof read on the prompt server, two on the held one
   });
 
-  test("a server whose prime was answered waits for the others' primes (up to the tolerance) before its override", async () => {
+  test('issue 23: with the instance id given, the overrides are the drain’s first requests, sent to every server at once', async () => {
     const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_INSTANCE_ID: INSTANCE_ID });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    // Server 1 answers every delta 250 ms late: its prime lands at 250 ms, too late if server 0's override went out at once (> 0 + 200 ms).
-    f.eureka.model(f.servers[1]!.label).latency = { get_delta: 250 };
-    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND; // the model answers after its latency: the prime must still see us offered
+    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_delta: 250 }, cacheDelayMs: SECOND });
+    const started = f.clock.now();
     const report = await f.clock.run(f.controller.prestop());
-    const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
-    expect(puts.map((c) => c.at - puts[0]!.at)).toEqual([0, 0]);
-    expect(puts[0]!.at - f.eureka.calls[0]!.at).toBe(200); // the shared head start, not 0
-    expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
-  });
-
-  test('issue 23: the overrides go as soon as both servers answered the primes, before the primes’ bodies are read, and the proof still holds', async () => {
-    const f = controllerFixture({ DRAINER_INSTANCE_ID: INSTANCE_ID }); // no locate read
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_delta: 20 }, deltaBodyMs: 400, cacheDelayMs: SECOND });
-    const report = await f.clock.run(f.controller.prestop());
-    const primes = f.eureka.calls.filter((c) => c.op === 'get_delta').slice(0, 2);
-    const puts = f.eureka.calls.filter((c) => c.op === 'put_status');
-    expect(puts.map((c) => c.at - primes[0]!.at)).toEqual([20, 20]);
+    expect(f.eureka.calls.slice(0, 2).map((c) => [c.op, c.at - started])).toEqual([
+      ['put_status', 0],
+      ['put_status', 0],
+    ]);
     expect(report.servers.map((s) => s.verified)).toEqual([true, true]);
   });
 
@@ -153,18 +143,6 @@ describe('DrainController', () => {
     const report = await f.clock.run(f.controller.prestop());
     expect(report.servers[0]).toMatchObject({ put: 'ok', verified: true });
     expect(report.servers[0]!.liveVerifiedMs).toBeLessThan(1_000);
-  });
-
-  test('a prime the server answered late still proves the change if it offered us; one that saw the change already does not', async () => {
-    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', DRAINER_INSTANCE_ID: INSTANCE_ID }, { servers: 3 });
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
-    f.eureka.model(f.servers[1]!.label).latency = { get_delta: 500 }; // its prime is answered 300 ms after the overrides, before the cache shows them
-    f.eureka.model(f.servers[2]!.label).latency = { get_delta: 2_000 }; // its prime is answered after the cache showed our override
-    const report = await f.clock.run(f.controller.prestop());
-    expect(report.servers.map((s) => s.verified)).toEqual([true, true, false]);
-    expect(report.servers[2]).toMatchObject({ error: expect.stringContaining('already showed the instance out when it was primed') as unknown });
-    expect(report.outcome).toBe('partly_verified');
   });
 
   test('a server that is down counts at its worst case: the wait is never shorter than the plan for it', async () => {

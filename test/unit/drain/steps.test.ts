@@ -8,8 +8,7 @@ import type { ChangeAnswer } from '../../../src/drain/deps';
 import { keepOut } from '../../../src/drain/keep-out';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
 import { locate } from '../../../src/drain/locate';
-import { primeViews, takeOut } from '../../../src/drain/take-out';
-import { PRIME_HEAD_START_MS } from '../../../src/drain/timing';
+import { takeOut } from '../../../src/drain/take-out';
 import { tellApp } from '../../../src/drain/tell-app';
 import { waitClients } from '../../../src/drain/wait-clients';
 import { waitTail } from '../../../src/drain/wait-tail';
@@ -53,79 +52,24 @@ describe('locate', () => {
   });
 });
 
-describe('primeViews', () => {
-  test("every server's delta: when it was read and whether it already showed us out; the gate opens when all answered", async () => {
-    const f = stepFixture();
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    f.eureka.model(f.servers[1]!.label).deltaFilter = (list) => list.map((i) => ({ ...i, status: 'OUT_OF_SERVICE' })); // an earlier drain's override
-    for (const s of f.servers) f.eureka.model(s.label).latency = { get_delta: 50 };
-    const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
-    await f.clock.run(priming.gate);
-    expect(f.clock.now()).toBe(start + 50);
-    expect(await Promise.all(priming.primes)).toEqual([
-      { primedAt: start + 50, primedStale: false },
-      { primedAt: start + 50, primedStale: true },
-    ]);
-  });
-
-  test('issue 23: the gate opens when the servers answered the primes (headers in), not after the head start nor the bodies', async () => {
-    const f = stepFixture();
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    for (const s of f.servers) Object.assign(f.eureka.model(s.label), { latency: { get_delta: 30 }, deltaBodyMs: 500 });
-    const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
-    await f.clock.run(priming.gate);
-    expect(f.clock.now()).toBe(start + 30);
-    // Each prime counts from its answer: the server had computed the view by then.
-    expect(await f.clock.run(Promise.all(priming.primes))).toEqual([
-      { primedAt: start + 30, primedStale: false },
-      { primedAt: start + 30, primedStale: false },
-    ]);
-    expect(f.clock.now()).toBe(start + 530);
-  });
-
-  test('issue 23: a prime the server never answers holds the gate only up to the head start', async () => {
-    const f = stepFixture();
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    f.eureka.model(f.servers[1]!.label).hangOps.add('get_delta');
-    const start = f.clock.now();
-    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
-    await f.clock.run(priming.gate);
-    expect(f.clock.now()).toBe(start + PRIME_HEAD_START_MS);
-    expect(await priming.primes[0]).toEqual({ primedAt: start, primedStale: false });
-  });
-
-  test('a server whose delta cannot be read says why; the others are primed', async () => {
-    const f = stepFixture();
-    f.eureka.register({ instanceId: INSTANCE_ID });
-    f.eureka.model(f.servers[1]!.label).down = true;
-    const priming = primeViews(f.deps, INSTANCE_ID, f.deadlines.time((d) => d.takeOutBy));
-    await f.clock.run(priming.gate);
-    expect(await priming.primes[0]).toEqual({ primedAt: f.clock.now(), primedStale: false });
-    expect(await priming.primes[1]).toEqual({ error: expect.stringMatching(/^cannot read the callers' view: /) as unknown });
-    expect(f.eureka.calls.map((c) => c.op)).toEqual(['get_delta', 'get_delta']);
-  });
-});
-
 describe('takeOut', () => {
-  test('after the gate: the server’s answer, the request tracked in flight until it landed', async () => {
+  test('at once, nothing read before it: the server’s answer, the request tracked in flight until it landed', async () => {
     const f = stepFixture();
     f.eureka.register({ instanceId: INSTANCE_ID });
     f.eureka.model(f.servers[0]!.label).latency = { put_status: 30 };
     const start = f.clock.now();
     const inFlight = new Set<Promise<unknown>>();
-    const taking = takeOut(f.deps, INSTANCE_ID, 0, f.deadlines.time((d) => d.takeOutBy), f.clock.sleep(20), inFlight);
-    await f.clock.advance(20);
-    expect(f.eureka.count('put_status')).toBe(1);
+    const taking = takeOut(f.deps, INSTANCE_ID, 0, f.deadlines.time((d) => d.takeOutBy), inFlight);
+    await Promise.resolve();
+    expect(f.eureka.calls.map((c) => c.op)).toEqual(['put_status']);
     expect(inFlight.size).toBe(1);
-    expect(await f.clock.run(taking)).toEqual({ put: 'ok', at: start + 50 });
+    expect(await f.clock.run(taking)).toEqual({ put: 'ok', at: start + 30 });
     expect(inFlight.size).toBe(0);
   });
 
   test('a server that does not list the instance: not_found, and why', async () => {
     const f = stepFixture();
-    const answer = await f.clock.run(takeOut(f.deps, INSTANCE_ID, 1, f.deadlines.time((d) => d.takeOutBy), Promise.resolve(), new Set()));
+    const answer = await f.clock.run(takeOut(f.deps, INSTANCE_ID, 1, f.deadlines.time((d) => d.takeOutBy), new Set()));
     expect(answer).toEqual({ put: 'not_found', error: 'instance not registered on this server (cancelled by the app, evicted, or not replicated here yet)' });
   });
 });

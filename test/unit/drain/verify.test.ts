@@ -13,7 +13,7 @@ import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 const SECOND = 1000;
 
 /**
- * Two servers, the instance registered UP and primed on both at the start; verify runs from the PUT on, its
+ * Two servers, the instance registered UP on both at the start; verify runs from the PUT on, its
  * pieces written into the record as run.ts does and kept, per server, in the order they came.
  */
 function verifyFixture(cacheMs: number, servers = 2) {
@@ -28,7 +28,6 @@ function verifyFixture(cacheMs: number, servers = 2) {
     { planFits: true, appNotHeld: false },
   );
   record.instanceId = INSTANCE_ID;
-  for (const state of record.servers) Object.assign(state, { primedAt: start, primedStale: false });
   const pieces: ServerEvidencePiece[][] = f.servers.map(() => []);
   const verifyOne = (index: number) => {
     const state = record.servers[index]!;
@@ -39,7 +38,6 @@ function verifyFixture(cacheMs: number, servers = 2) {
       deadlines,
       inFlight: record.inFlight,
       taken: { put: state.put },
-      proofBasis: () => ({ primedAt: state.primedAt, primedStale: state.primedStale }),
     };
     return verify(f.deps, input, new AbortController().signal, (piece) => {
       pieces[index]!.push(piece);
@@ -63,15 +61,15 @@ test('given these answers, verify reports these pieces in this order and returns
     { put: 'ok', putAt: f.start, changedAt: f.start, error: undefined },
     { liveVerifiedAt: f.start },
     { lastStaleSeenAt: stale },
-    { cacheVerifiedAt: proof, trusted: true, error: undefined },
+    { cacheVerifiedAt: proof, error: undefined },
     { gaveUpAt: proof },
   ]);
   expect(lagging).toStrictEqual({
-    evidence: { put: 'ok', putAt: f.start, changedAt: f.start, liveVerifiedAt: f.start, lastStaleSeenAt: stale, cacheVerifiedAt: proof, trusted: true, error: undefined, gaveUpAt: proof },
+    evidence: { put: 'ok', putAt: f.start, changedAt: f.start, liveVerifiedAt: f.start, lastStaleSeenAt: stale, cacheVerifiedAt: proof, error: undefined, gaveUpAt: proof },
     registeredAt: f.start,
   });
   // The cell run.ts keeps for /drain holds what was reported, the error cleared by the accepted PUT and the proof.
-  expect(f.record.servers[1]).toEqual({ server: f.servers[1]!.label, restored: 0, primedAt: f.start, primedStale: false, ...lagging!.evidence });
+  expect(f.record.servers[1]).toEqual({ server: f.servers[1]!.label, restored: 0, ...lagging!.evidence });
   expect(f.record.servers[1]).not.toHaveProperty('error');
 });
 
@@ -84,10 +82,10 @@ describe.each([3 * SECOND, 30 * SECOND])('verify at a %i ms cache', (cacheMs) =>
     await f.run();
     for (const [i, state] of f.record.servers.entries()) {
       expect(f.proofReads(i)).toEqual([cacheMs + slack]);
-      expect(state).toMatchObject({ put: 'ok', changedAt: f.start, cacheVerifiedAt: f.start + cacheMs + slack, trusted: true });
+      expect(state).toMatchObject({ put: 'ok', changedAt: f.start, cacheVerifiedAt: f.start + cacheMs + slack });
       expect(state.lastStaleSeenAt).toBeUndefined();
     }
-    // The app's view is not read again: the prime (take-out) is its only read.
+    // The app's view is not read: the proof is read on the callers' own key.
     expect(f.eureka.count('get_application')).toBe(0);
   });
 
@@ -98,7 +96,7 @@ describe.each([3 * SECOND, 30 * SECOND])('verify at a %i ms cache', (cacheMs) =>
     await f.run();
     expect(f.proofReads(0)).toEqual([cacheMs + slack]);
     expect(f.proofReads(1)).toEqual([cacheMs + slack, 2 * cacheMs + slack]);
-    expect(f.record.servers[1]).toMatchObject({ cacheVerifiedAt: f.start + 2 * cacheMs + slack, lastStaleSeenAt: f.start + cacheMs + slack, trusted: true });
+    expect(f.record.servers[1]).toMatchObject({ cacheVerifiedAt: f.start + 2 * cacheMs + slack, lastStaleSeenAt: f.start + cacheMs + slack });
     expect(staleKeyHeld(f.record.servers[1]!, f.config.timings)).toBe(false);
   });
 
@@ -127,23 +125,19 @@ test('a PUT refused at first: the schedule runs from the accepted PUT, the refus
   const changedAt = f.record.servers[0]!.changedAt!;
   expect(changedAt).toBeGreaterThanOrEqual(f.start + 1_200);
   expect(f.proofReads(0)).toEqual([changedAt - f.start + 3_500]);
-  expect(f.record.servers[0]!.trusted).toBe(true);
+  expect(f.record.servers[0]!.cacheVerifiedAt).toBe(changedAt + 3_500);
 });
 
-test('the evidence keeps its meaning: a prime that already showed us out, or was never read, proves nothing; one answered late that still offered us does', async () => {
-  const f = verifyFixture(3 * SECOND, 3);
-  Object.assign(f.record.servers[0]!, { primedAt: f.start + 1_000, primedStale: false }); // answered after the PUT, the cached value from before it
-  Object.assign(f.record.servers[1]!, { primedAt: f.start, primedStale: true }); // a tick between, an earlier drain, the app's own DOWN
-  Object.assign(f.record.servers[2]!, { primedAt: undefined, primedStale: undefined }); // the prime failed
+test('nothing is read before the change: a delta that already showed us out (an earlier drain’s override) proves it at the first read', async () => {
+  const f = verifyFixture(3 * SECOND);
+  for (const s of f.servers) f.eureka.model(s.label).deltaFilter = (list) => list.map((i) => ({ ...i, status: 'OUT_OF_SERVICE' }));
   await f.run();
-  expect(f.record.servers.map((s) => [s.cacheVerifiedAt !== undefined, s.trusted])).toEqual([
-    [true, true],
-    [true, false],
-    [true, false],
-  ]);
-  expect(f.record.servers[0]!.error).toBeUndefined();
-  expect(f.record.servers[1]!.error).toMatch(/already showed the instance out when it was primed/);
-  expect(f.record.servers[2]!.error).toMatch(/could not be read before the proof/);
+  for (const [i, state] of f.record.servers.entries()) {
+    expect(f.proofReads(i)).toEqual([3 * SECOND + 500]);
+    expect(state).toMatchObject({ cacheVerifiedAt: f.start + 3 * SECOND + 500 });
+    expect(state.error).toBeUndefined();
+  }
+  expect(f.eureka.calls.map((c) => c.op).slice(0, 2)).toEqual(['put_status', 'put_status']);
 });
 
 test('an instance gone from a server (the app cancelled it first): asked again until the cutoff, and the report still says it was not registered, not that the cutoff cut a request', async () => {

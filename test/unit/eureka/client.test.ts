@@ -54,54 +54,6 @@ describe('EurekaClient', () => {
     expect(request.headers['x-netflix-discovery-replication']).toBeUndefined();
   });
 
-  test('getDelta tells when the answer began: after the headers, before the body ended (a prime counts from then)', async () => {
-    let endBody!: () => void;
-    const bodyEnds = new Promise<void>((resolve) => (endBody = resolve));
-    const events: string[] = [];
-    handler = (_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.write('{"applications":{"versions__delta":"1","apps__hashcode":"UP_1_","application":[{"name":"DEMO","instance":[{"instanceId":"i-1","app":"DEMO",');
-      void bodyEnds.then(() => {
-        events.push('body ended');
-        res.end('"status":"OUT_OF_SERVICE","actionType":"MODIFIED","port":{"$":8080}}]}]}}');
-      });
-    };
-    const delta = await client().getDelta(eureka, undefined, {
-      onAnswered: () => {
-        events.push('answered');
-        endBody();
-      },
-    });
-    expect(events).toEqual(['answered', 'body ended']);
-    expect(delta.instances.map((i) => [i.instanceId, i.actionType])).toEqual([['i-1', 'MODIFIED']]);
-  });
-
-  test('getDelta: an error status is not an answer (its retry is)', async () => {
-    let calls = 0;
-    handler = (_req, res) =>
-      ++calls === 1 ? res.writeHead(503).end('busy') : res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}');
-    let answered = 0;
-    expect((await client().getDelta(eureka, undefined, { onAnswered: () => answered++ })).instances).toEqual([]);
-    expect([calls, answered]).toEqual([2, 1]);
-  });
-
-  test('getDelta once (a prime): one attempt, not cut by the per-request timeout, only by the caller’s signal', async () => {
-    let calls = 0;
-    handler = (_req, res) => {
-      calls++;
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.write('{"applications":{"versions__delta":"1","apps__hashcode":"",');
-      setTimeout(() => res.end('"application":[]}}'), 600); // twice the client's 300 ms timeout
-    };
-    const results: EurekaResult[] = [];
-    expect((await client(results).getDelta(eureka, AbortSignal.timeout(5_000), { once: true })).instances).toEqual([]);
-    expect([calls, results]).toEqual([1, ['success']]);
-    handler = (_req, res) => res.writeHead(503).end('busy');
-    await expect(client(results).getDelta(eureka, AbortSignal.timeout(5_000), { once: true })).rejects.toThrow(/answered HTTP 503/);
-    expect(calls).toBe(1); // the 503 handler does not count: one attempt of it, no retry
-    expect(results).toEqual(['success', 'server_error']);
-  });
-
   test('the override PUT carries value and lastDirtyTimestamp', async () => {
     handler = (_req, res) => res.writeHead(200).end();
     expect(await client().setStatusOverride(eureka, 'DEMO', 'i-1', 'OUT_OF_SERVICE', 1234)).toBe('ok');
