@@ -23,12 +23,13 @@
  *   A fresh pair for every variant (--dist, --before), so the two never share a delta.
  * - Apps: N lightweight instances (test/e2e/support/fake-app.ts: registered and heartbeated like the Java
  *   DiscoveryClient; here every 5 s with a 30 s lease, see FleetApp), four instances per app (FLEET-000, FLEET-001, …: many services, as in a
- *   migration), each with a real HTTP port on 127.0.0.1 that answers 200. On the drainer's answer the app does what
+ *   migration), each with a real HTTP port on 127.0.0.1 that answers 200 (served by the traffic worker). On the drainer's answer the app does what
  *   a Spring app does on SIGTERM: stops heartbeating, cancels its lease on both servers, closes its port.
- * - Caller: a loopback client in this process that fetches the full registry (`GET /eureka/apps`, JSON) from
- *   server A every 1 s (B when A fails), keeps the UP instances, refreshes its load-balancer list from that copy
- *   every 2 s (LB TTL), and sends `--rate` requests/s round-robin, one new connection each (a closed port is a
- *   refused connection, a failure).
+ * - Caller: a loopback client that fetches the full registry (`GET /eureka/apps`, JSON) from server A every 1 s
+ *   (B when A fails), keeps the UP instances, refreshes its load-balancer list from that copy every 2 s (LB TTL),
+ *   and sends `--rate` requests/s round-robin, one new connection each (a closed port is a refused connection, a
+ *   failure). It and every app's port run in a worker thread of their own (bench/fleet-traffic.ts), off the loop
+ *   that orchestrates the wave.
  * - Drainers: for N ≤ --separate-up-to (25), N separate processes of `<dist>/main.js`, each next to its own app
  *   (POD_IP=127.0.0.1, SERVER_PORT = the app's port), DRAINER_VERIFY_POLL_MS left at its default. Above it, the
  *   drainers are hosted --per-process (25) to a process by bench/fleet-host.js: the same configuration, client,
@@ -49,12 +50,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
+import { get as httpGet } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EurekaServerConfig } from '../src/config';
 import { HeartbeatingApp } from '../test/e2e/support/fake-app';
 import { diffProxyCounters, ProxyHost, REQUEST_KINDS, type Proxy, type RequestKind } from './eureka-proxy';
+import { TrafficHost } from './fleet-traffic';
 import { freePort, startSpringApp, stopAll, type SpringApp } from '../test/e2e/support/spring-app';
 
 const ROOT = resolve(__dirname, '..');
@@ -133,7 +135,6 @@ interface Instance {
   readonly app: string;
   readonly port: number;
   readonly fake: FleetApp;
-  readonly http: Server;
   portClosedAt?: number;
   drainer?: Drainer;
   proxies: Proxy[];
@@ -161,12 +162,9 @@ const RENEW_S = 5;
 const fleetAppName = (index: number): string => `FLEET-${String(Math.floor(index / PER_APP)).padStart(3, '0')}`;
 
 async function startInstance(index: number, app: string, servers: EurekaServerConfig[]): Promise<Instance> {
-  const http = createHttpServer((_req, res) => res.end('ok'));
-  http.keepAliveTimeout = 1;
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  const port = (http.address() as { port: number }).port;
+  const port = await trafficHost().startApp();
   const fake = new FleetApp(servers, '127.0.0.1', port, app);
-  return { index, app, port, fake, http, proxies: [] };
+  return { index, app, port, fake, proxies: [] };
 }
 
 /** What a Spring app does on SIGTERM after the hook returned: stop renewing, cancel on every server, close the port. */
@@ -177,11 +175,7 @@ async function shutDownInstance(instance: Instance): Promise<void> {
   // 235 requests at N = 100 that way (2 and 4 re-registrations, both variants); wait for it as the Java client does.
   await instance.fake.inFlight.catch(() => undefined);
   await Promise.all(instance.fake.servers.map((s) => instance.fake.eureka.cancel(s, instance.app, instance.fake.instanceId).catch(() => undefined)));
-  await new Promise<void>((r) => {
-    instance.http.close(() => r());
-    instance.http.closeAllConnections();
-  });
-  instance.portClosedAt = Date.now();
+  instance.portClosedAt = await trafficHost().closeApp(instance.port);
 }
 
 // ---------- drainer processes ----------
@@ -329,86 +323,6 @@ const diffCounters = (a: EurekaCounters, b: EurekaCounters): EurekaCounters => {
   return { requests: b.requests - a.requests, byOperation, seconds: b.seconds - a.seconds };
 };
 
-// ---------- the caller ----------
-class Caller {
-  private registry: { id: string; port: number }[] = [];
-  private lb: { id: string; port: number }[] = [];
-  private next = 0;
-  private timers: NodeJS.Timeout[] = [];
-  sent = 0;
-  ok = 0;
-  failures: { at: number; id: string; detail: string }[] = [];
-  fetchErrors = 0;
-
-  constructor(
-    private readonly servers: string[],
-    private readonly rate: number,
-    /** Which apps this caller calls (the registry it reads holds them all). */
-    private readonly calls: (app: string) => boolean,
-  ) {}
-
-  upIds(): Set<string> {
-    return new Set(this.registry.map((r) => r.id));
-  }
-
-  private async fetchRegistry(): Promise<void> {
-    for (const url of this.servers) {
-      try {
-        const res = await fetch(`${url}apps`, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(2_000) });
-        const doc = (await res.json()) as { applications?: { application?: { name: string; instance: unknown }[] } };
-        const list: { id: string; port: number }[] = [];
-        for (const app of doc.applications?.application ?? []) {
-          if (!this.calls(app.name)) continue;
-          const instances = (Array.isArray(app.instance) ? app.instance : [app.instance]) as { instanceId: string; status: string; port: { $: number } }[];
-          for (const i of instances) if (i.status === 'UP') list.push({ id: i.instanceId, port: Number(i.port.$) });
-        }
-        this.registry = list;
-        return;
-      } catch {
-        this.fetchErrors++;
-      }
-    }
-  }
-
-  async start(): Promise<void> {
-    await this.fetchRegistry();
-    this.lb = this.registry;
-    this.timers.push(setInterval(() => void this.fetchRegistry(), 1_000));
-    this.timers.push(setInterval(() => (this.lb = this.registry), 2_000));
-    const every = 1000 / this.rate;
-    let due = Date.now();
-    this.timers.push(
-      setInterval(() => {
-        const now = Date.now();
-        while (due <= now) {
-          due += every;
-          this.send();
-        }
-      }, 5),
-    );
-  }
-
-  private send(): void {
-    if (this.lb.length === 0) return;
-    const target = this.lb[this.next++ % this.lb.length]!;
-    this.sent++;
-    let connected = false;
-    const req = httpGet({ host: '127.0.0.1', port: target.port, path: '/', agent: false, timeout: 2_000 }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? this.ok++ : this.failures.push({ at: Date.now(), id: target.id, detail: `HTTP ${res.statusCode}` })));
-    });
-    req.on('socket', (socket) => socket.once('connect', () => (connected = true)));
-    // A timeout says whether the connection was ever accepted: no connect is the server's accept queue, a connect
-    // without an answer its handler.
-    req.on('timeout', () => req.destroy(new Error(connected ? 'timeout (connected, no answer)' : 'timeout (never connected)')));
-    req.on('error', (e: NodeJS.ErrnoException) => this.failures.push({ at: Date.now(), id: target.id, detail: e.code ?? e.message }));
-  }
-
-  stop(): void {
-    for (const t of this.timers) clearInterval(t);
-  }
-}
-
 // ---------- statistics ----------
 const quantile = (xs: number[], q: number): number => {
   if (xs.length === 0) return NaN;
@@ -473,6 +387,8 @@ interface WaveResult {
   unverifiedReasons: Record<string, number>;
   /** From the override passing the proxy to the first proof read (the drain's first delta GET) passing it, per server: the schedule says one cache interval + its slack. */
   proofReadAfterPutMs: Spread;
+  /** Where each drain's time went, by its own report (drainParts); `benchSaw` is the bench's /prestop call less the drainer's own duration. */
+  drainPartsMs: Record<keyof DrainParts, Spread>;
   /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
   overrideArrivalMs: Record<string, Spread & { missing: number }>;
   /** Per server label: the mean per drain of requests and KiB by kind, as the proxy saw them until /prestop answered. */
@@ -585,8 +501,7 @@ async function stopInstance(i: Instance): Promise<void> {
   i.fake.stopHeartbeats();
   if (i.portClosedAt !== undefined) return;
   await Promise.all(i.fake.servers.map((s) => i.fake.eureka.cancel(s, i.app, i.fake.instanceId).catch(() => undefined)));
-  i.http.close();
-  i.http.closeAllConnections();
+  i.portClosedAt = await trafficHost().closeApp(i.port);
 }
 
 async function runWave(
@@ -613,11 +528,7 @@ async function runWave(
   const instances = await startFleet(appCount, servers, oneService ? () => ONE_APP : fleetAppName);
   const drained = instances.slice(0, n);
   const registeredAt = Date.now();
-  const caller = new Caller(
-    jvms.map((j) => `${j.url}/eureka/`),
-    options.rate,
-    oneService ? (app) => app === ONE_APP : (app) => app.startsWith('FLEET-'),
-  );
+  const traffic = trafficHost();
   const drainerEnv = (i: Instance): Record<string, string> => ({
     DRAINER_APP_NAME: i.app.toLowerCase(),
     POD_IP: '127.0.0.1',
@@ -656,9 +567,13 @@ async function runWave(
         await sleep(200);
       }
     });
-    await caller.start();
+    await traffic.startCaller({ servers: jvms.map((j) => `${j.url}/eureka/`), rate: options.rate, calls: oneService ? { app: ONE_APP } : { prefix: 'FLEET-' } });
     const wanted = instances.map((i) => i.fake.instanceId);
-    for (let until = Date.now() + 30_000; !wanted.every((id) => caller.upIds().has(id)); await sleep(200)) {
+    const allUp = async (): Promise<boolean> => {
+      const up = new Set((await traffic.snapshot()).up);
+      return wanted.every((id) => up.has(id));
+    };
+    for (let until = Date.now() + 30_000; !(await allUp()); await sleep(200)) {
       if (Date.now() > until) throw new Error(`the caller does not see all ${instances.length} instances UP after 30 s`);
     }
     // The registrations must leave the delta first (retention + one timer run), as a real fleet's did long ago.
@@ -673,9 +588,7 @@ async function runWave(
     const bytesBefore = drained.map((i) => i.proxies.reduce((s, p) => s + p.down, 0));
     const kindsBefore = drained.map((i) => i.proxies.map((p) => p.counters));
     for (const i of drained) for (const p of i.proxies) p.resetOverride();
-    const failuresBefore = caller.failures.length;
-    const fetchErrorsBefore = caller.fetchErrors;
-    const sentBefore = caller.sent;
+    const callerBefore = await traffic.snapshot();
 
     // Idle window of the expected wave length (heartbeats and the caller only), for comparison.
     const idleMs = 6_000;
@@ -698,11 +611,13 @@ async function runWave(
         const t0 = Date.now();
         let outcome: string;
         let reasons: string[] = [];
+        let parts: Omit<DrainParts, 'benchSaw'> | undefined;
         try {
           const answer = await getText(i.drainer!.port, '/prestop', 60_000);
-          const report = JSON.parse(answer.body) as { outcome?: string; servers?: { verified?: boolean; error?: string | null }[] };
+          const report = JSON.parse(answer.body) as DrainReportPart;
           outcome = report.outcome ?? `HTTP ${answer.status}`;
           reasons = (report.servers ?? []).filter((s) => s.verified !== true).map((s) => (s.error ?? 'no error given').replace(/\d+/g, '#'));
+          parts = drainParts(report);
         } catch (e) {
           outcome = `error: ${(e as Error).message}`;
         }
@@ -714,7 +629,7 @@ async function runWave(
         const proofAfterPut = i.proxies.map((p) => (p.firstDeltaAt === undefined || p.firstOverrideAt === undefined ? undefined : p.firstDeltaAt - p.firstOverrideAt));
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, reasons, bytes, kinds, arrivals, proofAfterPut, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, reasons, parts: parts && { ...parts, benchSaw: ms - parts.answered }, bytes, kinds, arrivals, proofAfterPut, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
@@ -725,7 +640,8 @@ async function runWave(
     for (let until = Date.now() + 10_000; drained.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
     await sleep(4_000);
     const benchLoopLag = lag.stop();
-    const failures = caller.failures.slice(failuresBefore);
+    const callerAfter = await traffic.snapshot();
+    const failures = callerAfter.failures.slice(callerBefore.failures.length);
     const outcomes: Record<string, number> = {};
     for (const d of drains) outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
     const byOp: Record<string, number> = {};
@@ -750,8 +666,8 @@ async function runWave(
       eurekaPeakRssMiB: peakRss,
       drainerRssMiB: drainerRss,
       layout: hosted ? `${n} in ${processes} processes` : n === 1 ? '1 process' : `${n} processes`,
-      callerSent: caller.sent - sentBefore,
-      callerFetchErrors: caller.fetchErrors - fetchErrorsBefore,
+      callerSent: callerAfter.sent - callerBefore.sent,
+      callerFetchErrors: callerAfter.fetchErrors - callerBefore.fetchErrors,
       failed: failures.length,
       failuresByCause: failureCauses(failures, drained, answeredAt, waveStart),
       benchLoopLag,
@@ -759,6 +675,7 @@ async function runWave(
       failureSample: failures.slice(0, 5).map((f) => `${f.id} ${f.detail}`),
       unverifiedReasons: countBy(drains.flatMap((d) => d.reasons)),
       proofReadAfterPutMs: spread(drains.flatMap((d) => d.proofAfterPut.filter((v): v is number => v !== undefined))),
+      drainPartsMs: Object.fromEntries(DRAIN_PARTS.map((part) => [part, spread(drains.flatMap((d) => (d.parts === undefined ? [] : [d.parts[part]])))])) as Record<keyof DrainParts, Spread>,
       overrideArrivalMs: Object.fromEntries(
         labels.map((label, s) => {
           const seen = drains.map((d) => d.arrivals[s]).filter((ms): ms is number => ms !== undefined);
@@ -787,7 +704,7 @@ async function runWave(
     log(`${variant.name} ${shape} N=${n}: ${JSON.stringify(result)}`);
     return result;
   } finally {
-    caller.stop();
+    await traffic.stopCaller();
     for (const i of instances) i.fake.stopHeartbeats();
     // Let the drainers' clean-up run (they watch the app go), then stop them.
     await sleep(3_000);
@@ -804,8 +721,7 @@ async function runWave(
       for (const p of i.proxies) p.close();
       if (i.portClosedAt === undefined) {
         await Promise.all(i.fake.servers.map((s) => i.fake.eureka.cancel(s, i.app, i.fake.instanceId).catch(() => undefined)));
-        i.http.close();
-        i.http.closeAllConnections();
+        i.portClosedAt = await traffic.closeApp(i.port);
       }
     }
   }
@@ -859,6 +775,8 @@ export function oneServiceTable(results: WaveResult[]): string {
 /** The worker thread every proxy of this run lives in (eureka-proxy.ts), started with the first one. */
 let proxies: ProxyHost | undefined;
 const proxyHost = (): ProxyHost => (proxies ??= new ProxyHost());
+let traffic: TrafficHost | undefined;
+const trafficHost = (): TrafficHost => (traffic ??= new TrafficHost());
 
 export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
@@ -870,6 +788,7 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     await stopAll();
     await proxies?.stop();
+    await traffic?.stop();
   }
   const out = {
     startedAt: new Date(startedAt).toISOString(),
@@ -891,6 +810,31 @@ export async function main(args: string[]): Promise<number> {
   ];
   process.stdout.write(`${tables.join('\n\n')}\n\nrun: ${out.seconds} s, ${out.cpus}, ${out.memGiB} GiB, node ${out.node}\n`);
   return 0;
+}
+
+/** What the bench reads of a drain's /prestop answer (src/drain/report.ts). */
+interface DrainReportPart {
+  readonly outcome?: string;
+  readonly durationMs?: number;
+  readonly servers?: readonly { readonly verified?: boolean; readonly error?: string | null; readonly settledMs?: number | null }[];
+  readonly actual?: { readonly clientWindowMs?: number | null; readonly clientWindowWaitedMs?: number | null; readonly tailMs?: number | null };
+}
+
+const DRAIN_PARTS = ['settled', 'window', 'waitOvershoot', 'tail', 'afterTail', 'answered', 'benchSaw'] as const;
+/**
+ * One drain's time, from /prestop: the last server settled (its proof, or its worst case), the client window's
+ * end (+ registry fetch + LB), how late the wait for it ended, the tail, what came after the tail (telling the
+ * app, answering), the drainer's whole duration; and the bench's /prestop call less that duration (its loop's
+ * share).
+ */
+type DrainParts = Record<(typeof DRAIN_PARTS)[number], number>;
+
+function drainParts(report: DrainReportPart): Omit<DrainParts, 'benchSaw'> | undefined {
+  const settled = Math.max(...(report.servers ?? []).map((s) => s.settledMs ?? NaN));
+  const { clientWindowMs: window, clientWindowWaitedMs: waited, tailMs: tail } = report.actual ?? {};
+  if (!Number.isFinite(settled) || window == null || waited == null || tail == null || report.durationMs === undefined) return undefined;
+  const answered = report.durationMs;
+  return { settled, window, waitOvershoot: waited - window, tail, afterTail: answered - waited - tail, answered };
 }
 
 /** How often each string occurs. */
