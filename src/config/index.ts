@@ -8,7 +8,7 @@ import { readOwnerConfig, type OwnerConfig } from '../owner/config';
 import type { Config, EurekaServerConfig, Env, ParseOptions } from './types';
 import { readVariables, type Values } from './variables';
 
-export type { AppExitStrategy, Config, EurekaServerConfig, Env, LoadBalancerKind, ParseOptions, TailMode, Timings } from './types';
+export type { AppExitStrategy, CallerFetch, Config, EurekaServerConfig, Env, LoadBalancerKind, ParseOptions, TailMode, Timings } from './types';
 export { redactUrlText } from './servers';
 import { VARIABLE_NAMES as TABLE_NAMES } from './variables';
 
@@ -60,6 +60,7 @@ export function parseConfig(env: Env, options: ParseOptions = {}): Config {
     eurekaTimeoutMs: v.eurekaTimeoutMs,
     eurekaRetries: v.eurekaRetries,
     verifyPollMs: v.verifyPollMs,
+    callerFetch: v.callerFetch,
     timings: {
       serverCacheMs: v.readOnlyCache ? v.serverCacheMs : 0,
       serverCacheExpiryMs: v.serverCacheExpiryMs,

@@ -12,6 +12,8 @@ export interface EurekaServerConfig {
 }
 
 export type LoadBalancerKind = 'loadbalancer' | 'ribbon' | 'both' | 'none';
+/** What the callers fetch from Eureka: the delta (`/apps/delta`), the full registry (`/apps/`), or some of each. */
+export type CallerFetch = 'delta' | 'full' | 'both';
 export type TailMode = 'fixed' | 'adaptive';
 export type AppExitStrategy = 'kubelet' | 'http' | 'signal' | 'file';
 export type RegistrationMode = 'companion' | 'owner';
@@ -58,6 +60,8 @@ export interface Config {
   readonly eurekaTimeoutMs: number;
   readonly eurekaRetries: number;
   readonly verifyPollMs: number;
+  /** Which of the callers' views the drain proves its change on (verify.ts). */
+  readonly callerFetch: CallerFetch;
   readonly timings: Timings;
   readonly tailMode: TailMode;
   readonly tailMetricsUrl: string | undefined;

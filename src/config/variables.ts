@@ -1,6 +1,6 @@
 import { readRows, secret, setting, type EnvReader } from './reader';
 import { boolean, duration, found, given, integer, ip, list, number, oneOf, text, url } from './rules';
-import type { AppExitStrategy, LoadBalancerKind, LogLevel, RegistrationMode, TailMode } from './types';
+import type { AppExitStrategy, CallerFetch, LoadBalancerKind, LogLevel, RegistrationMode, TailMode } from './types';
 
 /** Spring's default for spring.cloud.loadbalancer.cache.ttl. */
 const DEFAULT_LB_TTL_MS = 35_000;
@@ -49,6 +49,11 @@ export const VARIABLES = {
   lbCacheEnabled: setting(['SPRING_CLOUD_LOADBALANCER_CACHE_ENABLED'], boolean(true), 'false makes the LoadBalancer term 0'),
   loadBalancerTtlMs: setting(['SPRING_CLOUD_LOADBALANCER_CACHE_TTL'], duration(DEFAULT_LB_TTL_MS, 'ms'), 'Spring Cloud LoadBalancer cache'),
   ribbonRefreshMs: setting(['RIBBON_SERVERLISTREFRESHINTERVAL'], duration(30_000, 'ms'), 'Ribbon server-list refresh'),
+  callerFetch: setting(
+    ['DRAINER_CALLER_FETCH'],
+    oneOf<CallerFetch>(['delta', 'full', 'both'], 'delta'),
+    "what the callers fetch from Eureka, where the drain proves its change: delta (Spring's Eureka client), full (eureka-js-client, disable-delta), both",
+  ),
   loadBalancer: setting(['DRAINER_LOAD_BALANCER'], oneOf<LoadBalancerKind>(['loadbalancer', 'ribbon', 'both', 'none'], 'loadbalancer'), 'what the callers use'),
   tailMs: setting(['DRAINER_TAIL_SECONDS'], duration(10_000, 's'), 'the longest request a caller may have started just before it stopped selecting the instance'),
   marginMs: setting(['DRAINER_MARGIN_SECONDS'], duration(2_000, 's'), "slack kept before the kubelet's SIGKILL"),

@@ -26,6 +26,16 @@ export function deltaEvidence(instances: readonly EurekaInstance[], app: string,
 }
 
 /**
+ * The full registry (`/apps/`), which a full-fetching caller replaces its copy with: ours exactly
+ * OUT_OF_SERVICE/DOWN there is out, and so is ours missing (cancelled, or never listed under our app): such a
+ * caller then has no instance of ours to select.
+ */
+export function fullEvidence(instances: readonly EurekaInstance[], app: string, id: string): Evidence {
+  const entry = instances.find((i) => ours(i, app, id));
+  return entry === undefined || OUT_STATUSES.has(entry.status) ? 'out' : 'offered';
+}
+
+/**
  * The live view (`/apps/{APP}/{ID}`): is the instance out on this server?
  * Our override in force, or the app's own DOWN (a shutting-down app sends it;
  * Eureka's DownOrStartingRule lets it win over the override, and callers

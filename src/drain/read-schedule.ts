@@ -28,6 +28,17 @@ export function tickSlackMs(serverCacheMs: number): number {
 }
 
 /**
+ * How long after a change reached a server its cached views may still offer
+ * the instance: the tick, one interval, plus the slack for the copy's own time
+ * and a timer a little late (the tick copies the keys one after another, and a
+ * large one, the full registry, was seen flipping a few ms past the interval:
+ * test/e2e/eureka-cache-race.test.ts). 0 without the read-only cache.
+ */
+export function cacheTermMs(serverCacheMs: number): number {
+  return serverCacheMs === 0 ? 0 : serverCacheMs + tickSlackMs(serverCacheMs);
+}
+
+/**
  * The two proof reads' times for a change that reached the server at
  * `changedAt`. With the read-only cache off (`serverCacheMs` 0) every read is
  * computed from the registry: read at once, and once more a slack later.

@@ -1,6 +1,6 @@
 import type { Timings } from '../config';
 import { loadBalancerTerm } from '../plan';
-import { changeHeldBy, proofReadTimes } from './read-schedule';
+import { cacheTermMs, changeHeldBy, proofReadTimes } from './read-schedule';
 
 /** What the drainer learned about one Eureka server, as far as the waits are concerned. */
 export interface ServerEvidence {
@@ -36,7 +36,8 @@ export function staleKeyHeld(evidence: ServerEvidence, timings: Timings): boolea
  * as UP?
  *
  * The rule: a server's callers can be served a stale copy for one full
- * server-cache term after the change last reached that server's registry.
+ * server-cache term (read-schedule.ts cacheTermMs: the interval and the
+ * tick's slack) after the change last reached that server's registry.
  * - Verified (a proof read of the callers' view showed us out): the time of
  *   that read, or one term after the change if that is earlier (provenAt).
  * - Not verified: the worst case, one server-cache term counted from when the
@@ -56,27 +57,29 @@ export function staleKeyHeld(evidence: ServerEvidence, timings: Timings): boolea
 export function serverSettledAt(evidence: ServerEvidence, gaveUpAt: number, timings: Timings): number {
   if (isVerified(evidence) && evidence.cacheVerifiedAt !== undefined) return provenAt(evidence, evidence.cacheVerifiedAt, timings);
   const reachedBy = evidence.changedAt ?? gaveUpAt;
-  const held = staleKeyHeld(evidence, timings) ? evidence.lastStaleSeenAt! + timings.serverCacheExpiryMs + timings.serverCacheMs : 0;
-  return Math.max(reachedBy + timings.serverCacheMs, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0, held);
+  const term = cacheTermMs(timings.serverCacheMs);
+  const held = staleKeyHeld(evidence, timings) ? evidence.lastStaleSeenAt! + timings.serverCacheExpiryMs + term : 0;
+  return Math.max(reachedBy + term, evidence.lastStaleSeenAt ?? 0, evidence.cacheVerifiedAt ?? 0, held);
 }
 
 /**
- * When a proof settles its server. The proof is read a whole interval
- * after the change (read-schedule.ts), so it shows the key was not held by the
- * race, and the tick that copied the change came within one term of it: the
- * same model as the unverified worst case, which the proof cannot make later.
+ * When a proof settles its server. The proof is read a whole interval and
+ * the slack after the change (read-schedule.ts), so it shows the key was not
+ * held by the race, and the tick that copied the change came within one term
+ * of it: the same model as the unverified worst case, which the proof cannot
+ * make later.
  * A read that saw the key stale since the change puts the flip after that
  * read: then the proof's own time.
  */
 function provenAt(evidence: ServerEvidence, cacheVerifiedAt: number, timings: Timings): number {
   const { changedAt, lastStaleSeenAt } = evidence;
   if (changedAt === undefined || (lastStaleSeenAt !== undefined && lastStaleSeenAt >= changedAt)) return cacheVerifiedAt;
-  return Math.min(cacheVerifiedAt, changedAt + timings.serverCacheMs);
+  return Math.min(cacheVerifiedAt, changedAt + cacheTermMs(timings.serverCacheMs));
 }
 
 /** Pure: the end of the client window — every server settled, then registry fetch + load balancer. */
 export function clientWindowEnd(servers: readonly (ServerEvidence & { readonly gaveUpAt?: number | undefined })[], fallbackGaveUpAt: number, timings: Timings): number {
-  const settled = servers.length === 0 ? [fallbackGaveUpAt + timings.serverCacheMs] : servers.map((s) => serverSettledAt(s, s.gaveUpAt ?? fallbackGaveUpAt, timings));
+  const settled = servers.length === 0 ? [fallbackGaveUpAt + cacheTermMs(timings.serverCacheMs)] : servers.map((s) => serverSettledAt(s, s.gaveUpAt ?? fallbackGaveUpAt, timings));
   return Math.max(...settled) + timings.registryFetchMs + loadBalancerTerm(timings).ms;
 }
 

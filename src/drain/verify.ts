@@ -1,6 +1,7 @@
+import type { CallerFetch, EurekaServerConfig } from '../config';
 import { describeError } from '../errors';
 import type { DrainDeps } from './deps';
-import { deltaEvidence } from './evidence';
+import { deltaEvidence, fullEvidence, type Evidence } from './evidence';
 import type { LiveDeadlines } from './live-deadlines';
 import { proofReadTimes } from './read-schedule';
 import { changeEvidence, type ServerEvidencePiece, type ServerState } from './record';
@@ -76,9 +77,10 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
     found(piece);
   };
   let registeredAt: number | undefined;
-  /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over). */
+  /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over), and the views they have not shown us out on yet. */
   let readsFor: number | undefined;
   let reads = 0;
+  let unproven: readonly CallersView[] = [];
   const cutoffTime = input.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(known.changedAt, startedAt, config.timings, config.verifyPollMs)));
   try {
     for (;;) {
@@ -103,22 +105,24 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
         }
         if (known.liveVerifiedAt !== undefined) {
           const changedAt = known.changedAt ?? known.liveVerifiedAt;
-          if (readsFor !== changedAt) [readsFor, reads] = [changedAt, 0];
+          if (readsFor !== changedAt) [readsFor, reads, unproven] = [changedAt, 0, PROOF_VIEWS[config.callerFetch]];
           const due = proofReadTimes(changedAt, config.timings.serverCacheMs);
           // A read that is late for its slot and the next covers both: it is sent after both ticks.
           while (reads < due.length - 1 && clock.now() >= due[reads + 1]!) reads++;
           if (reads < due.length && clock.now() >= due[reads]!) {
             reads++;
             const sentAt = clock.now();
-            const seen = deltaEvidence((await eureka.getDelta(server, round.signal)).instances, config.appName, id);
-            if (seen === 'out') {
+            const read = await readViews(deps, server, id, unproven, round.signal);
+            unproven = read.offered;
+            if (read.failed === undefined && unproven.length === 0) {
               report(proven(deps, input, known.liveVerifiedAt, reads));
               return { evidence, registeredAt };
             }
-            report({ lastStaleSeenAt: sentAt });
-            if (staleKeyHeld(known, config.timings)) {
-              report({ error: "the callers' view still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry" });
+            if (unproven.length > 0) report({ lastStaleSeenAt: sentAt });
+            if (unproven.length > 0 && staleKeyHeld(known, config.timings)) {
+              report({ error: `${unproven.map((v) => VIEW_NAMES[v]).join(' and ')} still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry` });
             }
+            if (read.failed !== undefined) throw read.failed;
           }
         }
       } catch (error) {
@@ -144,7 +148,37 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
   }
 }
 
-/** The callers' view showed us out: the proof, logged once per server. */
+/** A view callers fetch: the delta (`/apps/delta`) or the full registry (`/apps/`). */
+type CallersView = 'delta' | 'full';
+
+/** The views a proof is read on, by what the callers fetch (DRAINER_CALLER_FETCH): each is its own cache key (verify's comment). */
+const PROOF_VIEWS: Readonly<Record<CallerFetch, readonly CallersView[]>> = { delta: ['delta'], full: ['full'], both: ['delta', 'full'] };
+
+const VIEW_NAMES: Readonly<Record<CallersView, string>> = { delta: "the callers' delta (/apps/delta)", full: 'the full registry (/apps/)' };
+
+/** What one server's view says of our instance, read now. */
+const READ_VIEW: Readonly<Record<CallersView, (deps: DrainDeps, server: EurekaServerConfig, id: string, signal: AbortSignal) => Promise<Evidence>>> = {
+  delta: async ({ eureka, config }, server, id, signal) => deltaEvidence((await eureka.getDelta(server, signal)).instances, config.appName, id),
+  full: async ({ eureka, config }, server, id, signal) => fullEvidence((await eureka.getApplications(server, signal)).instances, config.appName, id),
+};
+
+/**
+ * One proof read: every view not yet shown us out, at once. Returns those still offering the instance (a
+ * view whose read failed stays among them) and the first failure, if any.
+ */
+async function readViews(deps: DrainDeps, server: EurekaServerConfig, id: string, views: readonly CallersView[], signal: AbortSignal): Promise<{ offered: CallersView[]; failed?: Error }> {
+  const results = await Promise.allSettled(views.map((view) => READ_VIEW[view](deps, server, id, signal)));
+  const offered = views.filter((_view, i) => {
+    const result = results[i]!;
+    return result.status === 'rejected' || result.value === 'offered';
+  });
+  const rejected = results.find((r) => r.status === 'rejected');
+  if (rejected === undefined) return { offered };
+  const reason: unknown = rejected.reason;
+  return { offered, failed: reason instanceof Error ? reason : new Error(String(reason)) };
+}
+
+/** The callers' views showed us out: the proof, logged once per server. */
 function proven(deps: DrainDeps, input: VerifyInput, liveVerifiedAt: number, reads: number): ServerEvidencePiece {
   const cacheVerifiedAt = deps.clock.now();
   deps.logger.info(

@@ -74,7 +74,7 @@ export interface EurekaClientOptions {
 }
 
 /** What the drain needs of a Eureka client; tests substitute an in-memory registry. */
-export type EurekaApi = Pick<EurekaClient, 'getApplication' | 'getDelta' | 'getInstance' | 'setStatusOverride' | 'removeStatusOverride' | 'cancel'>;
+export type EurekaApi = Pick<EurekaClient, 'getApplication' | 'getApplications' | 'getDelta' | 'getInstance' | 'setStatusOverride' | 'removeStatusOverride' | 'cancel'>;
 
 /** Found, or the server said 404. */
 export type Outcome = 'ok' | 'not_found';

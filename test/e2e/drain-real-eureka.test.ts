@@ -1,7 +1,10 @@
 /**
  * The drain against a REAL replicating Eureka pair and a REAL Spring Boot app
  * whose own Eureka client heartbeats UP the whole time. The drainer runs as
- * the built process (dist/main.js), as it would in the pod.
+ * the built process (dist/main.js), as it would in the pod, with
+ * DRAINER_CALLER_FETCH=both: its proof is read on the delta and on the full
+ * registry of each real server (the default, the delta alone, is what the
+ * stack and the real-cluster tiers run).
  */
 import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
@@ -53,6 +56,7 @@ beforeAll(async () => {
     DRAINER_APP_SHUTDOWN_SECONDS: '10',
     DRAINER_GRACE_PERIOD_SECONDS: '40',
     DRAINER_VERIFY_POLL_MS: '100',
+    DRAINER_CALLER_FETCH: 'both',
   });
 });
 afterAll(async () => {
@@ -82,6 +86,12 @@ test('a drain takes the instance out on every server, verifies, waits the scaled
       .map((s) => `${s.cacheVerifiedMs} (settled ${s.settledMs})`)
       .join(' / ')} ms; wall ${tookMs} ms)\n`,
   );
+
+  // Both views the callers fetch were read on each server: the proof holds for delta and full fetchers.
+  const metrics = await (await fetch(`${drainer.url}/metrics`)).text();
+  const successes = (operation: string): number =>
+    Number(metrics.match(new RegExp(`^eureka_drainer_eureka_requests_total\\{operation="${operation}",result="success"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+  expect({ delta: successes('get_delta') >= 2, full: successes('get_applications') >= 2 }).toEqual({ delta: true, full: true });
 
   // Out on every server, and it stays out while the app keeps heartbeating UP.
   for (const server of servers) expect(await client.getInstance(server, 'DEMO', instanceId)).toMatchObject({ status: 'OUT_OF_SERVICE', overriddenStatus: 'OUT_OF_SERVICE' });

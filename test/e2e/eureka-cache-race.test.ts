@@ -18,11 +18,11 @@
  * once it has shown a change; and the next change (an invalidation) plus a few ticks ends any staleness. How
  * often a view stayed stale past the next tick is printed, not asserted: it is what this test measures.
  *
- * And the drainer's own claim, read from the callers' side: its proof reads on the delta (nothing read before
- * the change, src/drain/verify.ts), applied to these answers, give each change a settle time
- * (src/drain/timing.ts serverSettledAt); no delta answer to a request sent from then on may still offer the
- * instance. The same check with the settle time at the change itself must find such answers, or it could not
- * fail.
+ * And the drainer's own claim, read from the callers' side: its proof reads (nothing read before the change,
+ * src/drain/verify.ts) on the delta, the full registry or both (DRAINER_CALLER_FETCH), applied to these answers,
+ * give each change a settle time (src/drain/timing.ts serverSettledAt); no answer of those views to a request
+ * sent from then on may still offer the instance. The same check with the settle time at the change itself must
+ * find such answers, or it could not fail.
  */
 import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
@@ -145,31 +145,47 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
   const report = measureStaleness(changes, answers, { pastTickMs: PAST_TICK_MS, recoverMs: RECOVER_MS, windowMs: 150_000 });
   // The drainer's reading schedule (src/drain/read-schedule.ts) applied to these answers: the first delta answer sent
   // at or after each proof read's time is what that read would have seen.
-  const deltaAnswers = answers.filter((a) => a.view === 'delta').sort((a, b) => a.sentAt - b.sentAt);
+  const byView = new Map(CACHED_VIEWS.map((v) => [v, answers.filter((a) => a.view === v).sort((x, y) => x.sentAt - y.sentAt)]));
+  const deltaAnswers = byView.get('delta')!;
   const schedule = { first: 0, second: 0, held: [] as string[], heldFreshBeforeNextChange: [] as string[] };
   const timings = { ...testConfig().timings, serverCacheMs: CACHE_MS };
-  /** Delta answers offering a changed instance though sent after the drainer's settle time for it, and the same after the change itself. */
-  const claim = { checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0 };
-  const offeredFrom = (change: OverrideChange, from: number): ViewAnswer[] =>
-    deltaAnswers.filter((a) => a.sentAt >= from && a.sentAt < from + CLAIM_WINDOW_MS && !a.out.has(change.id));
-  changes.slice(0, -1).forEach((change, i) => {
-    const reads = proofReadTimes(change.appliedAt, CACHE_MS);
-    const answered = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at));
-    const seen = answered.map((a) => a?.out.has(change.id));
-    // What the drain would know: the change, each proof read that still offered it (sent then), the one that showed it out.
-    const proof = answered.findIndex((a) => a?.out.has(change.id) === true);
-    if (proof >= 0) {
-      const evidence: ServerEvidence = {
-        changedAt: change.appliedAt,
-        cacheVerifiedAt: answered[proof]!.receivedAt,
-        ...(proof > 0 ? { lastStaleSeenAt: answered[proof - 1]!.sentAt } : {}),
-      };
-      const settledAt = serverSettledAt(evidence, answered[proof]!.receivedAt, timings);
+  /**
+   * The drainer's proof (verify.ts) on these views, as DRAINER_CALLER_FETCH picks them: at each proof read's time,
+   * the first answer of each view not yet proven sent at or after it; proven once every view has shown the change.
+   * Then its settle time (timing.ts serverSettledAt), and every answer of those views sent from then on (within
+   * CLAIM_WINDOW_MS) that still offered the instance; the same from the change itself is the check's control.
+   */
+  const claimOn = (views: readonly CachedView[]) => {
+    const claim = { views: views.join('+'), checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0 };
+    const offeredFrom = (change: OverrideChange, from: number): ViewAnswer[] =>
+      views.flatMap((v) => byView.get(v)!.filter((a) => a.sentAt >= from && a.sentAt < from + CLAIM_WINDOW_MS && !a.out.has(change.id)));
+    for (const change of changes.slice(0, -1)) {
+      let unproven = [...views];
+      let lastStaleSeenAt: number | undefined;
+      let provenAt: number | undefined;
+      for (const at of proofReadTimes(change.appliedAt, CACHE_MS)) {
+        const read = unproven.map((v) => ({ v, answer: byView.get(v)!.find((a) => a.sentAt >= at) }));
+        unproven = read.filter((r) => r.answer?.out.has(change.id) !== true).map((r) => r.v);
+        if (unproven.length === 0) {
+          provenAt = Math.max(...read.map((r) => r.answer!.receivedAt));
+          break;
+        }
+        lastStaleSeenAt = at;
+      }
+      if (provenAt === undefined) continue;
+      const evidence: ServerEvidence = { changedAt: change.appliedAt, cacheVerifiedAt: provenAt, ...(lastStaleSeenAt !== undefined ? { lastStaleSeenAt } : {}) };
+      const settledAt = serverSettledAt(evidence, provenAt, timings);
       claim.checked++;
       const late = offeredFrom(change, settledAt);
       if (late.length > 0) claim.offeredAfterSettle.push(`${change.id}: ${late.length} answers, the first sent ${late[0]!.sentAt - settledAt} ms after the settle time (${settledAt - change.appliedAt} ms after the change)`);
       if (offeredFrom(change, change.appliedAt).length > 0) claim.offeredAfterChange++;
     }
+    return claim;
+  };
+  const claims = [claimOn(['delta']), claimOn(['full']), claimOn(['delta', 'full'])];
+  changes.slice(0, -1).forEach((change, i) => {
+    const reads = proofReadTimes(change.appliedAt, CACHE_MS);
+    const seen = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at)?.out.has(change.id));
     if (seen[0] === true) schedule.first++;
     else if (seen[1] === true) schedule.second++;
     else {
@@ -188,15 +204,20 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
     `  the drainer's schedule on the delta: proven by the first read ${schedule.first}, by the second ${schedule.second}, held (counted until the key's expiry) ${schedule.held.length} of ${changes.length - 1}`,
-    `  the drainer's claim: ${claim.checked} proven changes; delta answers offering the instance after its settle time: ${claim.offeredAfterSettle.length === 0 ? 'none' : claim.offeredAfterSettle.join('; ')}; after the change itself (the check's control): ${claim.offeredAfterChange} changes`,
+    ...claims.map(
+      (c) =>
+        `  the drainer's claim proven on ${c.views}: ${c.checked} proven changes; answers offering the instance after its settle time: ${c.offeredAfterSettle.length === 0 ? 'none' : c.offeredAfterSettle.join('; ')}; after the change itself (the check's control): ${c.offeredAfterChange} changes`,
+    ),
     `  read errors: ${readErrors.length}${readErrors.length > 0 ? ` (first: ${readErrors[0]})` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  // The drainer's claim holds on the callers' key: nothing offered after a proof's settle time, though plenty after the changes.
-  expect(claim.offeredAfterSettle).toEqual([]);
-  expect(claim.checked).toBeGreaterThanOrEqual(changes.length / 2);
-  expect(claim.offeredAfterChange).toBeGreaterThan(0);
+  // The drainer's claim holds on the keys it proves on: nothing offered after a proof's settle time, though plenty after the changes.
+  for (const claim of claims) {
+    expect({ views: claim.views, offeredAfterSettle: claim.offeredAfterSettle }).toEqual({ views: claim.views, offeredAfterSettle: [] });
+    expect(claim.checked).toBeGreaterThanOrEqual(changes.length / 2);
+    expect(claim.offeredAfterChange).toBeGreaterThan(0);
+  }
   // What "held" stands for (timing.ts staleKeyHeld): no later tick ended it, only the next change (an invalidation) did.
   expect(schedule.heldFreshBeforeNextChange).toEqual([]);
   // Always true: the live view has every change as soon as the PUT is answered.

@@ -23,6 +23,8 @@ interface ServerModel {
   deltaFilter?: (instances: EurekaInstance[]) => EurekaInstance[];
   /** The delta keeps serving the state before a change this much longer than the app's view (a lost invalidation); Infinity = until the test ends. */
   deltaLagMs: number;
+  /** The full registry (`/apps/`) keeps serving the state before a change this much longer than the app's view; Infinity = until the test ends. */
+  fullLagMs: number;
   /** Cancelled instances: the delta lists them as DELETED. */
   cancelled: Map<string, EurekaInstance>;
 }
@@ -37,7 +39,7 @@ export class MemoryEureka implements EurekaApi {
   private readonly servers = new Map<string, ServerModel>();
 
   constructor(private readonly clock: Clock, labels: string[]) {
-    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, deltaLagMs: 0, cancelled: new Map() });
+    for (const label of labels) this.servers.set(label, { instances: new Map(), cacheDelayMs: 0, cachedStatus: new Map(), down: false, hang: false, latency: {}, hangOps: new Set(), refuseUntil: {}, deltaLagMs: 0, fullLagMs: 0, cancelled: new Map() });
   }
 
   static serverConfigs(count: number): EurekaServerConfig[] {
@@ -152,6 +154,17 @@ export class MemoryEureka implements EurekaApi {
       return { ...i, status, actionType: 'MODIFIED' };
     });
     for (const gone of model.cancelled.values()) if (!model.instances.has(gone.instanceId)) instances.push({ ...gone, actionType: 'DELETED' });
+    return { appsHashcode: undefined, instances: model.deltaFilter ? model.deltaFilter(instances) : instances };
+  }
+
+  /** The full registry, as a full-fetching caller reads it: cancelled instances are gone from it. */
+  async getApplications(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
+    const model = await this.enter('get_applications', server, undefined, signal);
+    const instances = [...model.instances.values()].map((i) => {
+      const cached = model.cachedStatus.get(i.instanceId);
+      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + model.fullLagMs ? cached.status : cached.previous;
+      return { ...i, status };
+    });
     return { appsHashcode: undefined, instances: model.deltaFilter ? model.deltaFilter(instances) : instances };
   }
 

@@ -20,19 +20,19 @@ describe('DrainController', () => {
     expect(report.outcome).toBe('verified');
     expect(report.instanceId).toBe(INSTANCE_ID);
     // 30 s cache (proven by the one read of the delta one interval + 500 ms after the PUT, which settles the server
-    // one term after it) + 30 s fetch + 35 s LB + 10 s tail.
-    expect(report.durationMs).toBe(105 * SECOND);
+    // one term after it: the interval + the tick's 500 ms slack) + 30 s fetch + 35 s LB + 10 s tail.
+    expect(report.durationMs).toBe(105 * SECOND + 500);
     expect(report.servers.every((s) => s.verified)).toBe(true);
     expect(f.eureka.count('put_status')).toBe(2);
   });
 
-  test('the wait runs from the proof: a 3 s cache proven at 3.5 s (not stale before) settles at 3 s: 3 + 65 + tail', async () => {
+  test('the wait runs from the proof: a 3 s cache proven at 3.5 s (not stale before) settles one term (3 s + 500 ms slack) after the PUT: 3.5 + 65 + tail', async () => {
     const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10', EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: '3000' });
     f.eureka.register({ instanceId: INSTANCE_ID });
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 1 * SECOND;
     const report = await f.clock.run(f.controller.prestop());
     expect(report.outcome).toBe('verified');
-    expect(report.durationMs).toBe(78 * SECOND); // the one proof read, one interval + 500 ms after the PUT, settles one term after it
+    expect(report.durationMs).toBe(78 * SECOND + 500); // the one proof read, one interval + 500 ms after the PUT, settles one term after it
     expect(report.actual.tailEndedBy).toBe('fixed');
   });
 
@@ -118,8 +118,8 @@ describe('DrainController', () => {
     const report = await f.clock.run(f.controller.prestop());
     expect(report.outcome).toBe('partly_verified');
     expect(report.servers.map((s) => s.verified)).toEqual([true, false]);
-    // Stale at the second read (6.5 s): + 60 s expiry + 3 s tick, then 30 s fetch + 35 s LB + 10 s tail; not one cache term.
-    expect(report.durationMs).toBe(6_500 + 63 * SECOND + 75 * SECOND);
+    // Stale at the second read (6.5 s): + 60 s expiry + one term (3 s tick + 500 ms), then 30 s fetch + 35 s LB + 10 s tail.
+    expect(report.durationMs).toBe(6_500 + 63_500 + 75 * SECOND);
     expect(f.eureka.count('get_delta')).toBe(3); // one proof read on the prompt server, two on the held one
   });
 

@@ -1,4 +1,4 @@
-import { changeHeldBy, proofReadTimes, tickSlackMs } from '../../../src/drain/read-schedule';
+import { cacheTermMs, changeHeldBy, proofReadTimes, tickSlackMs } from '../../../src/drain/read-schedule';
 
 const T = Date.parse('2026-01-01T00:00:07.300Z');
 
@@ -33,4 +33,10 @@ describe('the reading schedule of the callers’ view (issue 23)', () => {
   ])('bad input is refused with what was given: %p, %p', (changedAt, cacheMs) => {
     expect(() => proofReadTimes(changedAt, cacheMs)).toThrow(/proofReadTimes needs a finite change time and a cache interval of at least 0 ms, got /);
   });
+});
+
+test('the server-cache term: the interval plus the tick’s slack (a large key is copied a little past the interval), none without the read-only cache', () => {
+  expect([cacheTermMs(30_000), cacheTermMs(3_000), cacheTermMs(1_000), cacheTermMs(0)]).toEqual([30_500, 3_500, 1_250, 0]);
+  // The first proof read is one term after the change: a proof there settles the server no earlier than the worst case would.
+  expect(proofReadTimes(0, 30_000)[0]).toBe(cacheTermMs(30_000));
 });

@@ -16,8 +16,8 @@ const SECOND = 1000;
  * Two servers, the instance registered UP on both at the start; verify runs from the PUT on, its
  * pieces written into the record as run.ts does and kept, per server, in the order they came.
  */
-function verifyFixture(cacheMs: number, servers = 2) {
-  const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(cacheMs), DRAINER_GRACE_PERIOD_SECONDS: '600' }, { servers });
+function verifyFixture(cacheMs: number, servers = 2, env: Record<string, string> = {}) {
+  const f = controllerFixture({ EUREKA_SERVER_RESPONSECACHEUPDATEINTERVALMS: String(cacheMs), DRAINER_GRACE_PERIOD_SECONDS: '600', ...env }, { servers });
   f.eureka.register({ instanceId: INSTANCE_ID });
   const start = f.clock.now();
   const deadlines = new LiveDeadlines(deadlineRules(f.plan, f.config.timings), start, start);
@@ -112,7 +112,7 @@ describe.each([3 * SECOND, 30 * SECOND])('verify at a %i ms cache', (cacheMs) =>
     expect(held.gaveUpAt).toBe(f.start + 2 * cacheMs + slack); // no read after the second
     expect(held.error).toMatch(/cache race.*auto-expiry/);
     expect(staleKeyHeld(held, f.config.timings)).toBe(true);
-    expect(serverSettledAt(held, held.gaveUpAt!, f.config.timings)).toBe(f.start + 2 * cacheMs + slack + 180 * SECOND + cacheMs);
+    expect(serverSettledAt(held, held.gaveUpAt!, f.config.timings)).toBe(f.start + 2 * cacheMs + slack + 180 * SECOND + cacheMs + slack);
   });
 });
 
@@ -149,4 +149,55 @@ test('an instance gone from a server (the app cancelled it first): asked again u
   expect(puts.length).toBeGreaterThan(1); // a registration that has not replicated here yet may still come
   expect(f.record.servers[0]).toMatchObject({ put: 'not_found', error: expect.stringMatching(/^instance not registered on this server/) as unknown });
   expect(f.record.servers[0]!.error).not.toMatch(/cutoff|deadline/);
+});
+
+describe('DRAINER_CALLER_FETCH: the proof is read on every view the callers fetch', () => {
+  const cacheMs = 3 * SECOND;
+  const fetchFixture = (callerFetch: string) => {
+    const f = verifyFixture(cacheMs, 2, { DRAINER_CALLER_FETCH: callerFetch });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
+    const reads = (op: string) => f.eureka.calls.filter((c) => c.op === op).map((c) => c.at - f.start);
+    return { ...f, reads };
+  };
+
+  test('full: the full registry (/apps/) is the proof, the delta is not read', async () => {
+    const f = fetchFixture('full');
+    await f.run();
+    expect(f.reads('get_applications')).toEqual([cacheMs + 500, cacheMs + 500]);
+    expect(f.reads('get_delta')).toEqual([]);
+    for (const state of f.record.servers) expect(state.cacheVerifiedAt).toBe(f.start + cacheMs + 500);
+  });
+
+  test('both, the full registry a tick late: both read at the first proof read, only the full one at the second, proven then', async () => {
+    const f = fetchFixture('both');
+    f.eureka.model(f.servers[1]!.label).fullLagMs = cacheMs;
+    await f.run();
+    const onLagging = (op: string) => f.eureka.calls.filter((c) => c.op === op && c.server === f.servers[1]!.label).map((c) => c.at - f.start);
+    expect(onLagging('get_delta')).toEqual([cacheMs + 500]);
+    expect(onLagging('get_applications')).toEqual([cacheMs + 500, 2 * cacheMs + 500]);
+    expect(f.record.servers[1]).toMatchObject({ lastStaleSeenAt: f.start + cacheMs + 500, cacheVerifiedAt: f.start + 2 * cacheMs + 500 });
+    expect(f.record.servers[0]).toMatchObject({ cacheVerifiedAt: f.start + cacheMs + 500 });
+    expect(f.record.servers[0]!.lastStaleSeenAt).toBeUndefined();
+  });
+
+  test('both, the full registry held by the race: unproven however fresh the delta, counted until the key’s auto-expiry, and the report names the view', async () => {
+    const f = fetchFixture('both');
+    f.eureka.model(f.servers[1]!.label).fullLagMs = Number.POSITIVE_INFINITY;
+    await f.run();
+    const held = f.record.servers[1]!;
+    expect(held.cacheVerifiedAt).toBeUndefined();
+    expect(held.error).toMatch(/^the full registry \(\/apps\/\) still offered the instance after the tick/);
+    expect(staleKeyHeld(held, f.config.timings)).toBe(true);
+  });
+
+  test('both, the full registry unreadable at the first read: the delta’s proof is kept, the full registry read again at the second', async () => {
+    const f = fetchFixture('both');
+    f.eureka.model(f.servers[1]!.label).refuseUntil = { get_applications: f.start + cacheMs + 600 };
+    await f.run();
+    const onRefusing = (op: string) => f.eureka.calls.filter((c) => c.op === op && c.server === f.servers[1]!.label).map((c) => c.at - f.start);
+    expect(onRefusing('get_delta')).toEqual([cacheMs + 500]);
+    expect(onRefusing('get_applications')).toEqual([cacheMs + 500, 2 * cacheMs + 500]);
+    expect(f.record.servers[1]).toMatchObject({ cacheVerifiedAt: f.start + 2 * cacheMs + 500 });
+    expect(f.record.servers[1]!.error).toBeUndefined();
+  });
 });
