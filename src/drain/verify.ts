@@ -113,16 +113,17 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
             reads++;
             const sentAt = clock.now();
             const read = await readViews(deps, server, id, unproven, round.signal);
-            unproven = read.offered;
-            if (read.failed === undefined && unproven.length === 0) {
+            // A view whose read failed is read again next time; only one seen offering the instance is a sighting.
+            unproven = [...read.offered, ...read.unread];
+            if (unproven.length === 0) {
               report(proven(deps, input, known.liveVerifiedAt, reads));
               return { evidence, registeredAt };
             }
-            if (unproven.length > 0) report({ lastStaleSeenAt: sentAt });
-            if (unproven.length > 0 && staleKeyHeld(known, config.timings)) {
-              report({ error: `${unproven.map((v) => VIEW_NAMES[v]).join(' and ')} still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry` });
+            if (read.offered.length > 0) report({ lastStaleSeenAt: sentAt });
+            if (read.offered.length > 0 && staleKeyHeld(known, config.timings)) {
+              report({ error: `${read.offered.map((v) => VIEW_NAMES[v]).join(' and ')} still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry` });
             }
-            if (read.failed !== undefined) throw read.failed;
+            if (read.failure !== undefined) throw read.failure;
           }
         }
       } catch (error) {
@@ -162,20 +163,26 @@ const READ_VIEW: Readonly<Record<CallersView, (deps: DrainDeps, server: EurekaSe
   full: async ({ eureka, config }, server, id, signal) => fullEvidence((await eureka.getApplications(server, signal)).instances, config.appName, id),
 };
 
-/**
- * One proof read: every view not yet shown us out, at once. Returns those still offering the instance (a
- * view whose read failed stays among them) and the first failure, if any.
- */
-async function readViews(deps: DrainDeps, server: EurekaServerConfig, id: string, views: readonly CallersView[], signal: AbortSignal): Promise<{ offered: CallersView[]; failed?: Error }> {
+/** What one proof read found: the views seen still offering the instance, those that could not be read, and why. */
+interface ViewsRead {
+  readonly offered: CallersView[];
+  readonly unread: CallersView[];
+  /** The first failure, if any view could not be read. */
+  readonly failure?: Error;
+}
+
+/** One proof read: every view not yet shown us out, at once. */
+async function readViews(deps: DrainDeps, server: EurekaServerConfig, id: string, views: readonly CallersView[], signal: AbortSignal): Promise<ViewsRead> {
   const results = await Promise.allSettled(views.map((view) => READ_VIEW[view](deps, server, id, signal)));
   const offered = views.filter((_view, i) => {
     const result = results[i]!;
-    return result.status === 'rejected' || result.value === 'offered';
+    return result.status === 'fulfilled' && result.value === 'offered';
   });
+  const unread = views.filter((_view, i) => results[i]!.status === 'rejected');
   const rejected = results.find((r) => r.status === 'rejected');
-  if (rejected === undefined) return { offered };
+  if (rejected === undefined) return { offered, unread };
   const reason: unknown = rejected.reason;
-  return { offered, failed: reason instanceof Error ? reason : new Error(String(reason)) };
+  return { offered, unread, failure: reason instanceof Error ? reason : new Error(String(reason)) };
 }
 
 /** The callers' views showed us out: the proof, logged once per server. */

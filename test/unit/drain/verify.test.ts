@@ -199,5 +199,21 @@ describe('DRAINER_CALLER_FETCH: the proof is read on every view the callers fetc
     expect(onRefusing('get_applications')).toEqual([cacheMs + 500, 2 * cacheMs + 500]);
     expect(f.record.servers[1]).toMatchObject({ cacheVerifiedAt: f.start + 2 * cacheMs + 500 });
     expect(f.record.servers[1]!.error).toBeUndefined();
+    expect(f.record.servers[1]!.lastStaleSeenAt).toBeUndefined(); // unread is not seen offered
   });
+});
+
+test('a proof read that fails is not a sighting: the server counts at its worst case, not until the key’s auto-expiry', async () => {
+  const cacheMs = 3 * SECOND;
+  const f = verifyFixture(cacheMs);
+  for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
+  f.eureka.model(f.servers[1]!.label).refuseUntil = { get_delta: f.start + 3_600_000 }; // every read of the delta answers 503
+  await f.run();
+  const failing = f.record.servers[1]!;
+  expect(f.proofReads(1)).toEqual([cacheMs + 500, 2 * cacheMs + 500]);
+  expect(failing.cacheVerifiedAt).toBeUndefined();
+  expect(failing.lastStaleSeenAt).toBeUndefined();
+  expect(failing.error).toMatch(/503/);
+  expect(staleKeyHeld(failing, f.config.timings)).toBe(false);
+  expect(serverSettledAt(failing, failing.gaveUpAt!, f.config.timings)).toBe(f.start + cacheMs + 500);
 });
