@@ -719,10 +719,7 @@ async function runWave(
     );
     for (const i of instances) {
       for (const p of i.proxies) p.close();
-      if (i.portClosedAt === undefined) {
-        await Promise.all(i.fake.servers.map((s) => i.fake.eureka.cancel(s, i.app, i.fake.instanceId).catch(() => undefined)));
-        i.portClosedAt = await traffic.closeApp(i.port);
-      }
+      await stopInstance(i);
     }
   }
 }

@@ -119,9 +119,11 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
               report(proven(deps, input, known.liveVerifiedAt, reads));
               return { evidence, registeredAt };
             }
-            if (read.offered.length > 0) report({ lastStaleSeenAt: sentAt });
-            if (read.offered.length > 0 && staleKeyHeld(known, config.timings)) {
-              report({ error: `${read.offered.map((v) => VIEW_NAMES[v]).join(' and ')} still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry` });
+            if (read.offered.length > 0) {
+              report({ lastStaleSeenAt: sentAt });
+              if (staleKeyHeld(known, config.timings)) {
+                report({ error: `${read.offered.map((v) => VIEW_NAMES[v]).join(' and ')} still offered the instance after the tick that had to hold the change (a change lost to the cache race); counted until the key's auto-expiry` });
+              }
             }
             if (read.failure !== undefined) throw read.failure;
           }

@@ -138,21 +138,18 @@ export class MemoryEureka implements EurekaApi {
     return model.deltaFilter ? model.deltaFilter(instances) : instances;
   }
 
-  private cachedView(model: ServerModel): EurekaInstance[] {
+  /** The registered instances as a cached view shows them: a change visible `cacheDelayMs` + `lagMs` after it (that view's own lag). */
+  private cachedView(model: ServerModel, lagMs = 0): EurekaInstance[] {
     return [...model.instances.values()].map((i) => {
       const cached = model.cachedStatus.get(i.instanceId);
-      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt ? cached.status : cached.previous;
+      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + lagMs ? cached.status : cached.previous;
       return { ...i, status };
     });
   }
 
   async getDelta(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
     const model = await this.enter('get_delta', server, undefined, signal);
-    const instances = [...model.instances.values()].map((i) => {
-      const cached = model.cachedStatus.get(i.instanceId);
-      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + model.deltaLagMs ? cached.status : cached.previous;
-      return { ...i, status, actionType: 'MODIFIED' };
-    });
+    const instances = this.cachedView(model, model.deltaLagMs).map((i) => ({ ...i, actionType: 'MODIFIED' }));
     for (const gone of model.cancelled.values()) if (!model.instances.has(gone.instanceId)) instances.push({ ...gone, actionType: 'DELETED' });
     return { appsHashcode: undefined, instances: model.deltaFilter ? model.deltaFilter(instances) : instances };
   }
@@ -160,11 +157,7 @@ export class MemoryEureka implements EurekaApi {
   /** The full registry, as a full-fetching caller reads it: cancelled instances are gone from it. */
   async getApplications(server: EurekaServerConfig, signal?: AbortSignal): Promise<EurekaApplications> {
     const model = await this.enter('get_applications', server, undefined, signal);
-    const instances = [...model.instances.values()].map((i) => {
-      const cached = model.cachedStatus.get(i.instanceId);
-      const status = cached === undefined ? i.status : this.clock.now() >= cached.visibleAt + model.fullLagMs ? cached.status : cached.previous;
-      return { ...i, status };
-    });
+    const instances = this.cachedView(model, model.fullLagMs);
     return { appsHashcode: undefined, instances: model.deltaFilter ? model.deltaFilter(instances) : instances };
   }
 
