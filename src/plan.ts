@@ -1,4 +1,5 @@
 import type { Timings } from './config';
+import { cacheTermMs } from './drain/read-schedule';
 import { formatMs } from './duration';
 
 export type PlanTermName = 'replication_settle' | 'server_cache' | 'registry_fetch' | 'load_balancer' | 'tail' | 'app_shutdown' | 'margin';
@@ -48,16 +49,18 @@ export function computePlan(timings: Timings, options: { readonly replicationSet
   const lb = loadBalancerTerm(timings);
   // Owner mode waits for the last heartbeat's replication before it cancels (src/drain/owner-mode.ts).
   const settleMs = options.replicationSettleMs ?? 0;
+  const serverCacheMs = cacheTermMs(timings.serverCacheMs);
   const terms: PlanTerm[] = [
     ...(settleMs > 0 ? [{ name: 'replication_settle' as const, ms: settleMs, source: 'owner mode: the last heartbeat replicates before the cancel' }] : []),
-    { name: 'server_cache', ms: timings.serverCacheMs, source: 'eureka.server.response-cache-update-interval-ms' },
+    // The interval and the tick's slack: a drain counts the server cache at that length (drain/read-schedule.ts), so the plan does too.
+    { name: 'server_cache', ms: serverCacheMs, source: 'eureka.server.response-cache-update-interval-ms + tick slack' },
     { name: 'registry_fetch', ms: timings.registryFetchMs, source: 'eureka.client.registry-fetch-interval-seconds' },
     lb,
     { name: 'tail', ms: timings.tailMs, source: 'DRAINER_TAIL_SECONDS' },
     { name: 'app_shutdown', ms: timings.appShutdownMs, source: 'spring.lifecycle.timeout-per-shutdown-phase' },
     { name: 'margin', ms: timings.marginMs, source: 'DRAINER_MARGIN_SECONDS' },
   ];
-  const selectMs = settleMs + timings.serverCacheMs + timings.registryFetchMs + lb.ms;
+  const selectMs = settleMs + serverCacheMs + timings.registryFetchMs + lb.ms;
   const drainMs = selectMs + timings.tailMs;
   const requiredGraceMs = drainMs + timings.appShutdownMs + timings.marginMs;
   return {

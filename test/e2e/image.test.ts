@@ -300,7 +300,7 @@ describe('the linux/arm64 image', () => {
   test('`plan` prints the drain plan and exits 0 when it fits', () => {
     const result = spawnSync('qemu-aarch64-static', qemuArgs([main(), 'plan']), { cwd: inLayer('app'), env: imageEnv({ ...planEnv, DRAINER_GRACE_PERIOD_SECONDS: '140' }), encoding: 'utf8' });
     expect([result.status, result.stderr]).toEqual([0, '']);
-    expect(result.stdout).toMatch(/^drain \(\/prestop\)\s+105s\s+server_cache \+ registry_fetch \+ load_balancer \+ tail$/m);
+    expect(result.stdout).toMatch(/^drain \(\/prestop\)\s+105\.5s\s+server_cache \+ registry_fetch \+ load_balancer \+ tail$/m);
     expect(result.stdout).toMatch(/^grace period\s+140s\s+DRAINER_GRACE_PERIOD_SECONDS$/m);
   });
 

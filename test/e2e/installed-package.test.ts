@@ -91,11 +91,11 @@ test('npx eureka-drainer plan prints the drain plan from the environment and exi
   const env = { DRAINER_APP_NAME: 'orders', POD_IP: '127.0.0.1', DRAINER_EUREKA_URLS: 'http://eureka:8761/eureka/', DRAINER_APP_PORT: '8080', DRAINER_GRACE_PERIOD_SECONDS: '140' };
   const fits = npx(['plan'], env);
   expect([fits.status, fits.stderr]).toEqual([0, '']);
-  expect(fits.stdout).toMatch(/^drain \(\/prestop\)\s+105s\s+server_cache \+ registry_fetch \+ load_balancer \+ tail$/m);
+  expect(fits.stdout).toMatch(/^drain \(\/prestop\)\s+105\.5s\s+server_cache \+ registry_fetch \+ load_balancer \+ tail$/m);
   expect(fits.stdout).toMatch(/^grace period\s+140s\s+DRAINER_GRACE_PERIOD_SECONDS$/m);
   const tooShort = npx(['plan'], { ...env, DRAINER_GRACE_PERIOD_SECONDS: '60' });
   expect(tooShort.status).toBe(1);
-  expect(tooShort.stdout).toContain('does not fit: the drain needs 137s');
+  expect(tooShort.stdout).toContain('does not fit: the drain needs 137.5s');
 });
 
 test('npx eureka-drainer inject -f deployment.yaml adds the drainer as a native sidecar of the package\'s version', () => {

@@ -124,8 +124,8 @@ test('one pod of each kind: exit 1, one table line each, the reasons in the JSON
   const json = check(['-n', IN, '--output', 'json']);
   expect(json.code).toBe(1);
   const byName = Object.fromEntries(reportOf(json.stdout).pods.map((p) => [p.name, p]));
-  // The injected 137 s planned the default 10 s tail; the ConfigMap's 300 s makes it 290 s more.
-  expect(byName['grace-short']!.problems[0]!.message).toMatch(/^terminationGracePeriodSeconds 137 is shorter than the 427s the drain needs/);
+  // The injected 138 s planned the default 10 s tail; the ConfigMap's 300 s makes it 290 s more (427.5 s, rounded up).
+  expect(byName['grace-short']!.problems[0]!.message).toMatch(/^terminationGracePeriodSeconds 138 is shorter than the 428s the drain needs/);
   expect(byName['no-drainer']!.problems[0]!.message).toMatch(/the webhook refuses it \(the drainer would not know the Eureka servers/);
   expect(byName['other-image']!.problems[0]!.message).toBe(`the drainer runs ${HOST_RUNTIME_IMAGE}, not ghcr.io/eureka-drainer/eureka-drainer:0.1.0`);
   expect(byName['prestop-elsewhere']!.problems[0]!.message).toBe("app container app's preStop (exec /usr/bin/sleep 5) does not call the drainer's /prestop on port 8787");

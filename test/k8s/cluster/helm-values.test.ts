@@ -88,8 +88,8 @@ test('an installed release with non-default drainer values injects a drainer wit
   expect(drainer['resources']).toEqual(RESOURCES);
   const env = envOf(drainer);
   expect(env).toMatchObject({ DRAINER_PORT: String(PORT), DRAINER_TAIL_SECONDS: '4', DRAINER_LOG_LEVEL: 'debug', DRAINER_TOKEN: TOKEN });
-  // The plan reads the env default: Spring's 30 + 30 + 35, the tail 4 (not 10), shutdown 30, margin 2.
-  expect(obj(pod['spec'])['terminationGracePeriodSeconds']).toBe(131);
+  // The plan reads the env default: Spring's 30.5 (the cache and its tick slack) + 30 + 35, the tail 4 (not 10), shutdown 30, margin 2, rounded up.
+  expect(obj(pod['spec'])['terminationGracePeriodSeconds']).toBe(132);
   const preStop = obj(obj(appOf(pod)['lifecycle'])['preStop']);
   expect(preStop).toEqual({ httpGet: { path: '/prestop', port: PORT, scheme: 'HTTP', httpHeaders: [{ name: 'X-Drainer-Token', value: TOKEN }] } });
 

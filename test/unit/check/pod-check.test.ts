@@ -81,29 +81,29 @@ describe('the grace period: the drainer plan against terminationGracePeriodSecon
     const check = checkPod(pod, OPTED_IN);
     expect(kinds(check)).toEqual(['grace']);
     expect(messages(check)).toBe(
-      'terminationGracePeriodSeconds 60 is shorter than the 137s the drain needs (drain 105s + app shutdown + margin); set it and DRAINER_GRACE_PERIOD_SECONDS to at least 137',
+      'terminationGracePeriodSeconds 60 is shorter than the 138s the drain needs (drain 105.5s + app shutdown + margin); set it and DRAINER_GRACE_PERIOD_SECONDS to at least 138',
     );
   });
 
   test('exactly what the plan needs fits (the start-up rule: required <= grace)', () => {
     expect(kinds(checkPod(nativePod(), OPTED_IN))).toEqual([]);
-    expect(nativePod().spec.terminationGracePeriodSeconds).toBe(137);
+    expect(nativePod().spec.terminationGracePeriodSeconds).toBe(138);
   });
 
   test('DRAINER_GRACE_PERIOD_SECONDS differs from the pod: both ways', () => {
     const longer = checkPod(changed(nativePod, (p) => (p.spec.terminationGracePeriodSeconds = 600)), OPTED_IN);
-    expect(messages(longer)).toBe('DRAINER_GRACE_PERIOD_SECONDS is 137 but terminationGracePeriodSeconds is 600: the drainer cuts its drain shorter than it has to; set both to the same value');
+    expect(messages(longer)).toBe('DRAINER_GRACE_PERIOD_SECONDS is 138 but terminationGracePeriodSeconds is 600: the drainer cuts its drain shorter than it has to; set both to the same value');
     const shorter = checkPod(changed(nativePod, (p) => setEnv(drainerOf(p), 'DRAINER_GRACE_PERIOD_SECONDS', '300')), OPTED_IN);
-    expect(messages(shorter)).toBe('DRAINER_GRACE_PERIOD_SECONDS is 300 but terminationGracePeriodSeconds is 137: the drainer counts on time the kubelet will not give; set both to the same value');
+    expect(messages(shorter)).toBe('DRAINER_GRACE_PERIOD_SECONDS is 300 but terminationGracePeriodSeconds is 138: the drainer counts on time the kubelet will not give; set both to the same value');
     const unset = checkPod(changed(nativePod, (p) => (drainerOf(p).env = drainerOf(p).env!.filter((e) => e.name !== 'DRAINER_GRACE_PERIOD_SECONDS'))), OPTED_IN);
-    expect(messages(unset)).toMatch(/^DRAINER_GRACE_PERIOD_SECONDS is unset \(30\) but terminationGracePeriodSeconds is 137: the drainer cuts its drain shorter/);
+    expect(messages(unset)).toMatch(/^DRAINER_GRACE_PERIOD_SECONDS is unset \(30\) but terminationGracePeriodSeconds is 138: the drainer cuts its drain shorter/);
   });
 
   test("a ConfigMap's values count; one that could not be read is a note, and its DRAINER_GRACE_PERIOD_SECONDS is not guessed", () => {
     const pod = changed(nativePod, (p) => (drainerOf(p).envFrom = [{ configMapRef: { name: 'orders-drainer' } }]));
     const read = checkPod(pod, { ...OPTED_IN, configMaps: { 'orders-drainer': { DRAINER_TAIL_SECONDS: '60' } } });
     expect(kinds(read)).toEqual(['grace']);
-    expect(messages(read)).toMatch(/^terminationGracePeriodSeconds 137 is shorter than the 187s the drain needs/);
+    expect(messages(read)).toMatch(/^terminationGracePeriodSeconds 138 is shorter than the 188s the drain needs/);
     expect(read!.notes).toEqual([]);
     const withoutGrace = changed(() => pod, (p) => (drainerOf(p).env = drainerOf(p).env!.filter((e) => e.name !== 'DRAINER_GRACE_PERIOD_SECONDS')));
     const unread = checkPod(withoutGrace, OPTED_IN);
@@ -118,7 +118,7 @@ describe('the grace period: the drainer plan against terminationGracePeriodSecon
 
   test('unset terminationGracePeriodSeconds is the default 30', () => {
     const check = checkPod(changed(nativePod, (p) => delete p.spec.terminationGracePeriodSeconds), OPTED_IN);
-    expect(messages(check)).toMatch(/^terminationGracePeriodSeconds 30 is shorter than the 137s/);
+    expect(messages(check)).toMatch(/^terminationGracePeriodSeconds 30 is shorter than the 138s/);
   });
 });
 

@@ -13,7 +13,7 @@ const DIR = join(__dirname, '..', '..', 'fixtures', 'k8s-api', 'check');
 const RECORDED_IMAGE = 'ghcr.io/eureka-drainer/eureka-drainer:0.1.0';
 const load = <T extends Manifest>(name: string): T => JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8').replaceAll(RECORDED_IMAGE, DEFAULT_IMAGE)) as T;
 
-/** A native drainer (init container, restartPolicy: Always), as injected: terminationGracePeriodSeconds 137. */
+/** A native drainer (init container, restartPolicy: Always), as injected: terminationGracePeriodSeconds 138. */
 export const nativePod = (): Pod => load('orders-native');
 /** A classic drainer (second container, its own preStop /prestop/join). */
 export const classicPod = (): Pod => load('orders-classic');

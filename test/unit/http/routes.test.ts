@@ -144,7 +144,7 @@ describe('HTTP surface', () => {
 
   test('/plan, /healthz, /readyz and /metrics answer', async () => {
     const f = appFixture();
-    expect((await request(f.app).get('/plan')).body).toMatchObject({ selectSeconds: 95, fits: expect.any(Boolean) });
+    expect((await request(f.app).get('/plan')).body).toMatchObject({ selectSeconds: 95.5, fits: expect.any(Boolean) });
     expect((await request(f.app).get('/healthz')).status).toBe(200);
     expect((await request(f.app).get('/readyz')).status).toBe(200);
     const metrics = await request(f.app).get('/metrics');

@@ -78,11 +78,11 @@ test('multi-document: the opted-in Deployment is injected with the ConfigMap its
   const docs = YAML.parseAllDocuments(out).map((d) => d.toJSON() as Manifest);
   expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'ConfigMap', 'Deployment', 'Service']);
   const spec = deploymentAt(out, 2).spec.template.spec;
-  // 30 + 30 + 10 (the ConfigMap's TTL) + 10 + 30 + 2
-  expect(spec.terminationGracePeriodSeconds).toBe(112);
+  // 30.5 (the cache and its tick slack) + 30 + 10 (the ConfigMap's TTL) + 10 + 30 + 2, rounded up
+  expect(spec.terminationGracePeriodSeconds).toBe(113);
   expect(spec.initContainers![0]!.name).toBe('eureka-drainer');
   expect(err).toContain('document 3: Deployment shop/orders: injected\n');
-  expect(err).toContain('  - terminationGracePeriodSeconds unset (30) → 112 (plan: drain 80s + app shutdown 30s + margin 2s = 112s)\n');
+  expect(err).toContain('  - terminationGracePeriodSeconds unset (30) → 113 (plan: drain 80.5s + app shutdown 30s + margin 2s = 113s)\n');
   expect(err).toMatch(/1 injected, 0 unchanged, 0 refused\n$/);
   expect(validate(docs).every((r) => r.ok)).toBe(true);
 });
@@ -150,7 +150,7 @@ test('a List: each item is injected', async () => {
   expect(err).toContain('document 1 item 2: Deployment orders: injected\n');
   // The ConfigMap orders-env is not in the input: the plan says so.
   expect(err).toContain("plan uses defaults for ConfigMap orders-env's values (not visible here)");
-  expect(back.items[1].spec.template.spec.terminationGracePeriodSeconds).toBe(137);
+  expect(back.items[1].spec.template.spec.terminationGracePeriodSeconds).toBe(138);
 });
 
 test('--sidecar classic and --image', async () => {

@@ -48,12 +48,12 @@ describe('every workload kind', () => {
     expect(spec.initContainers!.map((c) => c.name)).toEqual(['eureka-drainer']);
     expect(spec.initContainers![0]!.restartPolicy).toBe('Always');
     expect(spec.containers[0]!.lifecycle).toEqual({ preStop: { httpGet: { path: '/prestop', port: 8787 } } });
-    // Spring defaults: 30 + 30 + 35 + tail 10 + shutdown 30 + margin 2.
-    expect(spec.terminationGracePeriodSeconds).toBe(137);
+    // Spring defaults: 30.5 (the cache and its tick slack) + 30 + 35 + tail 10 + shutdown 30 + margin 2, rounded up.
+    expect(spec.terminationGracePeriodSeconds).toBe(138);
     const env = envOf(spec.initContainers![0]!);
     expect(env).toMatchObject({
       DRAINER_APP_PORT: '8080',
-      DRAINER_GRACE_PERIOD_SECONDS: '137',
+      DRAINER_GRACE_PERIOD_SECONDS: '138',
       SPRING_APPLICATION_NAME: 'orders',
       EUREKA_CLIENT_SERVICEURL_DEFAULTZONE: 'http://eureka-0.eureka:8761/eureka/,http://eureka-1.eureka:8761/eureka/',
       POD_IP: { fieldRef: { fieldPath: 'status.podIP' } },
@@ -191,7 +191,8 @@ describe('the grace period', () => {
   const expectedSeconds = Math.ceil(computePlan(parseConfig({ ...configMaps['orders-env'], ...configMaps['orders-drainer'] }, { requireTarget: false }).timings).requiredGraceMs / 1000);
 
   test("is computePlan's requiredGraceMs for the ConfigMaps' values, and DRAINER_GRACE_PERIOD_SECONDS equals it", () => {
-    expect(expectedSeconds).toBe(30 + 15 + 20 + 7 + 45 + 3);
+    // The server cache counts its interval and the tick's slack (30.5 s); the grace is rounded up to a whole second.
+    expect(expectedSeconds).toBe(Math.ceil(30.5 + 15 + 20 + 7 + 45 + 3));
     const out = injected(injectWorkload(withConfigMap(), { ...ctx, configMaps }));
     expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(expectedSeconds);
     const drainer = drainerOf(out.object);
@@ -204,7 +205,7 @@ describe('the grace period', () => {
     const out = injected(injectWorkload(withConfigMap(600), { ...ctx, configMaps }));
     expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(600);
     expect(envOf(drainerOf(out.object)).DRAINER_GRACE_PERIOD_SECONDS).toBe('600');
-    expect(out.changes).toContain(`terminationGracePeriodSeconds 600 kept (the plan needs drain 72s + app shutdown 45s + margin 3s = ${expectedSeconds}s)`);
+    expect(out.changes).toContain(`terminationGracePeriodSeconds 600 kept (the plan needs drain 72.5s + app shutdown 45s + margin 3s = ${expectedSeconds}s)`);
   });
 
   test('a smaller existing value is raised', () => {
@@ -214,7 +215,7 @@ describe('the grace period', () => {
 
   test('a ConfigMap it cannot see: Spring defaults, and the changes say so', () => {
     const out = injected(injectWorkload(withConfigMap(), ctx));
-    expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(137);
+    expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(138);
     expect(out.changes).toEqual(expect.arrayContaining(["plan uses defaults for ConfigMap orders-env's values (not visible here)", "plan uses defaults for ConfigMap orders-drainer's values (not visible here)"]));
   });
 
@@ -466,8 +467,8 @@ describe("the caller's defaults (the webhook's and inject's settings)", () => {
     const env = [{ name: 'DRAINER_TAIL_SECONDS', value: '20' }];
     const out = injected(injectWorkload(workloadOfKind('Deployment'), withDefaults({ env })));
     expect(envOf(drainerOf(out.object)).DRAINER_TAIL_SECONDS).toBe('20');
-    // The plan's tail is 20 s, not 10: 137 + 10.
-    expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(147);
+    // The plan's tail is 20 s, not 10: 138 + 10.
+    expect(podSpecOf(out.object).terminationGracePeriodSeconds).toBe(148);
     expect(out.changes).toContain('env defaults: DRAINER_TAIL_SECONDS');
 
     const appSets = workloadOfKind('Deployment', podTemplate(ENABLED, { containers: [appContainer({ env: [...appContainer().env!, { name: 'DRAINER_TAIL_SECONDS', value: '3' }] })] }));
