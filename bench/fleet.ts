@@ -387,7 +387,7 @@ interface WaveResult {
   unverifiedReasons: Record<string, number>;
   /** From the override passing the proxy to the first proof read (the drain's first delta GET) passing it, per server: the schedule says one cache interval + its slack. */
   proofReadAfterPutMs: Spread;
-  /** Where each drain's time went, by its own report (drainParts); `benchSaw` is the bench's /prestop call less the drainer's own duration. */
+  /** Where each drain's time went, by its own report (drainParts); `delivered` is when its /prestop reached the drainer after the bench's call, `benchSaw` the bench's call less the drainer's own duration. */
   drainPartsMs: Record<keyof DrainParts, Spread>;
   /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
   overrideArrivalMs: Record<string, Spread & { missing: number }>;
@@ -611,13 +611,15 @@ async function runWave(
         const t0 = Date.now();
         let outcome: string;
         let reasons: string[] = [];
-        let parts: Omit<DrainParts, 'benchSaw'> | undefined;
+        let parts: Omit<DrainParts, BenchParts> | undefined;
+        let deliveredAt = Number.NaN;
         try {
           const answer = await getText(i.drainer!.port, '/prestop', 60_000);
           const report = JSON.parse(answer.body) as DrainReportPart;
           outcome = report.outcome ?? `HTTP ${answer.status}`;
           reasons = (report.servers ?? []).filter((s) => s.verified !== true).map((s) => (s.error ?? 'no error given').replace(/\d+/g, '#'));
           parts = drainParts(report);
+          deliveredAt = Date.parse(report.startedAt ?? '');
         } catch (e) {
           outcome = `error: ${(e as Error).message}`;
         }
@@ -629,7 +631,7 @@ async function runWave(
         const proofAfterPut = i.proxies.map((p) => (p.firstDeltaAt === undefined || p.firstOverrideAt === undefined ? undefined : p.firstDeltaAt - p.firstOverrideAt));
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, reasons, parts: parts && { ...parts, benchSaw: ms - parts.answered }, bytes, kinds, arrivals, proofAfterPut, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, reasons, parts: parts && { ...parts, delivered: deliveredAt - t0, benchSaw: ms - parts.answered }, bytes, kinds, arrivals, proofAfterPut, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
@@ -813,25 +815,30 @@ export async function main(args: string[]): Promise<number> {
 interface DrainReportPart {
   readonly outcome?: string;
   readonly durationMs?: number;
-  readonly servers?: readonly { readonly verified?: boolean; readonly error?: string | null; readonly settledMs?: number | null }[];
+  readonly startedAt?: string;
+  readonly servers?: readonly { readonly verified?: boolean; readonly error?: string | null; readonly changedMs?: number | null; readonly settledMs?: number | null }[];
   readonly actual?: { readonly clientWindowMs?: number | null; readonly clientWindowWaitedMs?: number | null; readonly tailMs?: number | null };
 }
 
-const DRAIN_PARTS = ['settled', 'window', 'waitOvershoot', 'tail', 'afterTail', 'answered', 'benchSaw'] as const;
+const DRAIN_PARTS = ['delivered', 'changed', 'settled', 'window', 'waitOvershoot', 'tail', 'afterTail', 'answered', 'benchSaw'] as const;
 /**
- * One drain's time, from /prestop: the last server settled (its proof, or its worst case), the client window's
+ * One drain's time: when its /prestop reached the drainer (after the bench's call), then from there the last server to accept the override (its PUT's answer arrived), the last server settled (its proof, or its worst case), the client window's
  * end (+ registry fetch + LB), how late the wait for it ended, the tail, what came after the tail (telling the
  * app, answering), the drainer's whole duration; and the bench's /prestop call less that duration (its loop's
  * share).
  */
 type DrainParts = Record<(typeof DRAIN_PARTS)[number], number>;
 
-function drainParts(report: DrainReportPart): Omit<DrainParts, 'benchSaw'> | undefined {
+/** The parts the bench adds from its own clock: the /prestop's delivery, and its call less the drainer's duration. */
+type BenchParts = 'delivered' | 'benchSaw';
+
+function drainParts(report: DrainReportPart): Omit<DrainParts, BenchParts> | undefined {
   const settled = Math.max(...(report.servers ?? []).map((s) => s.settledMs ?? NaN));
+  const changed = Math.max(...(report.servers ?? []).map((s) => s.changedMs ?? NaN));
   const { clientWindowMs: window, clientWindowWaitedMs: waited, tailMs: tail } = report.actual ?? {};
-  if (!Number.isFinite(settled) || window == null || waited == null || tail == null || report.durationMs === undefined) return undefined;
+  if (!Number.isFinite(settled) || !Number.isFinite(changed) || window == null || waited == null || tail == null || report.durationMs === undefined) return undefined;
   const answered = report.durationMs;
-  return { settled, window, waitOvershoot: waited - window, tail, afterTail: answered - waited - tail, answered };
+  return { changed, settled, window, waitOvershoot: waited - window, tail, afterTail: answered - waited - tail, answered };
 }
 
 /** How often each string occurs. */

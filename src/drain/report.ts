@@ -34,6 +34,8 @@ export interface DrainReport {
 export interface ServerReport {
   readonly server: string;
   readonly put: ServerState['put'];
+  /** When the server last accepted the override (its answer arrived): the base of its settle time. */
+  readonly changedMs: number | null;
   readonly liveVerifiedMs: number | null;
   readonly cacheVerifiedMs: number | null;
   readonly settledMs: number | null;
@@ -62,6 +64,7 @@ export function serverReport(s: ServerState, startedAt: number): ServerReport {
   return {
     server: s.server,
     put: s.put,
+    changedMs: since(s.changedAt),
     liveVerifiedMs: since(s.liveVerifiedAt),
     cacheVerifiedMs: since(s.cacheVerifiedAt),
     settledMs: since(s.settledAt),
