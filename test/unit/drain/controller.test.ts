@@ -1,6 +1,8 @@
 import { expect } from '@jest/globals';
 import { companionMode } from '../../../src/drain/companion-mode';
 import { REPLICATION_SETTLE_MS } from '../../../src/drain/replication-settle';
+import { computePlan } from '../../../src/plan';
+import { testConfig } from '../../helpers/config';
 import { INSTANCE_ID, controllerFixture } from '../../helpers/controller';
 
 const SECOND = 1000;
@@ -24,6 +26,21 @@ describe('DrainController', () => {
     expect(report.durationMs).toBe(105 * SECOND + 500);
     expect(report.servers.every((s) => s.verified)).toBe(true);
     expect(f.eureka.count('put_status')).toBe(2);
+  });
+
+  test('a pod given the grace period its plan asks for (what inject writes) fits a verified drain whose cache flipped at its worst', async () => {
+    // The plan counts the server cache as the drain does, with the tick's slack: 137.5 s, so 138 (137 cut this drain 500 ms short).
+    const env = { DRAINER_TAIL_SECONDS: '10' };
+    const graceSeconds = Math.ceil(computePlan(testConfig(env).timings).requiredGraceMs / 1000);
+    expect(graceSeconds).toBe(138);
+    const f = controllerFixture({ ...env, DRAINER_GRACE_PERIOD_SECONDS: String(graceSeconds) });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 30 * SECOND;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('verified');
+    expect(report.durationMs).toBe(105 * SECOND + 500);
+    expect(report.durationMs).toBeLessThanOrEqual(report.plan.drainMs);
+    expect(report.actual.tailEndedBy).toBe('fixed');
   });
 
   test('the wait runs from the proof: a 3 s cache proven at 3.5 s (not stale before) settles one term (3 s + 500 ms slack) after the PUT: 3.5 + 65 + tail', async () => {
