@@ -77,8 +77,9 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
     found(piece);
   };
   let registeredAt: number | undefined;
-  /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over), and the views they have not shown us out on yet. */
+  /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over), when they are due, and the views they have not shown us out on yet. */
   let readsFor: number | undefined;
+  let due: readonly number[] = [];
   let reads = 0;
   let unproven: readonly CallersView[] = [];
   const cutoffTime = input.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(known.changedAt, startedAt, config.timings, config.verifyPollMs)));
@@ -105,8 +106,7 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
         }
         if (known.liveVerifiedAt !== undefined) {
           const changedAt = known.changedAt ?? known.liveVerifiedAt;
-          if (readsFor !== changedAt) [readsFor, reads, unproven] = [changedAt, 0, PROOF_VIEWS[config.callerFetch]];
-          const due = proofReadTimes(changedAt, config.timings.serverCacheMs);
+          if (readsFor !== changedAt) [readsFor, due, reads, unproven] = [changedAt, proofReadTimes(changedAt, config.timings.serverCacheMs), 0, PROOF_VIEWS[config.callerFetch]];
           // A read that is late for its slot and the next covers both: it is sent after both ticks.
           while (reads < due.length - 1 && clock.now() >= due[reads + 1]!) reads++;
           if (reads < due.length && clock.now() >= due[reads]!) {
@@ -142,7 +142,7 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
       if (left <= 0) return { evidence, registeredAt };
       const pause =
         known.liveVerifiedAt !== undefined && readsFor !== undefined
-          ? proofReadTimes(readsFor, config.timings.serverCacheMs)[reads]! - now
+          ? due[reads]! - now
           : verifyPause(config.verifyPollMs, config.timings.serverCacheMs);
       await sleepBefore(clock, Math.max(0, Math.min(pause, left)), cutoffTime, signal);
     }

@@ -147,7 +147,6 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
   // at or after each proof read's time is what that read would have seen.
   const byView = new Map(CACHED_VIEWS.map((v) => [v, answers.filter((a) => a.view === v).sort((x, y) => x.sentAt - y.sentAt)]));
   const deltaAnswers = byView.get('delta')!;
-  const schedule = { first: 0, second: 0, held: [] as string[], heldFreshBeforeNextChange: [] as string[] };
   const timings = { ...testConfig().timings, serverCacheMs: CACHE_MS };
   /**
    * The drainer's proof (verify.ts) on these views, as DRAINER_CALLER_FETCH picks them: at each proof read's time,
@@ -156,43 +155,44 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
    * CLAIM_WINDOW_MS) that still offered the instance; the same from the change itself is the check's control.
    */
   const claimOn = (views: readonly CachedView[]) => {
-    const claim = { views: views.join('+'), checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0 };
+    /** provenBy: how many changes the first and the second proof read proved; held: those neither did (each with its index in `changes`). */
+    const claim = { views: views.join('+'), checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0, provenBy: [0, 0], held: [] as number[] };
     const offeredFrom = (change: OverrideChange, from: number): ViewAnswer[] =>
       views.flatMap((v) => byView.get(v)!.filter((a) => a.sentAt >= from && a.sentAt < from + CLAIM_WINDOW_MS && !a.out.has(change.id)));
-    for (const change of changes.slice(0, -1)) {
+    changes.slice(0, -1).forEach((change, index) => {
       let unproven = [...views];
       let lastStaleSeenAt: number | undefined;
       let provenAt: number | undefined;
-      for (const at of proofReadTimes(change.appliedAt, CACHE_MS)) {
+      for (const [k, at] of proofReadTimes(change.appliedAt, CACHE_MS).entries()) {
         const read = unproven.map((v) => ({ v, answer: byView.get(v)!.find((a) => a.sentAt >= at) }));
         unproven = read.filter((r) => r.answer?.out.has(change.id) !== true).map((r) => r.v);
         if (unproven.length === 0) {
           provenAt = Math.max(...read.map((r) => r.answer!.receivedAt));
+          claim.provenBy[k]!++;
           break;
         }
         lastStaleSeenAt = at;
       }
-      if (provenAt === undefined) continue;
+      if (provenAt === undefined) {
+        claim.held.push(index);
+        return;
+      }
       const evidence: ServerEvidence = { changedAt: change.appliedAt, cacheVerifiedAt: provenAt, ...(lastStaleSeenAt !== undefined ? { lastStaleSeenAt } : {}) };
       const settledAt = serverSettledAt(evidence, provenAt, timings);
       claim.checked++;
       const late = offeredFrom(change, settledAt);
       if (late.length > 0) claim.offeredAfterSettle.push(`${change.id}: ${late.length} answers, the first sent ${late[0]!.sentAt - settledAt} ms after the settle time (${settledAt - change.appliedAt} ms after the change)`);
       if (offeredFrom(change, change.appliedAt).length > 0) claim.offeredAfterChange++;
-    }
+    });
     return claim;
   };
   const claims = [claimOn(['delta']), claimOn(['full']), claimOn(['delta', 'full'])];
-  changes.slice(0, -1).forEach((change, i) => {
-    const reads = proofReadTimes(change.appliedAt, CACHE_MS);
-    const seen = reads.map((at) => deltaAnswers.find((a) => a.sentAt >= at)?.out.has(change.id));
-    if (seen[0] === true) schedule.first++;
-    else if (seen[1] === true) schedule.second++;
-    else {
-      schedule.held.push(change.id);
-      const nextChangeAt = changes[i + 1]!.appliedAt;
-      if (deltaAnswers.some((a) => a.sentAt > reads[1] && a.receivedAt < nextChangeAt && a.out.has(change.id))) schedule.heldFreshBeforeNextChange.push(change.id);
-    }
+  // The drainer's schedule on the delta (the default): which read proved each change, and what the held ones did.
+  const onDelta = claims[0]!;
+  const heldFreshBeforeNextChange = onDelta.held.flatMap((i) => {
+    const { id, appliedAt } = changes[i]!;
+    const secondRead = proofReadTimes(appliedAt, CACHE_MS)[1];
+    return deltaAnswers.some((a) => a.sentAt > secondRead && a.receivedAt < changes[i + 1]!.appliedAt && a.out.has(id)) ? [id] : [];
   });
   const lines = [
     `cache race: ${changes.length} overrides (${ROUNDS} rounds of 2, one app of ${targets.length}, ${BACKGROUND_INSTANCES} other instances), response cache ${CACHE_MS} ms, ${READERS_PER_VIEW} readers per view`,
@@ -203,7 +203,7 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     `  app view fresh while the delta was stale: ${report.appFreshDeltaStale} overrides, longest ${report.appFreshDeltaStaleWorstMs} ms`,
     `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
-    `  the drainer's schedule on the delta: proven by the first read ${schedule.first}, by the second ${schedule.second}, held (counted until the key's expiry) ${schedule.held.length} of ${changes.length - 1}`,
+    `  the drainer's schedule on the delta: proven by the first read ${onDelta.provenBy[0]}, by the second ${onDelta.provenBy[1]}, held (counted until the key's expiry) ${onDelta.held.length} of ${changes.length - 1}`,
     ...claims.map(
       (c) =>
         `  the drainer's claim proven on ${c.views}: ${c.checked} proven changes; answers offering the instance after its settle time: ${c.offeredAfterSettle.length === 0 ? 'none' : c.offeredAfterSettle.join('; ')}; after the change itself (the check's control): ${c.offeredAfterChange} changes`,
@@ -219,7 +219,7 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     expect(claim.offeredAfterChange).toBeGreaterThan(0);
   }
   // What "held" stands for (timing.ts staleKeyHeld): no later tick ended it, only the next change (an invalidation) did.
-  expect(schedule.heldFreshBeforeNextChange).toEqual([]);
+  expect(heldFreshBeforeNextChange).toEqual([]);
   // Always true: the live view has every change as soon as the PUT is answered.
   expect(liveMisses).toEqual([]);
   for (const view of CACHED_VIEWS) {
