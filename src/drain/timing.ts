@@ -1,6 +1,6 @@
 import type { Timings } from '../config';
 import { loadBalancerTerm } from '../plan';
-import { cacheTermMs, changeHeldBy, proofReadTimes } from './read-schedule';
+import { cacheTermMs, changeHeldBy } from './read-schedule';
 
 /** What the drainer learned about one Eureka server, as far as the waits are concerned. */
 export interface ServerEvidence {
@@ -63,11 +63,14 @@ export function serverSettledAt(evidence: ServerEvidence, gaveUpAt: number, timi
 }
 
 /**
- * When a proof settles its server. The proof is read a whole interval and
- * the slack after the change (read-schedule.ts), so it shows the key was not
- * held by the race, and the tick that copied the change came within one term
- * of it: the same model as the unverified worst case, which the proof cannot
- * make later.
+ * When a proof settles its server: the proof's own time (a key that has shown
+ * the change never offers the instance again: test/e2e/eureka-cache-race.test.ts
+ * counts 0 such answers), or one term after the change if that is earlier.
+ * A proof read one term after the change (read-schedule.ts) shows the key was
+ * not held by the race, and the tick that copied the change came within one
+ * term of it: the same model as the unverified worst case, which the proof
+ * cannot make later; the early read of a long interval proves it at its own,
+ * earlier time.
  * A read that saw the key stale since the change puts the flip after that
  * read: then the proof's own time.
  */
@@ -102,12 +105,12 @@ export function cacheSlackMs(pollMs: number, serverCacheMs = 0): number {
 
 /**
  * How long to keep verifying a server before counting it at its worst case:
- * once the change reached it, the second proof read (read-schedule.ts) and
+ * once the change reached it, the last proof read (read-schedule.ts) and
  * the time for its answer; while no PUT has been accepted yet, one cache term
  * (plus slack) after the drain started.
  */
 export function verificationCutoff(changedAt: number | undefined, startedAt: number, timings: Timings, pollMs: number): number {
   const slack = cacheSlackMs(pollMs, timings.serverCacheMs);
   if (changedAt === undefined) return startedAt + timings.serverCacheMs + slack;
-  return proofReadTimes(changedAt, timings.serverCacheMs)[1] + slack;
+  return changeHeldBy(changedAt, timings.serverCacheMs) + slack;
 }

@@ -34,8 +34,9 @@ export interface Verified {
  * UP. Until the server has accepted the override, keep sending it; then the
  * live view (`/apps/{APP}/{ID}`, not cached, small) must show the change;
  * then the delta the callers poll (`/apps/delta`) must show us out, read on
- * read-schedule.ts's schedule: just after the first tick that can hold the
- * change and, if that still offers us, once more after the next tick. The
+ * read-schedule.ts's schedule: with a long cache interval half an interval
+ * after the change, then just after the first tick that must hold the change
+ * and, if that still offers us, once more after the next tick. The
  * proof is read on the callers' own key because another key being fresh
  * proves nothing about it: an invalidation that lands while the server
  * reloads a key is lost (google/guava#1881), and the delta then serves its
@@ -53,7 +54,7 @@ export interface Verified {
  * test checks the claim itself: no answer its readers got after a proof's
  * settle time (timing.ts serverSettledAt) offered the instance.
  *
- * Gives up after the second proof read (or one cache term plus slack after
+ * Gives up after the last proof read (or one cache term plus slack after
  * the drain started while no PUT was accepted), never past the drain's
  * deadline (followed as it moves: a request or a pause in progress ends at
  * the new one); what is not proven by then counts at its worst case, a key
@@ -134,8 +135,8 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
       } finally {
         round.cancel();
       }
-      // Both proof reads sent and neither proved it: the worst case counts it from here (timing.ts serverSettledAt).
-      if (known.liveVerifiedAt !== undefined && reads >= 2) return { evidence, registeredAt };
+      // Every proof read sent and none proved it: the worst case counts it from here (timing.ts serverSettledAt).
+      if (known.liveVerifiedAt !== undefined && readsFor !== undefined && reads >= due.length) return { evidence, registeredAt };
       // The last pause ends at the cutoff, so a request just before it is still sent.
       const now = clock.now();
       const left = cutoffTime.at() - now;

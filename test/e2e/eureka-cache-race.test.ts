@@ -26,7 +26,7 @@
  */
 import { systemClock } from '../../src/clock';
 import type { EurekaServerConfig } from '../../src/config';
-import { proofReadTimes } from '../../src/drain/read-schedule';
+import { changeHeldBy, proofReadTimes } from '../../src/drain/read-schedule';
 import { serverSettledAt, type ServerEvidence } from '../../src/drain/timing';
 import { EurekaClient } from '../../src/eureka/client';
 import type { EurekaInstance } from '../../src/eureka/codec';
@@ -153,22 +153,24 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
    * the first answer of each view not yet proven sent at or after it; proven once every view has shown the change.
    * Then its settle time (timing.ts serverSettledAt), and every answer of those views sent from then on (within
    * CLAIM_WINDOW_MS) that still offered the instance; the same from the change itself is the check's control.
+   * `schedule` gives the reads' times: the drainer's at this interval, or with the early read it makes from 10 s up
+   * (half an interval after the change), whose proofs settle at their own time.
    */
-  const claimOn = (views: readonly CachedView[]) => {
-    /** provenBy: how many changes the first and the second proof read proved; held: those neither did (each with its index in `changes`). */
-    const claim = { views: views.join('+'), checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0, provenBy: [0, 0], held: [] as number[] };
+  const claimOn = (views: readonly CachedView[], schedule = (changedAt: number): readonly number[] => proofReadTimes(changedAt, CACHE_MS)) => {
+    /** provenBy: how many changes each proof read proved, in order; held: those none did (each with its index in `changes`). */
+    const claim = { views: views.join('+'), checked: 0, offeredAfterSettle: [] as string[], offeredAfterChange: 0, provenBy: [] as number[], held: [] as number[] };
     const offeredFrom = (change: OverrideChange, from: number): ViewAnswer[] =>
       views.flatMap((v) => byView.get(v)!.filter((a) => a.sentAt >= from && a.sentAt < from + CLAIM_WINDOW_MS && !a.out.has(change.id)));
     changes.slice(0, -1).forEach((change, index) => {
       let unproven = [...views];
       let lastStaleSeenAt: number | undefined;
       let provenAt: number | undefined;
-      for (const [k, at] of proofReadTimes(change.appliedAt, CACHE_MS).entries()) {
+      for (const [k, at] of schedule(change.appliedAt).entries()) {
         const read = unproven.map((v) => ({ v, answer: byView.get(v)!.find((a) => a.sentAt >= at) }));
         unproven = read.filter((r) => r.answer?.out.has(change.id) !== true).map((r) => r.v);
         if (unproven.length === 0) {
           provenAt = Math.max(...read.map((r) => r.answer!.receivedAt));
-          claim.provenBy[k]!++;
+          claim.provenBy[k] = (claim.provenBy[k] ?? 0) + 1;
           break;
         }
         lastStaleSeenAt = at;
@@ -186,13 +188,15 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     });
     return claim;
   };
+  const withEarlyRead = (changedAt: number): readonly number[] => [changedAt + CACHE_MS / 2, ...proofReadTimes(changedAt, CACHE_MS)];
   const claims = [claimOn(['delta']), claimOn(['full']), claimOn(['delta', 'full'])];
+  const earlyClaims = [claimOn(['delta'], withEarlyRead), claimOn(['full'], withEarlyRead)];
   // The drainer's schedule on the delta (the default): which read proved each change, and what the held ones did.
   const onDelta = claims[0]!;
   const heldFreshBeforeNextChange = onDelta.held.flatMap((i) => {
     const { id, appliedAt } = changes[i]!;
-    const secondRead = proofReadTimes(appliedAt, CACHE_MS)[1];
-    return deltaAnswers.some((a) => a.sentAt > secondRead && a.receivedAt < changes[i + 1]!.appliedAt && a.out.has(id)) ? [id] : [];
+    const lastRead = changeHeldBy(appliedAt, CACHE_MS);
+    return deltaAnswers.some((a) => a.sentAt > lastRead && a.receivedAt < changes[i + 1]!.appliedAt && a.out.has(id)) ? [id] : [];
   });
   const lines = [
     `cache race: ${changes.length} overrides (${ROUNDS} rounds of 2, one app of ${targets.length}, ${BACKGROUND_INSTANCES} other instances), response cache ${CACHE_MS} ms, ${READERS_PER_VIEW} readers per view`,
@@ -203,21 +207,27 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     `  app view fresh while the delta was stale: ${report.appFreshDeltaStale} overrides, longest ${report.appFreshDeltaStaleWorstMs} ms`,
     `  full registry (/apps/) stale after the app view and the delta were fresh: ${report.appAndDeltaFreshFullStale} overrides, longest ${report.appAndDeltaFreshFullStaleWorstMs} ms`,
     `  stuck past the quiet: ${held.length === 0 ? 'none' : held.join('; ')}`,
-    `  the drainer's schedule on the delta: proven by the first read ${onDelta.provenBy[0]}, by the second ${onDelta.provenBy[1]}, held (counted until the key's expiry) ${onDelta.held.length} of ${changes.length - 1}`,
+    `  the drainer's schedule on the delta: proven by the first read ${onDelta.provenBy[0] ?? 0}, by the second ${onDelta.provenBy[1] ?? 0}, held (counted until the key's expiry) ${onDelta.held.length} of ${changes.length - 1}`,
     ...claims.map(
       (c) =>
         `  the drainer's claim proven on ${c.views}: ${c.checked} proven changes; answers offering the instance after its settle time: ${c.offeredAfterSettle.length === 0 ? 'none' : c.offeredAfterSettle.join('; ')}; after the change itself (the check's control): ${c.offeredAfterChange} changes`,
+    ),
+    ...earlyClaims.map(
+      (c) =>
+        `  with the early read (half an interval after the change) on ${c.views}: proven by it ${c.provenBy[0] ?? 0} of ${c.checked}; answers offering the instance after the settle time: ${c.offeredAfterSettle.length === 0 ? 'none' : c.offeredAfterSettle.join('; ')}; control ${c.offeredAfterChange} changes`,
     ),
     `  read errors: ${readErrors.length}${readErrors.length > 0 ? ` (first: ${readErrors[0]})` : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
   // The drainer's claim holds on the keys it proves on: nothing offered after a proof's settle time, though plenty after the changes.
-  for (const claim of claims) {
+  for (const claim of [...claims, ...earlyClaims]) {
     expect({ views: claim.views, offeredAfterSettle: claim.offeredAfterSettle }).toEqual({ views: claim.views, offeredAfterSettle: [] });
     expect(claim.checked).toBeGreaterThanOrEqual(changes.length / 2);
     expect(claim.offeredAfterChange).toBeGreaterThan(0);
   }
+  // The early read proves some changes itself (else this checked nothing of it): the tick falls in the first half as often as not.
+  for (const claim of earlyClaims) expect(claim.provenBy[0] ?? 0).toBeGreaterThan(0);
   // What "held" stands for (timing.ts staleKeyHeld): no later tick ended it, only the next change (an invalidation) did.
   expect(heldFreshBeforeNextChange).toEqual([]);
   // Always true: the live view has every change as soon as the PUT is answered.

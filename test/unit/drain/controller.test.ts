@@ -28,6 +28,18 @@ describe('DrainController', () => {
     expect(f.eureka.count('put_status')).toBe(2);
   });
 
+  test("at Spring's defaults a tick in the first half of the interval is proven by the early read: 15 s + 30 s fetch + 35 s LB + tail", async () => {
+    const f = controllerFixture({ DRAINER_TAIL_SECONDS: '10' });
+    f.eureka.register({ instanceId: INSTANCE_ID });
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = 10 * SECOND;
+    const report = await f.clock.run(f.controller.prestop());
+    expect(report.outcome).toBe('verified');
+    expect(report.servers.map((s) => s.cacheVerifiedMs)).toEqual([15 * SECOND, 15 * SECOND]);
+    expect(report.durationMs).toBe(90 * SECOND);
+    // One read of the callers' view per server: the early one proved it.
+    expect(f.eureka.count('get_delta')).toBe(2);
+  });
+
   test('a pod given the grace period its plan asks for (what inject writes) fits a verified drain whose cache flipped at its worst', async () => {
     // The plan counts the server cache as the drain does, with the tick's slack: 137.5 s, so 138 (137 cut this drain 500 ms short).
     const env = { DRAINER_TAIL_SECONDS: '10' };

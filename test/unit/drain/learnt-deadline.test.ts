@@ -165,7 +165,7 @@ describe('the report says what was waited beside what was planned', () => {
   test('cut in the tail: the whole window was waited, the tail only up to the deadline', async () => {
     const f = controllerFixture({ DRAINER_TAIL_SECONDS: '60' });
     f.eureka.register({ instanceId: INSTANCE_ID });
-    // The window ends at 95.5 s (the proof read at 30.5 s + 65 s): learnt at 100 s, in the tail.
+    // The window ends at 80 s (the early proof read at 15 s + 65 s): learnt at 100 s, in the tail.
     const { report, answerBy } = await drainLearning(f, 100 * SECOND, 40 * SECOND);
     expect(report.actual.clientWindowWaitedMs).toBe(report.actual.clientWindowMs);
     expect(report.actual.clientWindowWaitedMs).toBe(waited(report, 'waiting_tail'));

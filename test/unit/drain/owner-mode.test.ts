@@ -41,7 +41,7 @@ describe('owner mode drain (take-out = stop heartbeats, then cancel everywhere)'
   test('a peer re-creating the instance during the window is cancelled again and the wait restarts', async () => {
     const f = ownerFixture();
     const drain = f.controller.prestop();
-    await f.clock.advance(40 * SECOND); // past the proof read (the cancel + 30.5 s): in the window
+    await f.clock.advance(40 * SECOND); // past the proof (the early read, the cancel + 15 s): in the window
     f.eureka.register({ instanceId: INSTANCE_ID }); // a late replicated heartbeat re-registered it, UP
     await f.clock.advance(2_300); // within one keep-out poll (30/16 s ± 20 %)
     expect(await f.eureka.getInstance(f.servers[0]!, 'DEMO', INSTANCE_ID)).toBeNull();

@@ -1,11 +1,10 @@
-import { cacheTermMs, changeHeldBy, proofReadTimes, tickSlackMs } from '../../../src/drain/read-schedule';
+import { cacheTermMs, changeHeldBy, EARLY_READ_FROM_INTERVAL_MS, proofReadTimes, tickSlackMs } from '../../../src/drain/read-schedule';
 
 const T = Date.parse('2026-01-01T00:00:07.300Z');
 
 describe('the reading schedule of the callers’ view (issue 23)', () => {
   test.each([
     // [cache interval, first read, second read] after a change at T
-    [30_000, T + 30_500, T + 60_500],
     [3_000, T + 3_500, T + 6_500],
     [1_000, T + 1_250, T + 2_250],
     [500, T + 625, T + 1_125],
@@ -16,13 +15,27 @@ describe('the reading schedule of the callers’ view (issue 23)', () => {
     expect(second - first).toBe(cacheMs);
   });
 
+  test.each([
+    // [cache interval, the early read, then the two above]
+    [30_000, T + 15_000, T + 30_500, T + 60_500],
+    [10_000, T + 5_000, T + 10_500, T + 20_500],
+  ])('a %i ms cache (10 s and more): half an interval after the change first, then the same two', (cacheMs, early, first, second) => {
+    expect(cacheMs).toBeGreaterThanOrEqual(EARLY_READ_FROM_INTERVAL_MS);
+    expect(proofReadTimes(T, cacheMs)).toEqual([early, first, second]);
+  });
+
+  test('just under 10 s: no early read', () => {
+    expect(proofReadTimes(T, EARLY_READ_FROM_INTERVAL_MS - 1)).toHaveLength(2);
+  });
+
   test('the read-only cache off: read at once, then once more after the slack', () => {
     expect(proofReadTimes(T, 0)).toEqual([T, T + 500]);
     expect(tickSlackMs(0)).toBe(500);
   });
 
-  test('a key stale at the second read is held: changeHeldBy is that read', () => {
+  test('a key stale at the last read is held: changeHeldBy is that read', () => {
     expect(changeHeldBy(T, 3_000)).toBe(T + 6_500);
+    expect(changeHeldBy(T, 30_000)).toBe(T + 60_500);
     expect(changeHeldBy(T, 0)).toBe(T + 500);
   });
 
@@ -37,6 +50,7 @@ describe('the reading schedule of the callers’ view (issue 23)', () => {
 
 test('the server-cache term: the interval plus the tick’s slack (a large key is copied a little past the interval), none without the read-only cache', () => {
   expect([cacheTermMs(30_000), cacheTermMs(3_000), cacheTermMs(1_000), cacheTermMs(0)]).toEqual([30_500, 3_500, 1_250, 0]);
-  // The first proof read is one term after the change: a proof there settles the server no earlier than the worst case would.
-  expect(proofReadTimes(0, 30_000)[0]).toBe(cacheTermMs(30_000));
+  // The read after the tick is one term after the change: a proof there settles the server no earlier than the worst case would.
+  expect(proofReadTimes(0, 3_000)[0]).toBe(cacheTermMs(3_000));
+  expect(proofReadTimes(0, 30_000)[1]).toBe(cacheTermMs(30_000));
 });

@@ -5,6 +5,7 @@
  */
 import { deadlineRules } from '../../../src/drain/deadlines';
 import { LiveDeadlines } from '../../../src/drain/live-deadlines';
+import { EARLY_READ_FROM_INTERVAL_MS } from '../../../src/drain/read-schedule';
 import { newRecord, recordEvidence, type ServerEvidencePiece } from '../../../src/drain/record';
 import { serverSettledAt, staleKeyHeld } from '../../../src/drain/timing';
 import { verify } from '../../../src/drain/verify';
@@ -75,41 +76,58 @@ test('given these answers, verify reports these pieces in this order and returns
 
 describe.each([3 * SECOND, 30 * SECOND])('verify at a %i ms cache', (cacheMs) => {
   const slack = Math.min(cacheMs / 4, 500);
+  // From 10 s up, the schedule reads once more, half an interval after the change (read-schedule.ts).
+  const early = cacheMs >= EARLY_READ_FROM_INTERVAL_MS ? [cacheMs / 2] : [];
+  const slots = [...early, cacheMs + slack, 2 * cacheMs + slack];
 
-  test('the delta flips before the first proof read: one read per server, one interval plus the slack after the PUT, verified then', async () => {
+  test('the delta flips before the first proof read: one read per server, verified then', async () => {
     const f = verifyFixture(cacheMs);
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
     await f.run();
     for (const [i, state] of f.record.servers.entries()) {
-      expect(f.proofReads(i)).toEqual([cacheMs + slack]);
-      expect(state).toMatchObject({ put: 'ok', changedAt: f.start, cacheVerifiedAt: f.start + cacheMs + slack });
+      expect(f.proofReads(i)).toEqual([slots[0]]);
+      expect(state).toMatchObject({ put: 'ok', changedAt: f.start, cacheVerifiedAt: f.start + slots[0]! });
       expect(state.lastStaleSeenAt).toBeUndefined();
+      // Settled at the proof: at a long interval half an interval earlier than one term after the change.
+      expect(serverSettledAt(state, state.gaveUpAt!, f.config.timings)).toBe(f.start + slots[0]!);
     }
     // The app's view is not read: the proof is read on the callers' own key.
     expect(f.eureka.count('get_application')).toBe(0);
   });
 
-  test('the delta lags past the first read (a drifted tick): a second read one interval later proves it', async () => {
+  test('the delta flips after half an interval: one interval plus the slack after the PUT proves it (at a long interval, the second read)', async () => {
+    const f = verifyFixture(cacheMs);
+    for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = (cacheMs * 2) / 3;
+    await f.run();
+    for (const [i, state] of f.record.servers.entries()) {
+      expect(f.proofReads(i)).toEqual([...early, cacheMs + slack]);
+      expect(state).toMatchObject({ cacheVerifiedAt: f.start + cacheMs + slack });
+      expect(state.lastStaleSeenAt).toBe(early.length > 0 ? f.start + early[0]! : undefined);
+      expect(serverSettledAt(state, state.gaveUpAt!, f.config.timings)).toBe(f.start + cacheMs + slack);
+    }
+  });
+
+  test('the delta lags past one interval (a drifted tick): a read one interval later proves it', async () => {
     const f = verifyFixture(cacheMs);
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
     f.eureka.model(f.servers[1]!.label).deltaLagMs = cacheMs; // the delta shows it at 4/3 of the interval
     await f.run();
-    expect(f.proofReads(0)).toEqual([cacheMs + slack]);
-    expect(f.proofReads(1)).toEqual([cacheMs + slack, 2 * cacheMs + slack]);
+    expect(f.proofReads(0)).toEqual([slots[0]]);
+    expect(f.proofReads(1)).toEqual(slots);
     expect(f.record.servers[1]).toMatchObject({ cacheVerifiedAt: f.start + 2 * cacheMs + slack, lastStaleSeenAt: f.start + cacheMs + slack });
     expect(staleKeyHeld(f.record.servers[1]!, f.config.timings)).toBe(false);
   });
 
-  test('the delta never shows the change (the race held the key): two reads, unproven, counted until the key’s auto-expiry', async () => {
+  test('the delta never shows the change (the race held the key): every read, unproven, counted until the key’s auto-expiry', async () => {
     const f = verifyFixture(cacheMs);
     for (const s of f.servers) f.eureka.model(s.label).cacheDelayMs = cacheMs / 3;
     f.eureka.model(f.servers[1]!.label).deltaLagMs = Number.POSITIVE_INFINITY;
     await f.run();
     const held = f.record.servers[1]!;
-    expect(f.proofReads(1)).toEqual([cacheMs + slack, 2 * cacheMs + slack]);
+    expect(f.proofReads(1)).toEqual(slots);
     expect(held.cacheVerifiedAt).toBeUndefined();
     expect(held.lastStaleSeenAt).toBe(f.start + 2 * cacheMs + slack);
-    expect(held.gaveUpAt).toBe(f.start + 2 * cacheMs + slack); // no read after the second
+    expect(held.gaveUpAt).toBe(f.start + 2 * cacheMs + slack); // no read after the last
     expect(held.error).toMatch(/cache race.*auto-expiry/);
     expect(staleKeyHeld(held, f.config.timings)).toBe(true);
     expect(serverSettledAt(held, held.gaveUpAt!, f.config.timings)).toBe(f.start + 2 * cacheMs + slack + 180 * SECOND + cacheMs + slack);
