@@ -61,7 +61,7 @@ test('Zuul/Ribbon and Spring Cloud Gateway callers: a drained roll-out fails no 
 
   expect(roll.report.outcome).toBe('verified');
   expectShippedOrder(roll);
-  expect(roll.report.plan.selectMs).toBe(1_000 + 1_000 + 2_000); // cache + fetch + max(LB TTL 2 s, Ribbon 1 s)
+  expect(roll.report.plan.selectMs).toBe(1_250 + 1_000 + 2_000); // cache (1 s + its 250 ms tick slack) + fetch + max(LB TTL 2 s, Ribbon 1 s)
   for (const result of [gateway, legacy]) {
     expect({ failed: result.failed, causes: failureSummary(result.failures) }).toEqual({ failed: 0, causes: {} });
     // Nothing reached the drained instance after its app got SIGTERM, through either caller.
