@@ -833,8 +833,9 @@ type DrainParts = Record<(typeof DRAIN_PARTS)[number], number>;
 type BenchParts = 'delivered' | 'benchSaw';
 
 function drainParts(report: DrainReportPart): Omit<DrainParts, BenchParts> | undefined {
-  const settled = Math.max(...(report.servers ?? []).map((s) => s.settledMs ?? NaN));
-  const changed = Math.max(...(report.servers ?? []).map((s) => s.changedMs ?? NaN));
+  const lastServer = (at: (s: NonNullable<DrainReportPart['servers']>[number]) => number | null | undefined): number => Math.max(...(report.servers ?? []).map((s) => at(s) ?? NaN));
+  const settled = lastServer((s) => s.settledMs);
+  const changed = lastServer((s) => s.changedMs);
   const { clientWindowMs: window, clientWindowWaitedMs: waited, tailMs: tail } = report.actual ?? {};
   if (!Number.isFinite(settled) || !Number.isFinite(changed) || window == null || waited == null || tail == null || report.durationMs === undefined) return undefined;
   const answered = report.durationMs;

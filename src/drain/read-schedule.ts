@@ -49,18 +49,20 @@ export function cacheTermMs(serverCacheMs: number): number {
 
 /**
  * The proof reads' times for a change that reached the server at
- * `changedAt`, in order: the early read (long intervals only), then one term
- * after the change, then one interval later. With the read-only cache off
- * (`serverCacheMs` 0) every read is computed from the registry: read at
- * once, and once more a slack later.
+ * `changedAt`, in order: the early read (from an interval of
+ * `earlyReadFromMs` up), then one term after the change, then one interval
+ * later. With the read-only cache off (`serverCacheMs` 0) every read is
+ * computed from the registry: read at once, and once more a slack later.
+ * The drain always uses the default threshold; the cache-race test lowers it
+ * to check the early read's claim on a fast cache.
  */
-export function proofReadTimes(changedAt: number, serverCacheMs: number): readonly number[] {
+export function proofReadTimes(changedAt: number, serverCacheMs: number, earlyReadFromMs = EARLY_READ_FROM_INTERVAL_MS): readonly number[] {
   if (!Number.isFinite(changedAt) || !Number.isFinite(serverCacheMs) || serverCacheMs < 0) {
     throw new RangeError(`proofReadTimes needs a finite change time and a cache interval of at least 0 ms, got ${changedAt} and ${serverCacheMs}`);
   }
   if (serverCacheMs === 0) return [changedAt, changedAt + tickSlackMs(0)];
   const afterTick = changedAt + serverCacheMs + tickSlackMs(serverCacheMs);
-  const early = serverCacheMs >= EARLY_READ_FROM_INTERVAL_MS ? [changedAt + serverCacheMs / 2] : [];
+  const early = serverCacheMs >= earlyReadFromMs ? [changedAt + serverCacheMs / 2] : [];
   return [...early, afterTick, afterTick + serverCacheMs];
 }
 

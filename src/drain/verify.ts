@@ -78,9 +78,8 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
     found(piece);
   };
   let registeredAt: number | undefined;
-  /** The proof reads sent for the change that reached the server at `readsFor` (a PUT sent again here starts over), when they are due, and the views they have not shown us out on yet. */
-  let readsFor: number | undefined;
-  let due: readonly number[] = [];
+  /** The proof reads' times for the change that reached the server at `changedAt` (set once the live view showed it; a PUT sent again here starts over), how many were sent, and the views they have not shown us out on yet. */
+  let schedule: { readonly changedAt: number; readonly due: readonly number[] } | undefined;
   let reads = 0;
   let unproven: readonly CallersView[] = [];
   const cutoffTime = input.deadlines.time((d) => Math.min(d.answerBy, verificationCutoff(known.changedAt, startedAt, config.timings, config.verifyPollMs)));
@@ -107,7 +106,8 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
         }
         if (known.liveVerifiedAt !== undefined) {
           const changedAt = known.changedAt ?? known.liveVerifiedAt;
-          if (readsFor !== changedAt) [readsFor, due, reads, unproven] = [changedAt, proofReadTimes(changedAt, config.timings.serverCacheMs), 0, PROOF_VIEWS[config.callerFetch]];
+          if (schedule?.changedAt !== changedAt) [schedule, reads, unproven] = [{ changedAt, due: proofReadTimes(changedAt, config.timings.serverCacheMs) }, 0, PROOF_VIEWS[config.callerFetch]];
+          const { due } = schedule;
           // A read that is late for its slot and the next covers both: it is sent after both ticks.
           while (reads < due.length - 1 && clock.now() >= due[reads + 1]!) reads++;
           if (reads < due.length && clock.now() >= due[reads]!) {
@@ -136,15 +136,12 @@ export async function verify(deps: DrainDeps, input: VerifyInput, signal: AbortS
         round.cancel();
       }
       // Every proof read sent and none proved it: the worst case counts it from here (timing.ts serverSettledAt).
-      if (known.liveVerifiedAt !== undefined && readsFor !== undefined && reads >= due.length) return { evidence, registeredAt };
+      if (schedule !== undefined && reads >= schedule.due.length) return { evidence, registeredAt };
       // The last pause ends at the cutoff, so a request just before it is still sent.
       const now = clock.now();
       const left = cutoffTime.at() - now;
       if (left <= 0) return { evidence, registeredAt };
-      const pause =
-        known.liveVerifiedAt !== undefined && readsFor !== undefined
-          ? due[reads]! - now
-          : verifyPause(config.verifyPollMs, config.timings.serverCacheMs);
+      const pause = schedule !== undefined ? schedule.due[reads]! - now : verifyPause(config.verifyPollMs, config.timings.serverCacheMs);
       await sleepBefore(clock, Math.max(0, Math.min(pause, left)), cutoffTime, signal);
     }
   } finally {

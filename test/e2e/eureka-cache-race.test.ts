@@ -188,7 +188,8 @@ test('overrides under concurrent fetches: how often a cached view stays stale pa
     });
     return claim;
   };
-  const withEarlyRead = (changedAt: number): readonly number[] => [changedAt + CACHE_MS / 2, ...proofReadTimes(changedAt, CACHE_MS)];
+  // The drainer's own schedule with its early read turned on at this fast cache (it starts at 10 s in a drain).
+  const withEarlyRead = (changedAt: number): readonly number[] => proofReadTimes(changedAt, CACHE_MS, 0);
   const claims = [claimOn(['delta']), claimOn(['full']), claimOn(['delta', 'full'])];
   const earlyClaims = [claimOn(['delta'], withEarlyRead), claimOn(['full'], withEarlyRead)];
   // The drainer's schedule on the delta (the default): which read proved each change, and what the held ones did.

@@ -28,6 +28,10 @@ describe('the reading schedule of the callers’ view (issue 23)', () => {
     expect(proofReadTimes(T, EARLY_READ_FROM_INTERVAL_MS - 1)).toHaveLength(2);
   });
 
+  test('the threshold can be lowered (the cache-race test checks the early read on a fast cache): the same rule', () => {
+    expect(proofReadTimes(T, 1_000, 0)).toEqual([T + 500, T + 1_250, T + 2_250]);
+  });
+
   test('the read-only cache off: read at once, then once more after the slack', () => {
     expect(proofReadTimes(T, 0)).toEqual([T, T + 500]);
     expect(tickSlackMs(0)).toBe(500);
