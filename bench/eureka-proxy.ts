@@ -2,7 +2,7 @@
  * A loopback TCP proxy between one drainer and one Eureka server (fleet benchmark, not shipped). It is the server's
  * side of the wire as far as the bench can see it: it counts the bytes the server sent back (headers included,
  * gzip when the drainer asked for it), splits requests and those bytes by kind from the request lines the drainer
- * sent, and notes when the first status override passed through on its way to the server.
+ * sent, and notes when the first status override passed through on its way to the server and when its answer came back.
  *
  * Every proxy runs in one worker thread (ProxyHost), not on the bench's own event loop: at N = 200 that loop also
  * sends the 200 /prestop calls, serves the apps the caller calls and cancels the drained ones, and with the 400
@@ -55,14 +55,20 @@ export interface Proxy {
   readonly firstOverrideAt: number | undefined;
   /** Date.now() when the first delta GET since the last reset (the drain's first proof read) passed towards the server. */
   readonly firstDeltaAt: number | undefined;
+  /** Date.now() when the server's answer to that first override PUT began to pass back towards the drainer. */
+  readonly overrideAnsweredAt: number | undefined;
   resetOverride(): void;
   close(): void;
 }
 
-/** One proxy's cells in the shared memory: bytes down, the two first-times (NaN: not yet), then requests and bytes per kind. */
-const CELL = { down: 0, firstOverrideAt: 1, firstDeltaAt: 2, requests: 3, bytes: 3 + REQUEST_KINDS.length } as const;
-const CELLS_PER_PROXY = 3 + 2 * REQUEST_KINDS.length;
+/** One proxy's cells in the shared memory: bytes down, the three first-times (NaN: not yet), then requests and bytes per kind. */
+const CELL = { down: 0, firstOverrideAt: 1, firstDeltaAt: 2, overrideAnsweredAt: 3, requests: 4, bytes: 4 + REQUEST_KINDS.length } as const;
+const CELLS_PER_PROXY = 4 + 2 * REQUEST_KINDS.length;
 const MAX_PROXIES = 4096;
+/** After the proxies' cells: the worker's own event-loop lag, the worst since the last reset and when (Date.now()). */
+const LAG = { maxMs: MAX_PROXIES * CELLS_PER_PROXY, maxAt: MAX_PROXIES * CELLS_PER_PROXY + 1 } as const;
+/** How often the worker samples its own loop's lag. */
+const LAG_SAMPLE_MS = 20;
 
 type ToWorker = { start: number; host: string; targetPort: number } | { close: number };
 type FromWorker = { started: number; port: number } | { failed: number; error: string };
@@ -71,7 +77,7 @@ const defined = (x: number): number | undefined => (Number.isNaN(x) ? undefined 
 
 /** The worker thread that runs every proxy of a bench run. */
 export class ProxyHost {
-  private readonly cells = new Float64Array(new SharedArrayBuffer(MAX_PROXIES * CELLS_PER_PROXY * Float64Array.BYTES_PER_ELEMENT));
+  private readonly cells = new Float64Array(new SharedArrayBuffer((MAX_PROXIES * CELLS_PER_PROXY + 2) * Float64Array.BYTES_PER_ELEMENT));
   private readonly waiting = new Map<number, { resolve: (port: number) => void; reject: (error: Error) => void }>();
   private next = 0;
   private readonly worker: Worker;
@@ -98,7 +104,7 @@ export class ProxyHost {
     if (slot >= MAX_PROXIES) throw new Error(`more than ${MAX_PROXIES} proxies in one bench run`);
     const cells = this.cells.subarray(slot * CELLS_PER_PROXY, (slot + 1) * CELLS_PER_PROXY);
     cells.fill(0);
-    cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.firstDeltaAt + 1);
+    cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.overrideAnsweredAt + 1);
     const port = await new Promise<number>((resolve, reject) => {
       this.waiting.set(slot, { resolve, reject });
       this.worker.postMessage({ start: slot, host, targetPort } satisfies ToWorker);
@@ -117,10 +123,20 @@ export class ProxyHost {
       get firstDeltaAt() {
         return defined(cells[CELL.firstDeltaAt]!);
       },
+      get overrideAnsweredAt() {
+        return defined(cells[CELL.overrideAnsweredAt]!);
+      },
       // Before a wave, while no drain runs: nothing in the worker writes these cells then.
-      resetOverride: () => cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.firstDeltaAt + 1),
+      resetOverride: () => cells.fill(Number.NaN, CELL.firstOverrideAt, CELL.overrideAnsweredAt + 1),
       close: () => this.worker.postMessage({ close: slot } satisfies ToWorker),
     };
+  }
+
+  /** The worker's worst event-loop lag since the last call, and when: every request of every drain waits in that loop. */
+  takeLoopLag(since: number): { maxMs: number; maxAtMs: number } {
+    const lag = { maxMs: this.cells[LAG.maxMs]!, maxAtMs: this.cells[LAG.maxAt]! - since };
+    this.cells[LAG.maxMs] = 0;
+    return lag;
   }
 
   async stop(): Promise<void> {
@@ -132,6 +148,12 @@ export class ProxyHost {
 export function runProxies(): void {
   const all = new Float64Array(workerData as SharedArrayBuffer);
   const servers = new Map<number, { server: Server; sockets: Set<Socket> }>();
+  let expected = Date.now() + LAG_SAMPLE_MS;
+  setInterval(() => {
+    const now = Date.now();
+    if (now - expected > all[LAG.maxMs]!) [all[LAG.maxMs], all[LAG.maxAt]] = [now - expected, now];
+    expected = now + LAG_SAMPLE_MS;
+  }, LAG_SAMPLE_MS).unref();
   parentPort!.on('message', (m: ToWorker) => {
     if ('close' in m) {
       const proxy = servers.get(m.close);
@@ -155,6 +177,7 @@ export function runProxies(): void {
         }
       });
       upstream.on('data', (chunk: Buffer) => {
+        if (current === 'put_override' && Number.isNaN(cells[CELL.overrideAnsweredAt]) && !Number.isNaN(cells[CELL.firstOverrideAt])) cells[CELL.overrideAnsweredAt] = Date.now();
         cells[CELL.down]! += chunk.length;
         cells[CELL.bytes + REQUEST_KINDS.indexOf(current)]! += chunk.length;
       });

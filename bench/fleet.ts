@@ -40,7 +40,8 @@
  *   (headers included, as on the wire, gzip when the drainer asked for it), read at the moment its /prestop
  *   answered. Requests per drain: the drainer's own eureka_drainer_eureka_requests_total read from its /metrics
  *   before the wave and right after its /prestop answered (the histogram's _count gives the same number; its
- *   _sum the seconds spent in Eureka calls).
+ *   _sum the seconds spent in Eureka calls). Each drainer process writes its stdout (its logs, the probe's lines) to a
+ *   file in a temporary directory, as a container runtime keeps a container's log, not to a pipe the bench reads.
  * - Wave: every drainer's `/prestop` called at once. Drain time = the /prestop call as the caller saw it. Eureka
  *   CPU seconds: utime+stime of both JVMs from /proc/<pid>/stat over the wave, and over an idle window of the same
  *   length just before it (heartbeats only) for comparison; peak RSS: VmRSS of each JVM sampled every 100 ms.
@@ -49,9 +50,9 @@
  * Loopback only; bounded: every wait has a timeout, the caller is capped in count and time per wave.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, mkdtempSync, openSync, readdirSync, readSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EurekaServerConfig } from '../src/config';
 import { HeartbeatingApp } from '../test/e2e/support/fake-app';
@@ -183,8 +184,8 @@ interface Drainer {
   readonly child: ChildProcess;
   readonly port: number;
   exited: Promise<void>;
-  /** What bench/drain-cpu-probe.js reported from this drainer's process (shared by the drainers hosted in it). */
-  readonly probes: ProbeEvent[];
+  /** The drainer process's stdout (shared by the drainers hosted in it): its logs and bench/drain-cpu-probe.js's lines. */
+  readonly output: ProcessOutput;
 }
 
 /** One line of bench/drain-cpu-probe.js. */
@@ -197,82 +198,96 @@ interface ProbeEvent {
 }
 const PROBE = join(__dirname, 'drain-cpu-probe.js');
 
-/** Keeps the probe's lines from a drainer process's stdout (its logs pass by). */
-function collectProbes(child: ChildProcess): ProbeEvent[] {
-  const probes: ProbeEvent[] = [];
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('{"drainProbe"')) probes.push(JSON.parse(line) as ProbeEvent);
-  });
-  return probes;
+/**
+ * A drainer process's stdout, written to a file as a container runtime keeps a container's log, and read from it.
+ * Not a pipe to the bench: Node writes to a pipe synchronously, so a pipe the bench's loop does not empty in time
+ * (it lagged up to 0.4 s as 200 drains answered, 2026-12-07) stops every drainer in the writing process until it
+ * does, and that wait was counted as the drains'.
+ */
+class ProcessOutput {
+  readonly fd: number;
+  private offset = 0;
+  private partial = '';
+  private readonly probeEvents: ProbeEvent[] = [];
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w+');
+  }
+
+  /** The whole lines written since the last call. */
+  newLines(): string[] {
+    const chunk = Buffer.alloc(1 << 16);
+    let text = this.partial;
+    for (let n; (n = readSync(this.fd, chunk, 0, chunk.length, this.offset)) > 0; this.offset += n) text += chunk.toString('utf8', 0, n);
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    return lines;
+  }
+
+  /** Every probe line written so far. */
+  probes(): ProbeEvent[] {
+    for (const line of this.newLines()) if (line.startsWith('{"drainProbe"')) this.probeEvents.push(JSON.parse(line) as ProbeEvent);
+    return this.probeEvents;
+  }
+
+  /** Waits until `count` lines have matched `pick` (each answer in the order written), failing after `timeoutMs` or when `exited` settles first. */
+  async await<T>(count: number, pick: (line: string) => T | undefined, timeoutMs: number, exited: Promise<void>, describe: () => string): Promise<T[]> {
+    const found: T[] = [];
+    let gone = false;
+    void exited.then(() => (gone = true));
+    for (const until = Date.now() + timeoutMs; found.length < count; await sleep(50)) {
+      for (const line of this.newLines()) {
+        if (line.startsWith('{"drainProbe"')) this.probeEvents.push(JSON.parse(line) as ProbeEvent);
+        const value = pick(line);
+        if (value !== undefined) found.push(value);
+      }
+      if (found.length >= count) break;
+      if (gone) throw new Error(`drainer process exited with ${found.length} of ${count} listening: ${describe()}`);
+      if (Date.now() > until) throw new Error(`drainer process: ${found.length} of ${count} listening within ${timeoutMs / 1000} s: ${describe()}`);
+    }
+    return found;
+  }
+}
+
+/** Where the drainer processes' stdout files go: one directory per bench run. */
+let outputDir: string | undefined;
+function newOutput(): ProcessOutput {
+  outputDir ??= mkdtempSync(join(tmpdir(), 'fleet-drainers-'));
+  return new ProcessOutput(join(outputDir, `${readdirSync(outputDir).length}.log`));
 }
 
 /** Several drainers in one process (bench/fleet-host.js), one port each. */
 async function startDrainerHost(dist: string, envs: Record<string, string>[], cpuProfDir: string | undefined): Promise<Drainer[]> {
   const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...profile, '-r', PROBE, join(__dirname, 'fleet-host.js'), dist], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const probes = collectProbes(child);
+  const output = newOutput();
+  const child = spawn(process.execPath, [...profile, '-r', PROBE, join(__dirname, 'fleet-host.js'), dist], { stdio: ['pipe', output.fd, 'pipe'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  child.stdin.end(JSON.stringify(envs.map((env) => ({ PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env }))));
-  const ports = await new Promise<number[]>((done, fail) => {
-    const found: number[] = [];
-    let count = 0;
-    let buffer = '';
-    const timer = setTimeout(() => fail(new Error(`drainer host: ${count} of ${envs.length} listening within 60 s: ${stderr}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.includes('"fleetHost"')) continue;
-        const { index, port } = JSON.parse(line) as { index: number; port: number };
-        found[index] = port;
-        if (++count === envs.length) {
-          clearTimeout(timer);
-          child.stdout.off('data', onData);
-          child.stdout.resume();
-          done(found);
-        }
-      }
-    };
-    child.stdout.on('data', onData);
-    void exited.then(() => fail(new Error(`drainer host exited before listening: ${stderr}`)));
-  });
-  return ports.map((port) => ({ child, port, exited, probes }));
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  child.stdin!.end(JSON.stringify(envs.map((env) => ({ PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env }))));
+  const listening = await output.await(
+    envs.length,
+    (line) => (line.includes('"fleetHost"') ? (JSON.parse(line) as { index: number; port: number }) : undefined),
+    60_000,
+    exited,
+    () => stderr,
+  );
+  const ports: number[] = [];
+  for (const { index, port } of listening) ports[index] = port;
+  return ports.map((port) => ({ child, port, exited, output }));
 }
 
 async function startDrainerProcess(dist: string, env: Record<string, string>): Promise<Drainer> {
+  const output = newOutput();
   const child = spawn(process.execPath, ['-r', PROBE, join(dist, 'main.js')], {
     env: { PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', output.fd, 'pipe'],
   });
-  const probes = collectProbes(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let buffer = '';
   let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  const port = await new Promise<number>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`drainer not listening within 30 s: ${stderr}`)), 30_000);
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString();
-      const line = buffer.split('\n').find((l) => l.includes('"listening"'));
-      if (line) {
-        clearTimeout(timer);
-        buffer = '';
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        done(Number((JSON.parse(line) as { port: number }).port));
-      } else if (buffer.length > 100_000) buffer = buffer.slice(-10_000);
-    };
-    child.stdout.on('data', onData);
-    void exited.then(() => fail(new Error(`drainer exited before listening: ${stderr}`)));
-  });
-  return { child, port, exited, probes };
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+  const [port] = await output.await(1, (line) => (line.includes('"listening"') ? Number((JSON.parse(line) as { port: number }).port) : undefined), 30_000, exited, () => stderr);
+  return { child, port: port!, exited, output };
 }
 
 function getText(port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
@@ -391,6 +406,14 @@ interface WaveResult {
   drainPartsMs: Record<keyof DrainParts, Spread>;
   /** Per server label: ms from the bench's /prestop call until the proxy passed the first override PUT on. */
   overrideArrivalMs: Record<string, Spread & { missing: number }>;
+  /** Per server label: ms from the first override PUT passing the proxy to the server's answer passing it back (the server's own time, with the proxy's queue). */
+  overrideServedMs: Record<string, Spread>;
+  /** From the last server's answer to the override passing the proxy to the drainer's own time for it (the report's `changed`): the proxy's and the drainer's queue for that answer. */
+  overrideAnswerToDrainerMs: Spread;
+  /** The proxies' worker thread's worst event-loop lag during the wave and when, after the wave's start: every drainer's request and answer waits in that loop. */
+  proxyLoopLag: { maxMs: number; maxAtMs: number };
+  /** Who had the machine's cores during the wave: cores used in each step of about CPU_BUCKET_MS (`atMs`: its end after the wave's start), by both JVMs, the drainer processes, the bench (its workers included) and the whole machine (/proc/stat). */
+  cpuTimeline: CpuTimeline;
   /** Per server label: the mean per drain of requests and KiB by kind, as the proxy saw them until /prestop answered. */
   perServerByKind: Record<string, ByKind>;
   /** Both JVMs' CPU over the wave minus their idle rate over the same length; and that per drain. */
@@ -428,7 +451,7 @@ function drainerCpuToPuts(
   waveStart: number,
 ): { cpu: Spread & { mean: number; missing: number }; wall: Spread; windows: WaveResult['drainWindows'] } {
   const windows = drained.map((i) => {
-    const events = i.drainer!.probes.filter((e) => e.atMs >= waveStart - 1_000);
+    const events = i.drainer!.output.probes().filter((e) => e.atMs >= waveStart - 1_000);
     const prestop = events.find((e) => e.drainProbe === 'prestop' && e.port === i.drainer!.port);
     const firstPuts = i.proxies.map((p) => events.find((e) => e.drainProbe === 'put' && e.port === p.port));
     if (!prestop || firstPuts.some((e) => e === undefined)) return undefined;
@@ -604,6 +627,8 @@ async function runWave(
     const benchCpu0 = process.cpuUsage();
     const waveStart = Date.now();
     const lag = watchLoopLag(waveStart);
+    const cpuTimeline = watchCpu({ eureka: jvms.map((j) => j.pid), drainers: [...new Set(drained.map((i) => i.drainer!.child.pid!))] });
+    proxyHost().takeLoopLag(waveStart);
     /** When each drained instance's /prestop answered. */
     const answeredAt = new Map<string, number>();
     const drains = await Promise.all(
@@ -629,9 +654,12 @@ async function runWave(
         const kinds = i.proxies.map((p, s) => diffProxyCounters(kindsBefore[k]![s]!, p.counters));
         const arrivals = i.proxies.map((p) => (p.firstOverrideAt === undefined ? undefined : p.firstOverrideAt - t0));
         const proofAfterPut = i.proxies.map((p) => (p.firstDeltaAt === undefined || p.firstOverrideAt === undefined ? undefined : p.firstDeltaAt - p.firstOverrideAt));
+        const served = i.proxies.map((p) => (p.overrideAnsweredAt === undefined || p.firstOverrideAt === undefined ? undefined : p.overrideAnsweredAt - p.firstOverrideAt));
+        const lastAnswerAtProxy = Math.max(...i.proxies.map((p) => p.overrideAnsweredAt ?? Number.NaN));
+        const answerToDrainer = parts === undefined ? Number.NaN : deliveredAt + parts.changed - lastAnswerAtProxy;
         const after = parseCounters((await getText(i.drainer!.port, '/metrics', 5_000).catch(() => ({ body: '' }))).body);
         void shutDownInstance(i);
-        return { ms, outcome, reasons, parts: parts && { ...parts, delivered: deliveredAt - t0, benchSaw: ms - parts.answered }, bytes, kinds, arrivals, proofAfterPut, counters: diffCounters(before[k]!, after) };
+        return { ms, outcome, reasons, parts: parts && { ...parts, delivered: deliveredAt - t0, benchSaw: ms - parts.answered }, bytes, kinds, arrivals, proofAfterPut, served, answerToDrainer, counters: diffCounters(before[k]!, after) };
       }),
     );
     const waveMs = Date.now() - waveStart;
@@ -642,6 +670,8 @@ async function runWave(
     for (let until = Date.now() + 10_000; drained.some((i) => i.portClosedAt === undefined) && Date.now() < until; ) await sleep(100);
     await sleep(4_000);
     const benchLoopLag = lag.stop();
+    const proxyLoopLag = proxyHost().takeLoopLag(waveStart);
+    const cpuByPhase = cpuTimeline.stop();
     const callerAfter = await traffic.snapshot();
     const failures = callerAfter.failures.slice(callerBefore.failures.length);
     const outcomes: Record<string, number> = {};
@@ -684,6 +714,10 @@ async function runWave(
           return [label, { ...spread(seen), missing: drains.length - seen.length }];
         }),
       ),
+      overrideServedMs: Object.fromEntries(labels.map((label, s) => [label, spread(drains.flatMap((d) => (d.served[s] === undefined ? [] : [d.served[s]])))])),
+      overrideAnswerToDrainerMs: spread(drains.map((d) => d.answerToDrainer).filter(Number.isFinite)),
+      proxyLoopLag,
+      cpuTimeline: cpuByPhase,
       perServerByKind: Object.fromEntries(
         labels.map((label, s) => [
           label,
@@ -803,6 +837,7 @@ export async function main(args: string[]): Promise<number> {
   const name = `fleet-${out.startedAt.slice(0, 16).replace(':', '-')}-${options.shapes.join('+')}.json`;
   writeFileSync(join(__dirname, 'results', name), `${JSON.stringify(out, null, 2)}\n`);
   log(`results: bench/results/${name}`);
+  if (outputDir !== undefined) log(`the drainer processes' logs: ${outputDir}`);
   const tables = [
     ...(options.shapes.includes('many-services') ? [`many-services:\n${table(results.filter((r) => r.shape === 'many-services'))}`] : []),
     ...(options.shapes.includes('one-service') ? [`one-service:\n${oneServiceTable(results.filter((r) => r.shape === 'one-service'))}`] : []),
@@ -870,6 +905,44 @@ function failureCauses(
 }
 
 /** Samples the bench's event-loop lag every 50 ms until stopped: a stalled loop fails the caller's requests by itself. */
+/** The width of one step of the wave's CPU timeline. */
+const CPU_BUCKET_MS = 250;
+
+type CpuTimeline = { bucketMs: number } & Record<'atMs' | 'eureka' | 'drainers' | 'bench' | 'machine', number[]>;
+
+/** The whole machine's busy CPU seconds so far (/proc/stat: every state but idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (fields.reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!) / TICKS;
+}
+
+/** Samples the cores used by each group of processes every CPU_BUCKET_MS until stopped (a process gone counts 0 from then). */
+function watchCpu(pids: { eureka: number[]; drainers: number[] }): { stop: () => CpuTimeline } {
+  const read = (group: number[]): number =>
+    group.reduce((sum, pid) => {
+      try {
+        return sum + cpuSeconds(pid);
+      } catch {
+        return sum;
+      }
+    }, 0);
+  const sample = (): Record<'at' | 'eureka' | 'drainers' | 'bench' | 'machine', number> => {
+    const own = process.cpuUsage();
+    return { at: Date.now(), eureka: read(pids.eureka), drainers: read(pids.drainers), bench: (own.user + own.system) / 1e6, machine: machineBusySeconds() };
+  };
+  const samples = [sample()];
+  const timer = setInterval(() => samples.push(sample()), CPU_BUCKET_MS);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      // Per sample over the time since the one before (a late timer makes a step longer, not its cores more).
+      const cores = (group: 'eureka' | 'drainers' | 'bench' | 'machine'): number[] =>
+        samples.slice(1).map((s, k) => Math.round(((s[group] - samples[k]![group]) * 1000 * 100) / Math.max(1, s.at - samples[k]!.at)) / 100);
+      return { bucketMs: CPU_BUCKET_MS, atMs: samples.slice(1).map((s) => s.at - samples[0]!.at), eureka: cores('eureka'), drainers: cores('drainers'), bench: cores('bench'), machine: cores('machine') };
+    },
+  };
+}
+
 function watchLoopLag(since: number): { stop: () => { p99Ms: number; maxMs: number; maxAtMs: number } } {
   const lags: { at: number; ms: number }[] = [];
   let expected = Date.now() + 50;
