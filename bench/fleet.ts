@@ -50,7 +50,7 @@
  * Loopback only; bounded: every wait has a timeout, the caller is capped in count and time per wave.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, existsSync, mkdtempSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, mkdtempSync, openSync, readSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -214,46 +214,46 @@ class ProcessOutput {
     this.fd = openSync(path, 'w+');
   }
 
-  /** The whole lines written since the last call. */
+  /** The whole lines written since the last call; the probe's lines among them are also kept for probes(). */
   newLines(): string[] {
     const chunk = Buffer.alloc(1 << 16);
     let text = this.partial;
     for (let n; (n = readSync(this.fd, chunk, 0, chunk.length, this.offset)) > 0; this.offset += n) text += chunk.toString('utf8', 0, n);
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{"drainProbe"')) this.probeEvents.push(JSON.parse(line) as ProbeEvent);
     return lines;
   }
 
   /** Every probe line written so far. */
   probes(): ProbeEvent[] {
-    for (const line of this.newLines()) if (line.startsWith('{"drainProbe"')) this.probeEvents.push(JSON.parse(line) as ProbeEvent);
+    this.newLines();
     return this.probeEvents;
   }
 
-  /** Waits until `count` lines have matched `pick` (each answer in the order written), failing after `timeoutMs` or when `exited` settles first. */
-  async await<T>(count: number, pick: (line: string) => T | undefined, timeoutMs: number, exited: Promise<void>, describe: () => string): Promise<T[]> {
+  /** Waits until `count` drainers have said they listen (`pick` reads that from a line), failing after `timeoutMs` or when `exited` settles first. */
+  async awaitListening<T>(count: number, pick: (line: string) => T | undefined, timeoutMs: number, exited: Promise<void>, describe: () => string): Promise<T[]> {
     const found: T[] = [];
     let gone = false;
     void exited.then(() => (gone = true));
-    for (const until = Date.now() + timeoutMs; found.length < count; await sleep(50)) {
+    for (const until = Date.now() + timeoutMs; ; await sleep(50)) {
       for (const line of this.newLines()) {
-        if (line.startsWith('{"drainProbe"')) this.probeEvents.push(JSON.parse(line) as ProbeEvent);
         const value = pick(line);
         if (value !== undefined) found.push(value);
       }
-      if (found.length >= count) break;
+      if (found.length >= count) return found;
       if (gone) throw new Error(`drainer process exited with ${found.length} of ${count} listening: ${describe()}`);
       if (Date.now() > until) throw new Error(`drainer process: ${found.length} of ${count} listening within ${timeoutMs / 1000} s: ${describe()}`);
     }
-    return found;
   }
 }
 
 /** Where the drainer processes' stdout files go: one directory per bench run. */
 let outputDir: string | undefined;
+let outputs = 0;
 function newOutput(): ProcessOutput {
   outputDir ??= mkdtempSync(join(tmpdir(), 'fleet-drainers-'));
-  return new ProcessOutput(join(outputDir, `${readdirSync(outputDir).length}.log`));
+  return new ProcessOutput(join(outputDir, `${outputs++}.log`));
 }
 
 /** Several drainers in one process (bench/fleet-host.js), one port each. */
@@ -265,7 +265,7 @@ async function startDrainerHost(dist: string, envs: Record<string, string>[], cp
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   child.stdin!.end(JSON.stringify(envs.map((env) => ({ PATH: process.env['PATH'] ?? '', DRAINER_PORT: '0', DRAINER_HOST: '127.0.0.1', ...env }))));
-  const listening = await output.await(
+  const listening = await output.awaitListening(
     envs.length,
     (line) => (line.includes('"fleetHost"') ? (JSON.parse(line) as { index: number; port: number }) : undefined),
     60_000,
@@ -286,7 +286,7 @@ async function startDrainerProcess(dist: string, env: Record<string, string>): P
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  const [port] = await output.await(1, (line) => (line.includes('"listening"') ? Number((JSON.parse(line) as { port: number }).port) : undefined), 30_000, exited, () => stderr);
+  const [port] = await output.awaitListening(1, (line) => (line.includes('"listening"') ? Number((JSON.parse(line) as { port: number }).port) : undefined), 30_000, exited, () => stderr);
   return { child, port: port!, exited, output };
 }
 
@@ -627,7 +627,7 @@ async function runWave(
     const benchCpu0 = process.cpuUsage();
     const waveStart = Date.now();
     const lag = watchLoopLag(waveStart);
-    const cpuTimeline = watchCpu({ eureka: jvms.map((j) => j.pid), drainers: [...new Set(drained.map((i) => i.drainer!.child.pid!))] });
+    const cpuWatch = watchCpu({ eureka: jvms.map((j) => j.pid), drainers: [...new Set(drained.map((i) => i.drainer!.child.pid!))] });
     proxyHost().takeLoopLag(waveStart);
     /** When each drained instance's /prestop answered. */
     const answeredAt = new Map<string, number>();
@@ -671,7 +671,7 @@ async function runWave(
     await sleep(4_000);
     const benchLoopLag = lag.stop();
     const proxyLoopLag = proxyHost().takeLoopLag(waveStart);
-    const cpuByPhase = cpuTimeline.stop();
+    const cpuTimeline = cpuWatch.stop();
     const callerAfter = await traffic.snapshot();
     const failures = callerAfter.failures.slice(callerBefore.failures.length);
     const outcomes: Record<string, number> = {};
@@ -717,7 +717,7 @@ async function runWave(
       overrideServedMs: Object.fromEntries(labels.map((label, s) => [label, spread(drains.flatMap((d) => (d.served[s] === undefined ? [] : [d.served[s]])))])),
       overrideAnswerToDrainerMs: spread(drains.map((d) => d.answerToDrainer).filter(Number.isFinite)),
       proxyLoopLag,
-      cpuTimeline: cpuByPhase,
+      cpuTimeline,
       perServerByKind: Object.fromEntries(
         labels.map((label, s) => [
           label,
@@ -904,11 +904,13 @@ function failureCauses(
   return Object.fromEntries([...groups].map(([key, at]) => [key, { count: at.length, atMs: spread(at) }]));
 }
 
-/** Samples the bench's event-loop lag every 50 ms until stopped: a stalled loop fails the caller's requests by itself. */
 /** The width of one step of the wave's CPU timeline. */
 const CPU_BUCKET_MS = 250;
 
-type CpuTimeline = { bucketMs: number } & Record<'atMs' | 'eureka' | 'drainers' | 'bench' | 'machine', number[]>;
+/** Whose cores the timeline counts. */
+type CpuGroup = 'eureka' | 'drainers' | 'bench' | 'machine';
+
+type CpuTimeline = { bucketMs: number } & Record<'atMs' | CpuGroup, number[]>;
 
 /** The whole machine's busy CPU seconds so far (/proc/stat: every state but idle and iowait). */
 function machineBusySeconds(): number {
@@ -926,7 +928,7 @@ function watchCpu(pids: { eureka: number[]; drainers: number[] }): { stop: () =>
         return sum;
       }
     }, 0);
-  const sample = (): Record<'at' | 'eureka' | 'drainers' | 'bench' | 'machine', number> => {
+  const sample = (): Record<'at' | CpuGroup, number> => {
     const own = process.cpuUsage();
     return { at: Date.now(), eureka: read(pids.eureka), drainers: read(pids.drainers), bench: (own.user + own.system) / 1e6, machine: machineBusySeconds() };
   };
@@ -936,13 +938,14 @@ function watchCpu(pids: { eureka: number[]; drainers: number[] }): { stop: () =>
     stop: () => {
       clearInterval(timer);
       // Per sample over the time since the one before (a late timer makes a step longer, not its cores more).
-      const cores = (group: 'eureka' | 'drainers' | 'bench' | 'machine'): number[] =>
+      const cores = (group: CpuGroup): number[] =>
         samples.slice(1).map((s, k) => Math.round(((s[group] - samples[k]![group]) * 1000 * 100) / Math.max(1, s.at - samples[k]!.at)) / 100);
       return { bucketMs: CPU_BUCKET_MS, atMs: samples.slice(1).map((s) => s.at - samples[0]!.at), eureka: cores('eureka'), drainers: cores('drainers'), bench: cores('bench'), machine: cores('machine') };
     },
   };
 }
 
+/** Samples the bench's event-loop lag every 50 ms until stopped: a stalled loop fails the caller's requests by itself. */
 function watchLoopLag(since: number): { stop: () => { p99Ms: number; maxMs: number; maxAtMs: number } } {
   const lags: { at: number; ms: number }[] = [];
   let expected = Date.now() + 50;
